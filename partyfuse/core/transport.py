@@ -1,0 +1,42 @@
+"""The only door from the core to the world.
+
+The core calls these methods and nothing else that does IO; the HTTP
+transport (``partyfuse.http``) and the in-memory fake (``fakes.memory``)
+implement them.  Paths are relative to the mount root, ``"/"``-separated,
+without leading or trailing slash; ``""`` is the root.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Protocol
+
+from .model import Entry
+
+#: Seconds from an arbitrary origin, never going backwards (time.monotonic in
+#: production, a fake clock in tests).
+Clock = Callable[[], float]
+
+
+class Transport(Protocol):
+    def list_dir(self, path: str) -> list[Entry]:
+        """Entries of directory ``path``.
+
+        Raises NotFound, Forbidden, Transient or ProtocolError.
+        """
+        ...
+
+    def read_range(self, path: str, start: int, end: int, entry: Entry) -> bytes:
+        """Exactly the bytes ``[start, end)`` of file ``path``.
+
+        ``entry`` is the listing's description of the version the caller
+        expects (its size bounds ``end``; ``key``/``etag``/``mtime`` let the
+        transport send a validator).  Returns exactly ``end - start`` bytes, or
+        raises: Changed when the server's file is no longer that version,
+        NotFound, Forbidden, Transient, ProtocolError.  Never returns
+        bytes of another version or a short body.
+        """
+        ...
+
+    def probe_size(self, path: str, entry: Entry) -> int:
+        """The exact size of a file whose listing gave none (HEAD, or a ranged GET's total)."""
+        ...
