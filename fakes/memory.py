@@ -1,0 +1,220 @@
+"""An in-memory Transport over a tree of model files, with a request log and faults.
+
+It behaves like the real HTTP transport promises to (``partyfuse.core.transport``):
+exact ranges or a typed error, ``Changed`` when the caller's entry no longer
+describes the file, ``ProtocolError`` when a body comes back short.  It is
+stricter than a server in one way: a range past EOF or an inverted range is a
+``ProtocolError`` *and* is logged, so tests can prove the core never asks for one.
+
+Fault injection follows fsspec's test server: switch one misbehaviour on for a
+path (or all paths) for the next N calls.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from fakes.clock import FakeClock
+from partyfuse.core.errors import Changed, NotFound, ProtocolError, TransportError
+from partyfuse.core.model import Entry
+
+
+@dataclass(frozen=True)
+class Request:
+    kind: str
+    """"list", "range" or "probe"."""
+    path: str
+    start: int = 0
+    end: int = 0
+
+    def __len__(self) -> int:
+        return self.end - self.start
+
+
+@dataclass
+class _Fault:
+    kind: str | None
+    path: str | None
+    times: int
+    error: TransportError | None = None
+    short: bool = False
+
+    def matches(self, kind: str, path: str) -> bool:
+        return (self.kind is None or self.kind == kind) and (self.path is None or self.path == path)
+
+
+def _norm(path: str) -> str:
+    return "/".join(p for p in path.split("/") if p)
+
+
+class MemoryTransport:
+    """Files are ``{"a/b.txt": b"..."}``; directories are implied by file paths or
+    given in ``dirs``; mtimes default to ``default_mtime``."""
+
+    def __init__(
+        self,
+        files: Mapping[str, bytes] | None = None,
+        *,
+        dirs: Iterable[str] = (),
+        mtimes: Mapping[str, float] | None = None,
+        default_mtime: float = 1_600_000_000.0,
+        clock: FakeClock | None = None,
+        unknown_sizes: bool | Iterable[str] = False,
+        etags: bool = False,
+        delay: float = 0.0,
+    ) -> None:
+        self.files: dict[str, bytes] = {}
+        self.mtimes: dict[str, float] = {}
+        self.dirs: set[str] = {""}
+        self.default_mtime = default_mtime
+        self.clock = clock
+        self.delay = delay
+        """Seconds each call advances the fake clock (a slow server)."""
+        self.etags = etags
+        self.unknown_all = unknown_sizes is True
+        self.unknown: set[str] = (
+            set() if isinstance(unknown_sizes, bool) else {_norm(p) for p in unknown_sizes}
+        )
+        self.log: list[Request] = []
+        self._faults: list[_Fault] = []
+        for d in dirs:
+            self.add_dir(d)
+        for path, data in (files or {}).items():
+            self.put(path, data, (mtimes or {}).get(path))
+
+    # ---- building and changing the tree --------------------------------
+
+    def add_dir(self, path: str) -> None:
+        parts = _norm(path).split("/")
+        for i in range(1, len(parts) + 1):
+            self.dirs.add("/".join(parts[:i]))
+
+    def put(self, path: str, data: bytes, mtime: float | None = None) -> None:
+        """Create or replace a file; a replacement gets a newer mtime unless one is given."""
+        path = _norm(path)
+        parent = path.rpartition("/")[0]
+        if parent:
+            self.add_dir(parent)
+        if mtime is None:
+            mtime = self.mtimes[path] + 1.0 if path in self.mtimes else self.default_mtime
+        self.files[path] = bytes(data)
+        self.mtimes[path] = mtime
+
+    def remove(self, path: str) -> None:
+        path = _norm(path)
+        self.files.pop(path, None)
+        self.mtimes.pop(path, None)
+
+    def etag_of(self, path: str) -> str | None:
+        if not self.etags:
+            return None
+        digest = hashlib.sha1(self.files[path]).hexdigest()[:16]
+        return f'"{digest}-{self.mtimes[path]:.0f}"'
+
+    def entry_of(self, path: str) -> Entry:
+        """What a listing of the parent says about ``path`` right now."""
+        path = _norm(path)
+        name = path.rpartition("/")[2]
+        if path in self.files:
+            unknown = self.unknown_all or path in self.unknown
+            return Entry(
+                name,
+                False,
+                None if unknown else len(self.files[path]),
+                self.mtimes[path],
+                etag=self.etag_of(path),
+            )
+        if path in self.dirs:
+            return Entry(name, True, None, self.default_mtime)
+        raise NotFound(path)
+
+    # ---- faults --------------------------------------------------------
+
+    def fail(
+        self,
+        error: TransportError,
+        *,
+        kind: str | None = None,
+        path: str | None = None,
+        times: int = 1,
+    ) -> None:
+        """Raise ``error`` for the next ``times`` matching calls (kind None = any call)."""
+        self._faults.append(_Fault(kind, None if path is None else _norm(path), times, error))
+
+    def short_bodies(self, *, path: str | None = None, times: int = 1) -> None:
+        """The next ``times`` range bodies come back one byte short (surfaces as ProtocolError)."""
+        where = None if path is None else _norm(path)
+        self._faults.append(_Fault("range", where, times, None, short=True))
+
+    def _before(self, kind: str, path: str) -> bool:
+        """Log a call, let time pass, raise an injected error; True = cut the body short."""
+        if self.clock is not None and self.delay:
+            self.clock.advance(self.delay)
+        for fault in self._faults:
+            if fault.times > 0 and fault.matches(kind, path):
+                fault.times -= 1
+                if fault.error is not None:
+                    raise fault.error
+                return fault.short
+        return False
+
+    # ---- the Transport protocol ----------------------------------------
+
+    def list_dir(self, path: str) -> list[Entry]:
+        path = _norm(path)
+        self.log.append(Request("list", path))
+        self._before("list", path)
+        if path not in self.dirs:
+            raise NotFound(path)
+        prefix = path + "/" if path else ""
+        names = {
+            p[len(prefix) :].split("/")[0]
+            for p in [*self.files, *self.dirs]
+            if p.startswith(prefix) and p != path and p
+        }
+        return [self.entry_of(prefix + n) for n in sorted(names)]
+
+    def read_range(self, path: str, start: int, end: int, entry: Entry) -> bytes:
+        path = _norm(path)
+        self.log.append(Request("range", path, start, end))
+        short = self._before("range", path)
+        if path not in self.files:
+            raise NotFound(path)
+        data = self.files[path]
+        if (
+            entry.mtime != self.mtimes[path]
+            or (entry.size is not None and entry.size != len(data))
+            or (entry.etag is not None and entry.etag != self.etag_of(path))
+        ):
+            raise Changed(path)
+        if not 0 <= start <= end <= len(data) or start == end:
+            raise ProtocolError(f"bad range [{start}:{end}) of {path} ({len(data)} bytes)")
+        body = data[start:end]
+        if short:
+            body = body[:-1]
+        if len(body) != end - start:
+            # the real transport checks Content-Length/Content-Range the same way
+            raise ProtocolError(f"short body for {path}: {len(body)} of {end - start}")
+        return body
+
+    def probe_size(self, path: str, entry: Entry) -> int:
+        path = _norm(path)
+        self.log.append(Request("probe", path))
+        self._before("probe", path)
+        if path not in self.files:
+            raise NotFound(path)
+        return len(self.files[path])
+
+    # ---- log helpers ---------------------------------------------------
+
+    def requests(self, kind: str | None = None, path: str | None = None) -> list[Request]:
+        return [
+            r
+            for r in self.log
+            if (kind is None or r.kind == kind) and (path is None or r.path == _norm(path))
+        ]
+
+    def bytes_requested(self, path: str | None = None) -> int:
+        return sum(len(r) for r in self.requests("range", path))

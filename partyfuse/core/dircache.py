@@ -1,0 +1,88 @@
+"""Directory listings kept for ``ttl`` seconds, at most ``max_dirs`` of them.
+
+A getattr of ``/a/b.txt`` is answered from the listing of ``/a``, so a
+``ls -l`` of a directory costs one request, not one per file.  Listings go
+stale by the injected clock (``-cds``); the least recently used one is
+dropped when more than ``-cdn`` are held; ``-cdn 0`` keeps nothing.
+
+A stale listing is not served, but it is kept until replaced: when the
+directory is listed again, sizes the filesystem probed (listings that show
+rounded sizes) carry over to entries whose mtime and etag did not change, so a
+refresh does not cost a probe per file.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from .model import Entry
+from .transport import Clock
+
+
+@dataclass
+class CachedDir:
+    entries: dict[str, Entry]
+    fetched_at: float
+
+
+class DirCache:
+    """Not thread-safe: the filesystem holds its lock around every call."""
+
+    def __init__(self, max_dirs: int, ttl: float, clock: Clock) -> None:
+        self.max_dirs = max(0, max_dirs)
+        self.ttl = ttl
+        self._clock = clock
+        self._dirs: OrderedDict[str, CachedDir] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._dirs)
+
+    def get(self, path: str) -> dict[str, Entry] | None:
+        """The entries of ``path`` if a fresh listing is held."""
+        cached = self._dirs.get(path)
+        if cached is None or self._clock() - cached.fetched_at >= self.ttl:
+            return None
+        self._dirs.move_to_end(path)
+        return cached.entries
+
+    def peek(self, path: str) -> dict[str, Entry] | None:
+        """The entries of ``path`` even when stale (to compare with a new listing)."""
+        cached = self._dirs.get(path)
+        return None if cached is None else cached.entries
+
+    def put(self, path: str, entries: Iterable[Entry]) -> dict[str, Entry]:
+        """Hold a new listing of ``path``; returns it as a name -> Entry dict."""
+        old = self._dirs.get(path)
+        table: dict[str, Entry] = {}
+        for entry in entries:
+            if old is not None and entry.size is None and not entry.is_dir:
+                prev = old.entries.get(entry.name)
+                if (
+                    prev is not None
+                    and prev.size is not None
+                    and not prev.is_dir
+                    and prev.mtime == entry.mtime
+                    and prev.etag == entry.etag
+                ):
+                    entry = prev
+            table[entry.name] = entry
+        if self.max_dirs:
+            self._dirs[path] = CachedDir(table, self._clock())
+            self._dirs.move_to_end(path)
+            while len(self._dirs) > self.max_dirs:
+                self._dirs.popitem(last=False)
+        return table
+
+    def update(self, path: str, entry: Entry) -> None:
+        """Replace one entry (a probed size) if ``path``'s listing is held."""
+        cached = self._dirs.get(path)
+        if cached is not None and entry.name in cached.entries:
+            cached.entries[entry.name] = entry
+
+    def invalidate(self, path: str) -> None:
+        self._dirs.pop(path, None)
+
+    def clear(self) -> None:
+        self._dirs.clear()

@@ -1,0 +1,47 @@
+"""Open file handles: which version a handle reads and how it has been reading.
+
+The stream state feeds the read planner (sequential streams get growing
+windows); the entry pins the file version so every read of a handle is
+checked against the same validator until the server says it changed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .model import Entry
+from .readplan import Span, StreamState
+
+
+@dataclass
+class FileHandle:
+    path: str
+    """Remote path, relative to the mount root."""
+    entry: Entry
+    """The listing entry (with a resolved size) this handle reads."""
+    stream: StreamState = field(default_factory=StreamState)
+    inflight: list[Span] = field(default_factory=list)
+    """Read-ahead ranges this handle started that have not landed yet."""
+
+
+class HandleTable:
+    """Numbers handles from 1; 0 is left to mean "no handle" (some adapters pass it)."""
+
+    def __init__(self) -> None:
+        self._next = 1
+        self._open: dict[int, FileHandle] = {}
+
+    def add(self, handle: FileHandle) -> int:
+        fh = self._next
+        self._next += 1
+        self._open[fh] = handle
+        return fh
+
+    def get(self, fh: int) -> FileHandle | None:
+        return self._open.get(fh)
+
+    def remove(self, fh: int) -> FileHandle | None:
+        return self._open.pop(fh, None)
+
+    def __len__(self) -> int:
+        return len(self._open)

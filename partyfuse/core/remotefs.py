@@ -1,0 +1,463 @@
+"""The read-only filesystem the FUSE adapter calls: paths in, attrs and bytes out.
+
+``RemoteFS`` owns the directory cache, the block cache and the open handles,
+and turns every transport error into an ``FsError`` carrying one errno.  It
+does no IO itself: listings and bytes come from the injected ``Transport``,
+time from ``clock``, locks from ``lock_factory`` and background work (read-ahead)
+from ``spawn``.  The lock is never held during a transport call, so one slow
+request does not stall other FUSE threads.
+
+Memory: cached file data never exceeds ``file_blocks * BLOCK_SIZE`` bytes.
+Transiently, each read in progress also holds the bytes it fetches (at most
+``max(read size, min(8 MiB, cache budget))``), and each read-ahead in flight at
+most ``min(8 MiB, cache budget / 2)``; at most one read-ahead runs per open handle.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import logging
+import os
+import stat
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, replace
+from typing import Any, NoReturn, Protocol, TypeVar
+
+from .blockcache import BlockCache
+from .dircache import DirCache
+from .errors import Changed, FsError, TransportError
+from .handles import FileHandle, HandleTable
+from .model import BLOCK_SIZE, Entry, FileVersion
+from .readplan import ReadPlan, Span, StreamState, plan_read
+from .stats import Stats
+from .transport import Clock, Transport
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+Spawn = Callable[[Callable[[], None]], None]
+LockFactory = Callable[[], AbstractContextManager[Any]]
+
+
+class NameMap(Protocol):
+    """Same shape as ``partyfuse.core.names.NameMap`` (structural, so either fits)."""
+
+    def to_local(self, name: str) -> str: ...
+
+    def to_remote(self, path: str) -> str: ...
+
+
+@dataclass(frozen=True)
+class CacheConfig:
+    dir_max: int = 24
+    """-cdn: most directory listings held (0 = no directory cache)."""
+    dir_ttl: float = 1.0
+    """-cds: seconds before a held listing is stale."""
+    file_blocks: int = 12
+    """-cf: file cache size in blocks of at most 1 MiB (0 = direct range reads)."""
+
+
+@dataclass(frozen=True)
+class Attrs:
+    is_dir: bool
+    size: int
+    mtime: float
+
+    def to_stat(self) -> dict[str, int | float]:
+        mode = (stat.S_IFDIR | 0o555) if self.is_dir else (stat.S_IFREG | 0o444)
+        return {
+            "st_mode": mode,
+            "st_nlink": 2 if self.is_dir else 1,
+            "st_size": self.size,
+            "st_mtime": self.mtime,
+            "st_atime": self.mtime,
+            "st_ctime": self.mtime,
+            "st_blocks": -(-self.size // 512),
+        }
+
+
+def _attrs(entry: Entry) -> Attrs:
+    if entry.is_dir:
+        return Attrs(True, 0, entry.mtime)
+    assert entry.size is not None
+    return Attrs(False, entry.size, entry.mtime)
+
+
+def _split(rpath: str) -> tuple[str, str]:
+    parent, _, name = rpath.rpartition("/")
+    return parent, name
+
+
+def _readonly(*_args: object, **_kwargs: object) -> NoReturn:
+    raise FsError(errno.EROFS, "read-only filesystem")
+
+
+class RemoteFS:
+    def __init__(
+        self,
+        transport: Transport,
+        *,
+        clock: Clock,
+        config: CacheConfig = CacheConfig(),  # noqa: B008 - frozen, shared safely
+        lock_factory: LockFactory = contextlib.nullcontext,
+        names: NameMap | None = None,
+        spawn: Spawn | None = None,
+    ) -> None:
+        self.transport = transport
+        self.config = config
+        self.clock = clock
+        self.names = names
+        self.spawn = spawn
+        self.stats = Stats()
+        self._lock = lock_factory()
+        self._dirs = DirCache(config.dir_max, config.dir_ttl, clock)
+        self._blocks = BlockCache(config.file_blocks)
+        self._handles = HandleTable()
+        self._dir_handles = 0
+        self._inflight: dict[str, list[Span]] = {}
+
+    # ---- observability -------------------------------------------------
+
+    @property
+    def cached_bytes(self) -> int:
+        return self._blocks.nbytes
+
+    @property
+    def cached_blocks(self) -> int:
+        return self._blocks.nblocks
+
+    @property
+    def cache_bound(self) -> int:
+        """Most bytes of file data the cache may hold (``-cf`` * 1 MiB)."""
+        return self._blocks.bound
+
+    @property
+    def open_handles(self) -> int:
+        return len(self._handles)
+
+    # ---- paths ---------------------------------------------------------
+
+    def _remote(self, path: str) -> str:
+        if self.names is not None:
+            path = self.names.to_remote(path)
+        return "/".join(part for part in path.split("/") if part)
+
+    def _local(self, name: str) -> str:
+        return name if self.names is None else self.names.to_local(name)
+
+    # ---- transport calls (never under the lock) ------------------------
+
+    def _call(self, kind: str, fn: Callable[[], T]) -> T:
+        with self._lock:
+            self.stats.requests += 1
+            if kind == "list":
+                self.stats.list_requests += 1
+            elif kind == "probe":
+                self.stats.probe_requests += 1
+            else:
+                self.stats.range_requests += 1
+                if kind == "ahead":
+                    self.stats.readahead_requests += 1
+        return fn()
+
+    def _list(self, rpath: str) -> dict[str, Entry]:
+        """Entries of directory ``rpath``: from cache if fresh, else one list_dir."""
+        with self._lock:
+            cached = self._dirs.get(rpath)
+        if cached is not None:
+            return cached
+        entries = self._call("list", lambda: self.transport.list_dir(rpath))
+        with self._lock:
+            table = self._dirs.put(rpath, entries)
+            prefix = rpath + "/" if rpath else ""
+            for entry in table.values():
+                if not entry.is_dir:
+                    self._blocks.retain(prefix + entry.name, entry.version())
+        return table
+
+    def _lookup(self, rpath: str) -> Entry:
+        """The entry of ``rpath`` (not the root), with its size resolved if it is a file."""
+        parent, name = _split(rpath)
+        entry = self._list(parent).get(name)
+        if entry is None:
+            raise FsError(errno.ENOENT, rpath)
+        if entry.is_dir or entry.size is not None:
+            return entry
+        probed = entry
+        size = self._call("probe", lambda: self.transport.probe_size(rpath, probed))
+        if size < 0:
+            raise FsError(errno.EIO, f"negative size for {rpath}")
+        resolved = replace(entry, size=size)
+        with self._lock:
+            held = self._dirs.peek(parent)
+            if held is not None and held.get(name) == entry:
+                self._dirs.update(parent, resolved)
+            self._blocks.retain(rpath, resolved.version())
+        return resolved
+
+    def _guard(self, fn: Callable[[], T]) -> T:
+        """Run ``fn`` turning every failure into an FsError with one errno."""
+        try:
+            return fn()
+        except FsError:
+            raise
+        except TransportError as e:
+            raise FsError(e.errno, str(e) or type(e).__name__) from e
+        except Exception as e:  # a bug must not become a traceback in the kernel's face
+            log.exception("unexpected error")
+            raise FsError(errno.EIO, f"internal error: {e!r}") from e
+
+    # ---- metadata ------------------------------------------------------
+
+    def _root_attrs(self) -> Attrs:
+        with self._lock:
+            held = self._dirs.peek("")
+        mtime = max((e.mtime for e in held.values()), default=0.0) if held else 0.0
+        return Attrs(True, 0, mtime)
+
+    def getattr(self, path: str) -> Attrs:
+        rpath = self._remote(path)
+        if not rpath:
+            return self._root_attrs()
+        return _attrs(self._guard(lambda: self._lookup(rpath)))
+
+    def readdir(self, path: str) -> list[tuple[str, Attrs | None]]:
+        """Names with attrs; ``None`` attrs for files whose size is not known yet
+        (the kernel then asks getattr, which resolves it)."""
+        rpath = self._remote(path)
+
+        def run() -> list[tuple[str, Attrs | None]]:
+            if rpath:
+                # the kernel did a getattr first, so the parent listing is usually
+                # held: use it to refuse a file, but never list the parent for it
+                parent, name = _split(rpath)
+                with self._lock:
+                    held = self._dirs.get(parent)
+                seen = None if held is None else held.get(name)
+                if seen is not None and not seen.is_dir:
+                    raise FsError(errno.ENOTDIR, rpath)
+            table = self._list(rpath)
+            return [
+                (self._local(e.name), _attrs(e) if e.is_dir or e.size is not None else None)
+                for e in table.values()
+            ]
+
+        return self._guard(run)
+
+    def opendir(self, path: str) -> int:
+        self.readdir(path)
+        with self._lock:
+            self._dir_handles += 1
+            return self._dir_handles
+
+    def releasedir(self, path: str, fh: int) -> None:
+        return None
+
+    def access(self, path: str, mode: int) -> None:
+        if mode & os.W_OK:
+            raise FsError(errno.EROFS, "read-only filesystem")
+        attrs = self.getattr(path)
+        if mode & os.X_OK and not attrs.is_dir:
+            raise FsError(errno.EACCES, "files are not executable")
+
+    def statfs(self) -> dict[str, int]:
+        return {
+            "f_bsize": BLOCK_SIZE,
+            "f_frsize": 512,
+            "f_blocks": 0,
+            "f_bfree": 0,
+            "f_bavail": 0,
+            "f_files": 0,
+            "f_ffree": 0,
+            "f_favail": 0,
+            "f_namemax": 255,
+        }
+
+    # ---- files ---------------------------------------------------------
+
+    def open(self, path: str, flags: int) -> int:
+        if flags & os.O_ACCMODE != os.O_RDONLY or flags & (os.O_TRUNC | os.O_CREAT):
+            raise FsError(errno.EROFS, "read-only filesystem")
+        rpath = self._remote(path)
+        if not rpath:
+            raise FsError(errno.EISDIR, "/")
+        entry = self._guard(lambda: self._lookup(rpath))
+        if entry.is_dir:
+            raise FsError(errno.EISDIR, rpath)
+        with self._lock:
+            return self._handles.add(FileHandle(rpath, entry))
+
+    def release(self, path: str, fh: int) -> None:
+        """Forget the handle; its blocks stay cached for the next open."""
+        with self._lock:
+            self._handles.remove(fh)
+
+    def read(self, path: str, size: int, offset: int, fh: int) -> bytes:
+        if offset < 0:
+            raise FsError(errno.EINVAL, "negative offset")
+        with self._lock:
+            handle = self._handles.get(fh)
+        if handle is None:
+            # no (known) handle: some adapters read without open; plan statelessly
+            rpath = self._remote(path)
+            entry = self._guard(lambda: self._lookup(rpath))
+            if entry.is_dir:
+                raise FsError(errno.EISDIR, rpath)
+            handle = FileHandle(rpath, entry)
+        return self._guard(lambda: self._read(handle, size, offset))
+
+    def _read(self, handle: FileHandle, size: int, offset: int) -> bytes:
+        for attempt in (1, 2):
+            with self._lock:
+                entry = self._current_entry(handle)
+            try:
+                return self._read_version(handle, entry, size, offset)
+            except Changed:
+                with self._lock:
+                    self.stats.changed_retries += 1
+                    self._blocks.drop(handle.path)
+                    self._dirs.invalidate(_split(handle.path)[0])
+                if attempt == 2:
+                    raise
+                fresh = self._lookup(handle.path)
+                if fresh.is_dir:
+                    raise FsError(errno.EISDIR, handle.path) from None
+                with self._lock:
+                    handle.entry = fresh
+                    handle.stream = StreamState()
+        raise AssertionError("unreachable")
+
+    def _current_entry(self, handle: FileHandle) -> Entry:
+        """The handle's entry, moved to a newer version if a fresh listing shows one.
+
+        Called under the lock; never lists (a read does not pay for a listing).
+        """
+        parent, name = _split(handle.path)
+        held = self._dirs.get(parent)
+        seen = None if held is None else held.get(name)
+        if seen is not None and not seen.is_dir and seen.version() != handle.entry.version():
+            if seen.size is not None:
+                handle.entry = seen
+                handle.stream = StreamState()
+        return handle.entry
+
+    def _read_version(self, handle: FileHandle, entry: Entry, size: int, offset: int) -> bytes:
+        version = entry.version()
+        file_size = entry.size
+        assert file_size is not None
+        path = handle.path
+        with self._lock:
+            held = self._blocks.spans(path, version)
+            cached = [Span(s, s + len(d)) for s, d in held]
+            inflight = self._inflight.get(path, [])
+            plan, handle.stream = plan_read(
+                offset,
+                size,
+                file_size,
+                cached,
+                handle.stream,
+                budget=self._blocks.bound,
+                inflight=inflight,
+                background=self.spawn is not None and not handle.inflight,
+            )
+            if plan.end > plan.start:
+                if plan.is_hit:
+                    self.stats.hits += 1
+                else:
+                    self.stats.misses += 1
+            used = [s for s, d in held if s < plan.end and s + len(d) > plan.start]
+            self._blocks.touch(path, used)
+            ahead = list(plan.ahead)
+            for span in ahead:
+                self._inflight.setdefault(path, []).append(span)
+                handle.inflight.append(span)
+        pieces = [(s, d) for s, d in held if s < plan.end and s + len(d) > plan.start]
+        for span in plan.fetch:
+            data = self._fetch(path, entry, span, "range")
+            pieces.append((span.start, data))
+            with self._lock:
+                self._blocks.insert(path, version, span.start, data)
+        for span in ahead:
+            self._start_readahead(handle, entry, span)
+        out = _assemble(plan, pieces)
+        with self._lock:
+            self.stats.bytes_served += len(out)
+        return out
+
+    def _fetch(self, path: str, entry: Entry, span: Span, kind: str) -> bytes:
+        start, end = span.start, span.end
+        data = self._call(kind, lambda: self.transport.read_range(path, start, end, entry))
+        with self._lock:
+            self.stats.bytes_fetched += len(data)
+        if len(data) != len(span):
+            raise FsError(errno.EIO, f"{path}: got {len(data)} bytes for {len(span)}")
+        return data
+
+    def _start_readahead(self, handle: FileHandle, entry: Entry, span: Span) -> None:
+        path = handle.path
+
+        def job() -> None:
+            try:
+                data = self._fetch(path, entry, span, "ahead")
+                with self._lock:
+                    self._blocks.insert(path, entry.version(), span.start, data)
+            except Exception as e:  # the foreground read will meet it again and report it
+                log.debug("read-ahead of %s [%d:%d) failed: %r", path, span.start, span.end, e)
+            finally:
+                self._landed(handle, span)
+
+        assert self.spawn is not None
+        try:
+            self.spawn(job)
+        except Exception:  # could not start it: forget the promise, reads fetch it
+            log.debug("spawn failed", exc_info=True)
+            self._landed(handle, span)
+
+    def _landed(self, handle: FileHandle, span: Span) -> None:
+        """A read-ahead finished (or never started): it is no longer in flight."""
+        with self._lock:
+            spans = self._inflight.get(handle.path, [])
+            if span in spans:
+                spans.remove(span)
+            if not spans:
+                self._inflight.pop(handle.path, None)
+            if span in handle.inflight:
+                handle.inflight.remove(span)
+
+    # ---- everything that would modify the tree -------------------------
+
+    write = truncate = create = mkdir = rmdir = unlink = rename = staticmethod(_readonly)
+    symlink = link = chmod = chown = utimens = setxattr = removexattr = staticmethod(_readonly)
+
+    def drop_caches(self) -> None:
+        """Forget every listing and block (tests; a future SIGHUP)."""
+        with self._lock:
+            self._dirs.clear()
+            self._blocks.clear()
+
+    def version_cached(self, path: str) -> FileVersion | None:
+        with self._lock:
+            return self._blocks.version_of(self._remote(path))
+
+
+def _assemble(plan: ReadPlan, pieces: list[tuple[int, bytes]]) -> bytes:
+    """Cut ``[plan.start, plan.end)`` out of cached and fetched pieces."""
+    out = bytearray()
+    pos = plan.start
+    for start, data in sorted(pieces, key=lambda p: p[0]):
+        end = start + len(data)
+        if end <= pos:
+            continue
+        if start > pos:
+            break
+        take_to = min(end, plan.end)
+        out += data[pos - start : take_to - start]
+        pos = take_to
+        if pos >= plan.end:
+            break
+    if pos != plan.end:
+        raise FsError(errno.EIO, f"read plan left a hole at {pos}")
+    return bytes(out)
