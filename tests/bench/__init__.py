@@ -1,0 +1,1 @@
+"""Smoke tests for scripts/bench.py (never timing assertions)."""

@@ -1,0 +1,127 @@
+"""The benchmark harness runs end to end and cleans up after itself.
+
+These prove the harness works (parses, verifies data, counts requests, unmounts),
+never how fast anything is: performance is reported by scripts/bench.py, not asserted.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parents[2] / "scripts" / "bench.py"
+METRICS = {
+    "seq_1m",
+    "seq_128k",
+    "small_files",
+    "traverse",
+    "random_4k",
+    "seq_4k",
+    "seq_64k",
+    "direct_4k",
+    "direct_64k",
+}
+
+
+def _mounts_under(path: Path) -> list[str]:
+    prefix = os.path.realpath(path)
+    with open("/proc/self/mountinfo") as f:
+        return [ln.split()[4] for ln in f if ln.split()[4].startswith(prefix)]
+
+
+def test_quick_run_reports_every_metric_for_raw_and_upstream(tmp_path: Path) -> None:
+    out = tmp_path / "bench.json"
+    work = tmp_path / "work"
+    r = subprocess.run(
+        [
+            sys.executable,
+            str(BENCH),
+            "--quick",
+            "--only",
+            "upstream,raw",
+            "--json",
+            str(out),
+            "--workdir",
+            str(work),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert r.returncode == 0, r.stderr[-2000:]
+    rep = json.loads(out.read_text())
+    assert rep["verify"] == {"upstream": "ok", "raw": "ok"}
+    assert set(rep["metrics"]) == METRICS
+    for name, entry in rep["metrics"].items():
+        for client in ("raw", "upstream"):
+            c = entry["clients"][client]
+            assert c["error"] is None, (name, client, c)
+            assert c["median"] > 0, (name, client, c)
+            assert c["requests"]["requests"] > 0, (name, client, c)
+        assert entry["upstream_over_raw"] > 0
+        assert entry["partyfuse_over_raw"] is None  # partyfuse was not asked for
+    # request counting is real: streaming the file is exactly one GET for raw
+    assert rep["metrics"]["seq_1m"]["clients"]["raw"]["requests"]["requests"] == 1
+    assert rep["metrics"]["random_4k"]["clients"]["raw"]["requests"]["requests"] == 50
+    # the table names every metric, and nothing stays mounted
+    for name in METRICS:
+        assert re.search(rf"^{name}\s", r.stdout, re.M), r.stdout
+    assert _mounts_under(tmp_path) == []
+
+
+def test_sigterm_mid_run_unmounts_and_stops_the_server(tmp_path: Path) -> None:
+    work = tmp_path / "work"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            str(BENCH),
+            "--quick",
+            "--only",
+            "upstream",
+            "--runs",
+            "50",
+            "--metrics",
+            "small_files",
+            "--workdir",
+            str(work),
+        ],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        server_pid = None
+        deadline = time.monotonic() + 60
+        assert proc.stderr is not None
+        while time.monotonic() < deadline:
+            line = proc.stderr.readline()
+            m = re.search(r"\(pid (\d+),", line)
+            if m:
+                server_pid = int(m.group(1))
+            if "small_files  upstream   run 1" in line:
+                break
+        assert server_pid is not None
+        deadline = time.monotonic() + 30
+        while not _mounts_under(work) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        proc.send_signal(signal.SIGTERM)
+        rc = proc.wait(60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert rc == 130
+    assert _mounts_under(tmp_path) == []
+    assert not Path(f"/proc/{server_pid}").exists() or _is_zombie(server_pid)
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z"
+    except OSError:
+        return True
