@@ -1,0 +1,304 @@
+"""The thin layer between a RemoteFS and a FUSE binding.
+
+It translates calls and errors and nothing else: every decision about
+caching, names or what to fetch lives in the core.  Three things are here
+because they are about the kernel, not the filesystem:
+
+* errno translation: FsError -> FuseOSError; anything unexpected -> EIO with
+  one log line (a traceback the first time), never an exception into libfuse;
+* reads are answered in full up to EOF even if the core caps one call (WinFsp
+  sends reads of hundreds of MiB and takes a short answer for end of file);
+* the mount options: read-only, kernel attribute/entry timeouts from -cds,
+  fsname/subtype, multi-threaded loop.
+"""
+
+from __future__ import annotations
+
+import errno
+import functools
+import logging
+import os
+import threading
+import warnings
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Protocol, TypeVar
+
+from . import platform as plat
+from .core.errors import FsError
+from .fusebind import PATH_CODEC, Binding
+
+log = logging.getLogger("partyfuse.fuse")
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class AttrsLike(Protocol):
+    def to_stat(self) -> dict[str, Any]: ...
+
+
+class FileSystem(Protocol):
+    """The RemoteFS methods the adapter calls (see partyfuse/core/remotefs.py)."""
+
+    def getattr(self, path: str) -> Any: ...
+    def readdir(self, path: str) -> list[tuple[str, Any]]: ...
+    def open(self, path: str, flags: int) -> int: ...
+    def read(self, path: str, size: int, offset: int, fh: int) -> bytes: ...
+    def release(self, path: str, fh: int) -> None: ...
+    def opendir(self, path: str) -> int: ...
+    def releasedir(self, path: str, fh: int) -> None: ...
+    def access(self, path: str, mode: int) -> None: ...
+    def statfs(self) -> dict[str, Any]: ...
+
+
+class Spawner:
+    """The ``spawn`` the core uses for read-ahead: a small thread pool that never raises."""
+
+    def __init__(self, workers: int = 2) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="partyfuse-ahead")
+
+    def __call__(self, job: Callable[[], None]) -> None:
+        def run() -> None:
+            try:
+                job()
+            except Exception as ex:  # read-ahead is optional; the real read will report
+                log.debug("read-ahead failed: %r", ex)
+
+        try:
+            self._pool.submit(run)
+        except RuntimeError:  # pool shut down while unmounting
+            pass
+
+    def shutdown(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+class Adapter:
+    """Forwards FUSE calls to a RemoteFS; make_operations mixes in the binding's Operations."""
+
+    #: fusepy/mfusepy: report times as float seconds (the core's Attrs do)
+    use_ns = False
+
+    def __init__(
+        self,
+        fs: FileSystem,
+        *,
+        fuse_error: Callable[[int], Exception],
+        timeout: float = 1.0,
+        platform: str | None = None,
+        on_destroy: Callable[[], None] | None = None,
+    ) -> None:
+        self.fs = fs
+        self._fuse_error = fuse_error
+        self._timeout = timeout
+        self._platform = platform
+        self._on_destroy = on_destroy
+        self._seen_crashes: set[tuple[str, str]] = set()
+        self._crash_lock = threading.Lock()
+
+    # ---- error translation -------------------------------------------------
+
+    def _fail(self, op: str, path: str, ex: BaseException) -> Exception:
+        if isinstance(ex, FsError):
+            err = ex.errno
+            if err == errno.ENOENT:
+                if not plat.is_quiet_miss(path, self._platform):
+                    log.debug("%s %s: not found", op, path)
+            elif err == errno.EROFS:
+                log.debug("%s %s: read-only", op, path)
+            else:
+                log.error(
+                    "%s %s: %s%s",
+                    op,
+                    path,
+                    errno.errorcode.get(err, err),
+                    f" ({ex.reason})" if ex.reason else "",
+                )
+            return self._fuse_error(err)
+        key = (op, type(ex).__name__)
+        with self._crash_lock:
+            first = key not in self._seen_crashes
+            self._seen_crashes.add(key)
+        if first:
+            log.error("%s %s: internal error, answering EIO", op, path, exc_info=ex)
+        else:
+            log.error("%s %s: internal error %r, answering EIO", op, path, ex)
+        return self._fuse_error(errno.EIO)
+
+    # ---- reads ---------------------------------------------------------------
+
+    def getattr(self, path: str, fh: int | None = None) -> dict[str, Any]:
+        return dict(self.fs.getattr(path).to_stat())
+
+    def readdir(self, path: str, fh: int | None = None) -> list[Any]:
+        # (name, stat, 0) lets libfuse fill the entry's type without a getattr
+        # per name; None when the core does not know the size yet.
+        out: list[Any] = [".", ".."]
+        for name, attrs in self.fs.readdir(path):
+            out.append((name, attrs.to_stat() if attrs is not None else None, 0))
+        return out
+
+    def open(self, path: str, flags: int) -> int:
+        return self.fs.open(path, flags)
+
+    def read(self, path: str, size: int, offset: int, fh: int) -> bytes:
+        first = self.fs.read(path, size, offset, fh)
+        if len(first) >= size or not first:
+            return first
+        # The core may answer a huge request in part; a short answer means EOF
+        # to the kernel (WinFsp especially), so keep asking until the request
+        # is filled or the core says there is nothing more.
+        parts = [first]
+        got = len(first)
+        while got < size:
+            more = self.fs.read(path, size - got, offset + got, fh)
+            if not more:
+                break
+            parts.append(more)
+            got += len(more)
+        return b"".join(parts)
+
+    def release(self, path: str, fh: int) -> int:
+        self.fs.release(path, fh)
+        return 0
+
+    def opendir(self, path: str) -> int:
+        return self.fs.opendir(path)
+
+    def releasedir(self, path: str, fh: int) -> int:
+        self.fs.releasedir(path, fh)
+        return 0
+
+    def access(self, path: str, amode: int) -> int:
+        self.fs.access(path, amode)
+        return 0
+
+    def statfs(self, path: str) -> dict[str, Any]:
+        return dict(self.fs.statfs())
+
+    # ---- writes: the mount is read-only -------------------------------------
+
+    def _rofs(self, *args: Any) -> Any:
+        raise FsError(errno.EROFS, "read-only filesystem")
+
+    write = create = mkdir = unlink = rmdir = rename = truncate = _rofs
+    chmod = chown = symlink = link = utimens = setxattr = removexattr = mknod = _rofs
+
+    # ---- not offered ---------------------------------------------------------
+    # No extended attributes and no symlinks: leaving these unset makes libfuse
+    # answer ENOSYS once, after which the kernel stops asking (no upcall per
+    # `ls -l` entry) and tools see EOPNOTSUPP, which ls and cp take quietly.
+    getxattr = None
+    listxattr = None
+    readlink = None
+    bmap = None
+    lock = None
+    ioctl = None
+    poll = None
+    fallocate = None
+    copy_file_range = None
+    lseek = None
+
+    # ---- lifecycle -----------------------------------------------------------
+
+    def init(self, path: str) -> None:
+        log.debug("FUSE session started")
+
+    def init_with_config(self, conn: Any, config: Any) -> None:
+        # libfuse3 spelling of -o attr_timeout/entry_timeout (mfusepy passes
+        # the struct fuse_config here); libfuse2 takes the -o options only.
+        if config is not None:
+            for name in ("attr_timeout", "entry_timeout", "negative_timeout"):
+                if hasattr(config, name):
+                    setattr(config, name, float(self._timeout))
+        self.init("/")
+
+    def destroy(self, path: str) -> None:
+        log.debug("FUSE session ends")
+        if self._on_destroy is not None:
+            self._on_destroy()
+
+
+_GUARDED = (
+    "getattr readdir open read release opendir releasedir access statfs "
+    "write create mkdir unlink rmdir rename truncate chmod chown symlink link "
+    "utimens setxattr removexattr mknod"
+).split()
+
+
+def _guard(op: str, fn: F) -> F:
+    @functools.wraps(fn)
+    def guarded(self: Adapter, path: Any = None, *args: Any) -> Any:
+        try:
+            return fn(self, path, *args)
+        except Exception as ex:
+            raise self._fail(op, path if isinstance(path, str) else "?", ex) from None
+
+    return guarded  # type: ignore[return-value]
+
+
+for _op in _GUARDED:
+    setattr(Adapter, _op, _guard(_op, getattr(Adapter, _op)))
+
+
+def make_operations(
+    fs: FileSystem,
+    binding: Binding,
+    *,
+    timeout: float = 1.0,
+    platform: str | None = None,
+    on_destroy: Callable[[], None] | None = None,
+) -> Any:
+    """An instance of ``binding.Operations`` that forwards to ``fs``."""
+    cls = type("PartyFS", (Adapter, binding.Operations), {})
+    return cls(
+        fs,
+        fuse_error=binding.FuseOSError,
+        timeout=timeout,
+        platform=platform,
+        on_destroy=on_destroy,
+    )
+
+
+def mount_options(
+    *,
+    binding: Binding,
+    fsname: str,
+    timeout: float,
+    allow_other: bool = False,
+    nonempty: bool = False,
+    platform: str | None = None,
+) -> dict[str, Any]:
+    """Keyword options for ``binding.FUSE`` (each becomes ``-o key[=value]``)."""
+    opts: dict[str, Any] = {
+        "foreground": True,
+        "nothreads": False,
+        "ro": True,
+        # fsname is shown by mount/df: never let a URL's password reach it
+        "fsname": fsname.replace(",", "%2C"),
+        "attr_timeout": timeout,
+        "entry_timeout": timeout,
+        "negative_timeout": timeout,
+    }
+    if not plat.is_macos(platform) and not plat.is_windows(platform):
+        opts["subtype"] = "partyfuse"
+    if allow_other:
+        opts["allow_other"] = True
+    if nonempty and binding.libfuse_major < 3:
+        # libfuse3 dropped the option: nonempty mount points are always allowed
+        opts["nonempty"] = True
+    opts.update(plat.fuse_mount_options(platform))
+    return opts
+
+
+def run_mount(ops: Any, mountpoint: str, binding: Binding, options: dict[str, Any]) -> None:
+    """Block in the FUSE loop until unmounted (Ctrl-C/SIGTERM are handled by libfuse)."""
+    kwargs = dict(options)
+    if binding.name == "fusepy":
+        kwargs["encoding"] = PATH_CODEC
+    else:
+        kwargs["encoding"] = "utf-8"
+        kwargs["errors"] = "surrogateescape"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        binding.FUSE(ops, os.fspath(mountpoint), **kwargs)

@@ -1,0 +1,258 @@
+"""The FUSE adapter: translation only, no logic (partyfuse/fuse_adapter.py)."""
+
+from __future__ import annotations
+
+import errno
+import logging
+import os
+import stat
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from partyfuse import fusebind
+from partyfuse.core.errors import FsError
+from partyfuse.fuse_adapter import Adapter, Spawner, make_operations, mount_options
+
+
+@dataclass
+class FakeAttrs:
+    is_dir: bool
+    size: int
+    mtime: float
+
+    def to_stat(self) -> dict[str, Any]:
+        mode = (stat.S_IFDIR | 0o555) if self.is_dir else (stat.S_IFREG | 0o444)
+        return {"st_mode": mode, "st_size": self.size, "st_mtime": self.mtime, "st_nlink": 1}
+
+
+class FakeFS:
+    """Answers like RemoteFS over one dir with one file; read() caps each answer at ``cap``."""
+
+    def __init__(self, data: bytes = b"", cap: int = 1 << 30) -> None:
+        self.data = data
+        self.cap = cap
+        self.reads: list[tuple[int, int]] = []
+        self.boom: Exception | None = None
+
+    def getattr(self, path: str) -> FakeAttrs:
+        if self.boom:
+            raise self.boom
+        if path == "/":
+            return FakeAttrs(True, 0, 1.0)
+        if path == "/f":
+            return FakeAttrs(False, len(self.data), 2.0)
+        raise FsError(errno.ENOENT, path)
+
+    def readdir(self, path: str) -> list[tuple[str, FakeAttrs | None]]:
+        return [("f", FakeAttrs(False, len(self.data), 2.0)), ("pending", None)]
+
+    def open(self, path: str, flags: int) -> int:
+        if flags & (os.O_WRONLY | os.O_RDWR):
+            raise FsError(errno.EROFS)
+        return 7
+
+    def read(self, path: str, size: int, offset: int, fh: int) -> bytes:
+        self.reads.append((offset, size))
+        return self.data[offset : offset + min(size, self.cap)]
+
+    def release(self, path: str, fh: int) -> None:
+        pass
+
+    def opendir(self, path: str) -> int:
+        return 3
+
+    def releasedir(self, path: str, fh: int) -> None:
+        pass
+
+    def access(self, path: str, mode: int) -> None:
+        if mode & os.W_OK:
+            raise FsError(errno.EROFS)
+        self.getattr(path)
+
+    def statfs(self) -> dict[str, Any]:
+        return {"f_bsize": 4096, "f_namemax": 255}
+
+
+@pytest.fixture(params=["mfusepy", "fusepy"])
+def binding(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> fusebind.Binding:
+    monkeypatch.setattr(fusebind, "_cached", None)
+    return fusebind.load(request.param)
+
+
+def ops_for(fs: FakeFS, binding: fusebind.Binding, **kw: Any) -> Any:
+    return make_operations(fs, binding, **kw)
+
+
+def test_is_an_operations_of_the_binding(binding: fusebind.Binding) -> None:
+    ops = ops_for(FakeFS(), binding)
+    assert isinstance(ops, binding.Operations)
+    assert isinstance(ops, Adapter)
+
+
+def test_getattr_and_readdir_carry_attrs(binding: fusebind.Binding) -> None:
+    ops = ops_for(FakeFS(b"abc"), binding)
+    assert ops.getattr("/f")["st_size"] == 3
+    listing = ops.readdir("/", 0)
+    assert listing[:2] == [".", ".."]
+    name, st, off = listing[2]
+    assert (name, st["st_size"], off) == ("f", 3, 0)
+    assert listing[3] == ("pending", None, 0)
+
+
+def test_capped_reads_are_filled_to_the_requested_length(binding: fusebind.Binding) -> None:
+    data = bytes(range(256)) * 1000
+    fs = FakeFS(data, cap=1000)
+    ops = ops_for(fs, binding)
+    assert ops.read("/f", 100_000, 5, 7) == data[5:100_005]
+    assert len(fs.reads) == 100
+
+
+def test_reads_stop_at_eof(binding: fusebind.Binding) -> None:
+    data = b"x" * 2500
+    fs = FakeFS(data, cap=1000)
+    ops = ops_for(fs, binding)
+    assert ops.read("/f", 1 << 28, 0, 7) == data
+    assert ops.read("/f", 10, 2500, 7) == b""
+
+
+def test_fs_errors_become_fuse_errors(binding: fusebind.Binding) -> None:
+    ops = ops_for(FakeFS(), binding)
+    with pytest.raises(binding.FuseOSError) as ei:
+        ops.getattr("/missing")
+    assert ei.value.errno == errno.ENOENT
+    with pytest.raises(binding.FuseOSError) as ei:
+        ops.open("/f", os.O_WRONLY)
+    assert ei.value.errno == errno.EROFS
+
+
+@pytest.mark.parametrize(
+    ("op", "args"),
+    [
+        ("write", ("/f", b"x", 0, 7)),
+        ("create", ("/new", 0o644)),
+        ("mkdir", ("/d", 0o755)),
+        ("unlink", ("/f",)),
+        ("rmdir", ("/d",)),
+        ("rename", ("/f", "/g")),
+        ("truncate", ("/f", 0)),
+        ("chmod", ("/f", 0o777)),
+        ("chown", ("/f", 0, 0)),
+        ("symlink", ("/l", "/f")),
+        ("link", ("/l", "/f")),
+        ("utimens", ("/f", None)),
+        ("setxattr", ("/f", "user.x", b"1", 0)),
+        ("removexattr", ("/f", "user.x")),
+        ("mknod", ("/n", 0o644, 0)),
+    ],
+)
+def test_every_write_answers_erofs(
+    binding: fusebind.Binding, op: str, args: tuple[Any, ...]
+) -> None:
+    ops = ops_for(FakeFS(), binding)
+    with pytest.raises(binding.FuseOSError) as ei:
+        getattr(ops, op)(*args)
+    assert ei.value.errno == errno.EROFS
+
+
+def test_no_xattrs_and_no_links_are_offered(binding: fusebind.Binding) -> None:
+    ops = ops_for(FakeFS(), binding)
+    assert ops.getxattr is None and ops.listxattr is None and ops.readlink is None
+
+
+def test_unexpected_exception_is_eio_with_one_traceback(
+    binding: fusebind.Binding, caplog: pytest.LogCaptureFixture
+) -> None:
+    fs = FakeFS()
+    fs.boom = KeyError("oops")
+    ops = ops_for(fs, binding)
+    caplog.set_level(logging.DEBUG, logger="partyfuse")
+    for _ in range(3):
+        with pytest.raises(binding.FuseOSError) as ei:
+            ops.getattr("/f")
+        assert ei.value.errno == errno.EIO
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 3
+    assert sum(1 for r in errors if r.exc_info) == 1
+
+
+def test_macos_probe_misses_are_not_logged(
+    binding: fusebind.Binding, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="partyfuse")
+    ops = ops_for(FakeFS(), binding, platform="darwin")
+    for p in ("/._f", "/.DS_Store"):
+        with pytest.raises(binding.FuseOSError) as ei:
+            ops.getattr(p)
+        assert ei.value.errno == errno.ENOENT
+    assert not [r for r in caplog.records if r.name.startswith("partyfuse")]
+    with pytest.raises(binding.FuseOSError):
+        ops.getattr("/other")
+    assert any("/other" in r.getMessage() for r in caplog.records)
+
+
+def test_eio_from_the_core_is_logged_as_error(
+    binding: fusebind.Binding, caplog: pytest.LogCaptureFixture
+) -> None:
+    fs = FakeFS()
+    fs.boom = FsError(errno.EIO, "server said 500")
+    ops = ops_for(fs, binding)
+    with pytest.raises(binding.FuseOSError):
+        ops.getattr("/f")
+    assert any(
+        r.levelno == logging.ERROR and "server said 500" in r.getMessage() for r in caplog.records
+    )
+
+
+def test_access_statfs_open_release(binding: fusebind.Binding) -> None:
+    ops = ops_for(FakeFS(), binding)
+    assert ops.access("/f", os.R_OK) == 0
+    with pytest.raises(binding.FuseOSError) as ei:
+        ops.access("/f", os.W_OK)
+    assert ei.value.errno == errno.EROFS
+    assert ops.statfs("/")["f_namemax"] == 255
+    assert ops.open("/f", os.O_RDONLY) == 7
+    assert ops.release("/f", 7) == 0
+    assert ops.opendir("/") == 3
+    assert ops.releasedir("/", 3) == 0
+
+
+def test_mount_options(binding: fusebind.Binding) -> None:
+    o = mount_options(binding=binding, fsname="partyfuse:http://h/", timeout=2.5, nonempty=True)
+    assert o["ro"] is True and o["nothreads"] is False and o["foreground"] is True
+    assert o["attr_timeout"] == o["entry_timeout"] == 2.5
+    assert o["subtype"] == "partyfuse"
+    assert ("nonempty" in o) == (binding.libfuse_major == 2)
+    assert "allow_other" not in o
+    assert mount_options(binding=binding, fsname="x", timeout=1, allow_other=True)["allow_other"]
+    win = mount_options(binding=binding, fsname="x", timeout=1, platform="win32")
+    assert win["uid"] == -1 and "subtype" not in win
+
+
+def test_init_with_config_sets_libfuse3_timeouts(binding: fusebind.Binding) -> None:
+    class Config:
+        attr_timeout = 0.0
+        entry_timeout = 0.0
+        negative_timeout = 0.0
+
+    cfg = Config()
+    ops = ops_for(FakeFS(), binding, timeout=4.0)
+    ops.init_with_config(None, cfg)
+    assert cfg.attr_timeout == cfg.entry_timeout == cfg.negative_timeout == 4.0
+
+
+def test_spawner_runs_jobs_and_swallows_failures() -> None:
+    import threading
+
+    done = threading.Event()
+    sp = Spawner(workers=2)
+
+    def bad() -> None:
+        raise RuntimeError("read-ahead failed")
+
+    sp(bad)
+    sp(done.set)
+    assert done.wait(5)
+    sp.shutdown()
+    sp(done.set)  # after shutdown: ignored, no exception

@@ -1,0 +1,85 @@
+"""The binding seam: which library loads, and what the user sees when none does."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from partyfuse import fusebind
+
+
+@pytest.fixture(autouse=True)
+def _fresh(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(fusebind, "_cached", None)
+
+
+@pytest.mark.parametrize("name", ["mfusepy", "fusepy"])
+def test_env_var_picks_the_binding(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+    monkeypatch.setenv(fusebind.ENV_BINDING, name)
+    b = fusebind.load()
+    assert b.name == name
+    assert b.module.__name__ == ("mfusepy" if name == "mfusepy" else "fuse")
+    assert b.libfuse_major in (2, 3)
+    assert issubclass(b.FuseOSError, OSError)
+
+
+def test_mfusepy_uses_libfuse3_on_linux(monkeypatch: pytest.MonkeyPatch) -> None:
+    # run in a fresh interpreter: the binding picks its library at import time
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from partyfuse import fusebind; print(fusebind.load('mfusepy').libfuse_major)",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert out.stdout.strip() == "3"
+
+
+def test_unknown_binding_name_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(fusebind.ENV_BINDING, "llfuse")
+    with pytest.raises(fusebind.FuseUnavailable) as ei:
+        fusebind.load()
+    assert "\n" not in str(ei.value) and "mfusepy" in str(ei.value)
+
+
+def test_missing_python_package_names_pip(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_module(name: str) -> fusebind.Binding:
+        raise ImportError(name)
+
+    monkeypatch.setattr(fusebind, "_import", no_module)
+    monkeypatch.delenv(fusebind.ENV_BINDING, raising=False)
+    with pytest.raises(fusebind.FuseUnavailable) as ei:
+        fusebind.load()
+    assert "pip install mfusepy" in str(ei.value)
+    assert "\n" not in str(ei.value)
+
+
+def test_missing_libfuse_names_the_os_package(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_lib(name: str) -> fusebind.Binding:
+        raise OSError("Unable to find libfuse")
+
+    monkeypatch.setattr(fusebind, "_import", no_lib)
+    monkeypatch.setattr(fusebind.sys, "platform", "linux")
+    with pytest.raises(fusebind.FuseUnavailable) as ei:
+        fusebind.load()
+    assert "apt install fuse3" in str(ei.value)
+    assert "\n" not in str(ei.value)
+
+
+@pytest.mark.parametrize(
+    ("plat", "word"),
+    [("linux", "fuse3"), ("darwin", "FUSE-T"), ("darwin", "macFUSE"), ("win32", "WinFsp")],
+)
+def test_install_hint_per_os(plat: str, word: str) -> None:
+    assert word in fusebind.install_hint(plat)
+
+
+def test_path_codec_round_trips_undecodable_bytes() -> None:
+    fusebind.load()
+    raw = b"caf\xe9/\xff.bin"
+    assert raw.decode(fusebind.PATH_CODEC).encode(fusebind.PATH_CODEC) == raw
