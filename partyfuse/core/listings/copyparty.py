@@ -1,0 +1,143 @@
+"""copyparty's JSON listing (``GET dir/?ls&dots``), bytes in, entries out.
+
+copyparty answers ``?ls`` with ``{"dirs": [...], "files": [...], "acct": ...,
+"perms": [...]}``; each node has a percent-encoded ``href`` (a trailing "/" on
+dirs, ``?k=<filekey>`` on files of a volume with the ``fk`` flag), ``sz`` in
+bytes and ``ts`` in whole epoch seconds.  Names come from the href and not
+from any display field, because only the href keeps non-UTF-8 bytes.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import ProtocolError
+from ..model import Entry
+
+log = logging.getLogger(__name__)
+
+# The core may not import urllib (tests/core/test_import_guard.py), so the
+# two bits of URL decoding a listing needs live here.
+_PERCENT = re.compile(rb"%([0-9A-Fa-f]{2})")
+
+
+def unquote_to_bytes(text: str) -> bytes:
+    """Percent-decode like urllib.parse.unquote_to_bytes (a "%" not followed by
+    two hex digits stays as is); non-ASCII text is taken as UTF-8."""
+    raw = text.encode("utf-8", "surrogateescape")
+    return _PERCENT.sub(lambda m: bytes([int(m.group(1), 16)]), raw)
+
+
+def query_value(query: str, key: str) -> str | None:
+    """The first ``key=value`` of a query string, percent-decoded."""
+    for part in query.split("&"):
+        k, eq, v = part.partition("=")
+        if eq and k == key:
+            return unquote_to_bytes(v.replace("+", " ")).decode("utf-8", "surrogateescape")
+    return None
+
+
+@dataclass(frozen=True)
+class CopypartyAccess:
+    """Who copyparty thinks we are in a listing: a protected volume listed with
+    a wrong password is not a 403 when it is the root; it is a 200 with no
+    entries, ``"acct": "*"`` and no ``"read"`` permission."""
+
+    account: str | None
+    perms: frozenset[str]
+
+    @property
+    def can_read(self) -> bool:
+        return "read" in self.perms
+
+
+def _load(body: bytes) -> dict[str, Any]:
+    try:
+        doc = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as e:
+        raise ProtocolError(f"copyparty listing is not JSON: {e}") from None
+    if not isinstance(doc, dict):
+        raise ProtocolError("copyparty listing is not a JSON object")
+    return doc
+
+
+def looks_like_copyparty(body: bytes) -> bool:
+    """True when ``body`` is a JSON object with copyparty's dirs/files lists."""
+    try:
+        doc = _load(body)
+    except ProtocolError:
+        return False
+    return isinstance(doc.get("dirs"), list) and isinstance(doc.get("files"), list)
+
+
+def copyparty_access(body: bytes) -> CopypartyAccess:
+    doc = _load(body)
+    acct = doc.get("acct")
+    perms = doc.get("perms")
+    return CopypartyAccess(
+        account=acct if isinstance(acct, str) else None,
+        perms=frozenset(p for p in perms if isinstance(p, str))
+        if isinstance(perms, list)
+        else frozenset(),
+    )
+
+
+def name_from_href(href: str) -> tuple[str, str | None] | None:
+    """(name, filekey) of one href, or None when the name is unsafe as a path component."""
+    path, _, query = href.partition("?")
+    if path.endswith("/"):
+        path = path[:-1]
+    name = unquote_to_bytes(path).decode("utf-8", "surrogateescape")
+    if name in ("", ".", "..") or "/" in name or "\0" in name:
+        return None
+    return name, (query_value(query, "k") or None)
+
+
+def _number(node: dict[str, Any], field: str) -> int | None:
+    value = node.get(field)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return int(value)
+
+
+def parse_copyparty_json(body: bytes) -> list[Entry]:
+    """Entries of one copyparty ``?ls`` answer; hostile or malformed nodes are skipped."""
+    doc = _load(body)
+    out: list[Entry] = []
+    seen: set[str] = set()
+    for section, is_dir in (("dirs", True), ("files", False)):
+        nodes = doc.get(section, [])
+        if not isinstance(nodes, list):
+            raise ProtocolError(f"copyparty listing: {section!r} is not a list")
+        for node in nodes:
+            if not isinstance(node, dict) or not isinstance(node.get("href"), str):
+                continue
+            parsed = name_from_href(node["href"])
+            if parsed is None:
+                log.warning("skipping unsafe name in listing: %r", node["href"])
+                continue
+            name, key = parsed
+            if name in seen:
+                log.warning("skipping duplicate name in listing: %r", name)
+                continue
+            size = _number(node, "sz")
+            if size is None or size < 0:
+                if not is_dir:
+                    continue
+                size = 0
+            ts = _number(node, "ts")
+            seen.add(name)
+            out.append(
+                Entry(
+                    name=name,
+                    is_dir=is_dir,
+                    size=size,
+                    mtime=float(ts) if ts is not None and ts >= 0 else 0.0,
+                    key=None if is_dir else key,
+                )
+            )
+    return out

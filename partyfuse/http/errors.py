@@ -1,0 +1,68 @@
+"""Turning HTTP statuses and requests exceptions into the core's typed errors."""
+
+from __future__ import annotations
+
+import logging
+
+import requests
+
+from ..core.errors import Forbidden, NotFound, ProtocolError, Transient, TransportError
+from .tls import is_verification_failure, server_certificate
+from .urls import BaseUrl
+
+log = logging.getLogger(__name__)
+
+
+def status_error(status: int, what: str) -> TransportError:
+    if status in (404, 410):
+        return NotFound(f"{what}: not found (HTTP {status})")
+    if status in (401, 403):
+        return Forbidden(f"{what}: access denied (HTTP {status}); wrong or missing password (-a)?")
+    if status >= 500:
+        return Transient(f"{what}: server error (HTTP {status})")
+    return ProtocolError(f"{what}: unexpected HTTP {status}")
+
+
+def connection_error(exc: Exception, base: BaseUrl, what: str) -> TransportError:
+    """One-line error for a failed exchange; a TLS verification failure also
+    logs the certificate the server showed, so the user can pin it with -te."""
+    if isinstance(exc, requests.exceptions.SSLError) and is_verification_failure(exc):
+        pem = server_certificate(base.host, base.port)
+        if pem:
+            log.warning(
+                "the server's certificate is not trusted; to trust it, save this "
+                "to a file and pass it with -te FILE:\n%s",
+                pem.strip(),
+            )
+        return Transient(
+            f"{what}: TLS certificate verification failed for {base.netloc} "
+            "(trust it with -te CERT, or skip the check with -td)"
+        )
+    if isinstance(exc, requests.exceptions.SSLError):
+        return Transient(f"{what}: TLS error with {base.netloc}: {_first_line(exc)}")
+    if isinstance(exc, requests.exceptions.Timeout):
+        return Transient(f"{what}: timed out talking to {base.netloc}")
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        return Transient(f"{what}: cannot reach {base.netloc}: {_reason(exc)}")
+    return Transient(f"{what}: {type(exc).__name__}: {_first_line(exc)}")
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc)
+    for marker in (
+        "Connection refused",
+        "Connection reset",
+        "Name or service not known",
+        "No route to host",
+        "Network is unreachable",
+        "Connection aborted",
+        "Remote end closed connection",
+    ):
+        if marker in text:
+            return marker.lower()
+    return _first_line(exc)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0][:200]

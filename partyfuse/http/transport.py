@@ -1,0 +1,488 @@
+"""HttpTransport: the core's Transport over HTTP(S), copyparty first.
+
+copyparty is asked for JSON listings (``dir/?ls&dots``) and raw downloads
+(``file?raw``, plus its ``k=`` file key); any other server is listed by
+requesting the directory and letting ``partyfuse.core.listings`` recognise
+the page.  Every read is a single-range GET whose answer is checked against
+what was asked and against the version the listing described, so a read
+never mixes two versions of a file.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any
+
+import requests
+
+from ..core.errors import Changed, Forbidden, NotFound, ProtocolError, TransportError
+from ..core.listings.copyparty import copyparty_access, parse_copyparty_json
+from ..core.model import Entry, Listing
+from .auth import AUTH_HEADERS, Credentials
+from .errors import connection_error, status_error
+from .ranges import expected_last, parse_content_range, range_header, unsatisfied_total
+from .session import RetryPolicy, SessionPool
+from .tls import TlsOptions
+from .urls import BaseUrl, origin_of, parse_base_url
+
+log = logging.getLogger(__name__)
+
+#: Listing dialects that are copyparty, whose downloads take ``?raw``.
+COPYPARTY_DIALECTS = frozenset({"cpp", "cpp-html"})
+#: Bodies this small are kept whole when a server ignores Range.
+SMALL_BODY = 1 << 20
+MAX_REDIRECTS = 5
+_BODY_ERRORS: tuple[type[BaseException], ...] = (
+    requests.exceptions.ConnectionError,
+    requests.exceptions.ChunkedEncodingError,
+    requests.exceptions.Timeout,
+)
+ListingParser = Callable[..., Listing]
+
+
+class _ShortBody(Exception):
+    """The server closed the body early; worth another attempt."""
+
+
+def _find_parse_listing() -> ListingParser | None:
+    """The listing helper's auto-detecting parser, once it exists."""
+    try:
+        from ..core import listings
+    except ImportError:  # pragma: no cover - the package always exists
+        return None
+    fn = getattr(listings, "parse_listing", None)
+    return fn if callable(fn) else None
+
+
+def _http_date(epoch: float) -> str:
+    return email.utils.formatdate(epoch, usegmt=True)
+
+
+def _is_listing_type(ctype: str) -> bool:
+    ctype = ctype.split(";")[0].strip().lower()
+    return ctype.startswith("text/") or ctype.endswith(("json", "xml", "html")) or not ctype
+
+
+class HttpTransport:
+    """Transport over HTTP(S); thread-safe (one keep-alive session per thread)."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        password: str | None = None,
+        tls: TlsOptions | None = None,
+        dialect: str | None = None,
+        connect_timeout: float = 10.0,
+        read_timeout: float = 30.0,
+        retry: RetryPolicy | None = None,
+        small_body: int = SMALL_BODY,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.base: BaseUrl = parse_base_url(base_url)
+        self._creds = Credentials(password) if password else None
+        self._forced = dialect
+        self._detected: str | None = None
+        self._timeout = (connect_timeout, read_timeout)
+        self._policy = retry or RetryPolicy()
+        self._pool = SessionPool(tls or TlsOptions(), self._policy)
+        self._small_body = small_body
+        self._sleep = sleep
+        self._lock = threading.Lock()
+        # Whole small bodies from servers that ignore Range, by (path, version).
+        self._bodies: OrderedDict[tuple[str, Any], bytes] = OrderedDict()
+        # Validators (strong ETag or Last-Modified) seen for (path, version).
+        self._validators: OrderedDict[tuple[str, Any], str] = OrderedDict()
+        self.requests = 0
+
+    # -- public --------------------------------------------------------
+
+    @property
+    def dialect(self) -> str | None:
+        """The forced dialect, else what the listings turned out to be (None before any)."""
+        return self._forced or self._detected
+
+    @property
+    def is_copyparty(self) -> bool:
+        d = self.dialect
+        return d is None or d in COPYPARTY_DIALECTS
+
+    def close(self) -> None:
+        self._pool.close()
+
+    def __enter__(self) -> HttpTransport:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def list_dir(self, path: str) -> list[Entry]:
+        return self.list_dir_full(path).entries
+
+    def list_dir_full(self, path: str) -> Listing:
+        listing, _body = self._fetch_listing(path)
+        return listing
+
+    def check(self) -> None:
+        """Mount-time check that the root can be listed with the given password.
+
+        copyparty does not always say 403: a protected *root* volume answers a
+        wrong password with an empty 200 listing whose ``perms`` lack "read"
+        and whose ``acct`` is "*" (anonymous) -- so that is checked too.
+        """
+        try:
+            listing, body = self._fetch_listing("")
+        except Forbidden as e:
+            raise Forbidden(f"cannot list {self.base}: {self._denied_hint(e)}") from None
+        if listing.dialect != "cpp":
+            return
+        access = copyparty_access(body)
+        if self._creds is not None and access.account in (None, "*"):
+            raise Forbidden(f"{self.base}: copyparty rejected the password (-a)")
+        if not access.can_read:
+            who = "anonymous users" if access.account in (None, "*") else access.account
+            raise Forbidden(
+                f"{self.base}: copyparty gives {who} no read access here"
+                + ("" if self._creds else "; a password (-a) is probably needed")
+            )
+
+    def read_range(self, path: str, start: int, end: int, entry: Entry) -> bytes:
+        if start < 0 or end < start:
+            raise ValueError(f"bad range [{start}, {end})")
+        if entry.size is not None:
+            end = min(end, entry.size)
+        if end <= start:
+            return b""
+        key = (path, entry.version())
+        with self._lock:
+            whole = self._bodies.get(key)
+            if whole is not None:
+                self._bodies.move_to_end(key)
+        if whole is not None:
+            return whole[start:end]
+        data: bytes = self._with_body_retries(
+            lambda: self._read_once(path, start, end, entry, key), f"read {path!r}"
+        )
+        return data
+
+    def probe_size(self, path: str, entry: Entry) -> int:
+        url = self._file_url(path, entry)
+        what = f"size of {path!r}"
+        r = self._send("HEAD", url, {"Accept-Encoding": "identity"}, what=what)
+        try:
+            length = r.headers.get("Content-Length")
+            if r.status_code == 200 and length and length.isdigit():
+                if not r.headers.get("Content-Encoding", "identity") == "identity":
+                    length = None
+                else:
+                    return int(length)
+            elif r.status_code not in (200, 405, 501):
+                raise status_error(r.status_code, what)
+        finally:
+            r.close()
+        # HEAD refused or without a length: ask for one byte and read the total.
+        r = self._send(
+            "GET",
+            url,
+            {"Range": "bytes=0-0", "Accept-Encoding": "identity"},
+            what=what,
+            stream=True,
+        )
+        try:
+            if r.status_code == 206:
+                cr = parse_content_range(r.headers.get("Content-Range"))
+                if cr is not None and cr.first == 0 and cr.total is not None:
+                    return cr.total
+                raise ProtocolError(
+                    f"{what}: unusable Content-Range {r.headers.get('Content-Range')!r}"
+                )
+            if r.status_code == 416:
+                total = unsatisfied_total(r.headers.get("Content-Range"))
+                if total is not None:
+                    return total
+                raise ProtocolError(f"{what}: 416 without a size")
+            if r.status_code == 200:
+                length = r.headers.get("Content-Length")
+                if length and length.isdigit() and "Content-Encoding" not in r.headers:
+                    return int(length)
+                raise ProtocolError(f"{what}: the server gives no size")
+            raise status_error(r.status_code, what)
+        finally:
+            r.close()
+
+    # -- listings ------------------------------------------------------
+
+    def _fetch_listing(self, path: str) -> tuple[Listing, bytes]:
+        cpp = self.is_copyparty
+        url = self.base.url(path, is_dir=True, query="ls&dots" if cpp else "")
+        what = f"list {path or '/'!r}"
+
+        def once() -> tuple[Listing, bytes]:
+            r = self._send("GET", url, {}, what=what, stream=True)
+            try:
+                if r.status_code != 200:
+                    raise status_error(r.status_code, what)
+                ctype = r.headers.get("Content-Type", "")
+                if not _is_listing_type(ctype):
+                    # copyparty answers ?ls on a file with the file itself.
+                    raise NotFound(f"{what}: not a directory ({ctype})")
+                body = self._read_all(r)
+            finally:
+                r.close()
+            return self._parse(body, ctype, path), body
+
+        listing, body = self._with_body_retries(once, what)
+        if self._forced is None and self._detected != listing.dialect:
+            log.info("%s: server looks like %s", self.base, listing.dialect)
+            self._detected = listing.dialect
+        for w in listing.warnings:
+            log.warning("%s: %s", what, w)
+        return listing, body
+
+    def _parse(self, body: bytes, ctype: str, path: str) -> Listing:
+        parse_listing = _find_parse_listing()
+        if parse_listing is not None:
+            try:
+                result = parse_listing(
+                    body,
+                    ctype,
+                    url_path=self.base.url_path(path, is_dir=True),
+                    dialect=self._forced,
+                )
+            except TransportError:
+                raise
+            except ValueError as e:
+                raise ProtocolError(f"unparseable listing of {path or '/'!r}: {e}") from None
+            return result
+        # Until the auto-detecting parser exists: copyparty's JSON only.
+        if "json" in ctype.lower():
+            return Listing(parse_copyparty_json(body), "cpp")
+        raise ProtocolError(f"no parser for a {ctype or 'typeless'} listing of {path or '/'!r}")
+
+    # -- reads ---------------------------------------------------------
+
+    def _file_url(self, path: str, entry: Entry) -> str:
+        if not self.is_copyparty:
+            return self.base.url(path)
+        query = f"k={entry.key}&raw" if entry.key else "raw"
+        return self.base.url(path, query=query)
+
+    def _validator(self, key: tuple[str, Any], entry: Entry) -> str | None:
+        if entry.etag and not entry.etag.startswith("W/"):
+            return entry.etag
+        with self._lock:
+            seen = self._validators.get(key)
+        if seen:
+            return seen
+        if self.dialect in COPYPARTY_DIALECTS and entry.mtime > 0:
+            # copyparty's listing "ts" is the same whole second it sends as
+            # Last-Modified, and it compares If-Range dates exactly.
+            return _http_date(entry.mtime)
+        return None
+
+    def _remember(self, key: tuple[str, Any], r: requests.Response) -> None:
+        etag = r.headers.get("ETag")
+        value = etag if etag and not etag.startswith("W/") else r.headers.get("Last-Modified")
+        if value:
+            with self._lock:
+                self._validators[key] = value
+                self._validators.move_to_end(key)
+                while len(self._validators) > 4096:
+                    self._validators.popitem(last=False)
+
+    def _read_once(
+        self, path: str, start: int, end: int, entry: Entry, key: tuple[str, Any]
+    ) -> bytes:
+        what = f"read {path!r}"
+        headers = {"Range": range_header(start, end), "Accept-Encoding": "identity"}
+        validator = self._validator(key, entry)
+        if validator:
+            headers["If-Range"] = validator
+        r = self._send("GET", self._file_url(path, entry), headers, what=what, stream=True)
+        try:
+            if r.status_code == 206:
+                return self._partial(r, start, end, entry, key, what)
+            if r.status_code == 200:
+                return self._whole(r, start, end, entry, key, what, validator)
+            if r.status_code == 416:
+                total = unsatisfied_total(r.headers.get("Content-Range"))
+                if entry.size is not None and total is not None and total != entry.size:
+                    raise Changed(f"{what}: size is now {total}, was {entry.size}")
+                return b""
+            raise status_error(r.status_code, what)
+        finally:
+            r.close()
+
+    def _partial(
+        self,
+        r: requests.Response,
+        start: int,
+        end: int,
+        entry: Entry,
+        key: tuple[str, Any],
+        what: str,
+    ) -> bytes:
+        header = r.headers.get("Content-Range")
+        cr = parse_content_range(header)
+        if cr is None:
+            raise ProtocolError(f"{what}: 206 with unusable Content-Range {header!r}")
+        if entry.size is not None and cr.total is not None and cr.total != entry.size:
+            raise Changed(f"{what}: size is now {cr.total}, was {entry.size}")
+        if cr.first != start or cr.last != expected_last(start, end, cr.total):
+            raise ProtocolError(f"{what}: asked for bytes {start}-{end - 1}, got {header!r}")
+        want = cr.last - cr.first + 1
+        data = self._read_all(r, limit=want)
+        if len(data) != want:
+            raise _ShortBody(f"{what}: got {len(data)} of {want} bytes")
+        self._remember(key, r)
+        return data
+
+    def _whole(
+        self,
+        r: requests.Response,
+        start: int,
+        end: int,
+        entry: Entry,
+        key: tuple[str, Any],
+        what: str,
+        validator: str | None,
+    ) -> bytes:
+        """A 200 to a Range request: If-Range failed, or the server ignores Range."""
+        length_h = r.headers.get("Content-Length", "")
+        length = int(length_h) if length_h.isdigit() else None
+        if entry.size is not None and length is not None and length != entry.size:
+            raise Changed(f"{what}: size is now {length}, was {entry.size}")
+        if validator is not None:
+            field = "ETag" if validator.startswith('"') else "Last-Modified"
+            now = r.headers.get(field)
+            if now is not None and now != validator:
+                # Forget what we learnt about this version: if the listing still
+                # describes it the same way, the next attempt starts afresh.
+                with self._lock:
+                    self._validators.pop(key, None)
+                raise Changed(f"{what}: changed on the server ({field} {validator} -> {now})")
+        small = length is not None and length <= self._small_body
+        if small or (entry.size is not None and entry.size <= self._small_body):
+            body = self._read_all(r, limit=self._small_body + 1)
+            expect = length if length is not None else entry.size
+            if expect is not None and len(body) < expect:
+                raise _ShortBody(f"{what}: got {len(body)} of {expect} bytes")
+            if entry.size is not None and len(body) != entry.size:
+                raise Changed(f"{what}: size is now {len(body)}, was {entry.size}")
+            self._remember(key, r)
+            with self._lock:
+                self._bodies[key] = body
+                while len(self._bodies) > 8:
+                    self._bodies.popitem(last=False)
+            return body[start:end]
+        # Large: skip to start, keep only [start, end), then drop the connection.
+        out = bytearray()
+        pos = 0
+        for chunk in r.iter_content(1 << 16):
+            nxt = pos + len(chunk)
+            if nxt > start:
+                out += chunk[max(0, start - pos) : end - pos]
+            pos = nxt
+            if pos >= end:
+                break
+        available = end if length is None else min(end, length)
+        if len(out) < available - start:
+            raise _ShortBody(f"{what}: body ended at {pos}, wanted up to {end}")
+        self._remember(key, r)
+        return bytes(out)
+
+    # -- exchanges -----------------------------------------------------
+
+    def _with_body_retries(self, fn: Callable[[], Any], what: str) -> Any:
+        """Repeat an exchange whose body broke off: urllib3 retries only up to
+        the headers, a server dying mid-body is ours to retry."""
+        last: BaseException | None = None
+        for attempt in range(self._policy.retries + 1):
+            if attempt:
+                self._sleep(self._policy.delay(attempt - 1))
+            try:
+                return fn()
+            except _ShortBody as e:
+                last = e
+                log.debug("%s: %s (attempt %d)", what, e, attempt + 1)
+            except _BODY_ERRORS as e:
+                last = e
+                log.debug("%s: body broke off: %s (attempt %d)", what, e, attempt + 1)
+                self._pool.reset_thread()
+        if isinstance(last, _ShortBody):
+            raise ProtocolError(str(last))
+        assert last is not None
+        raise connection_error(last, self.base, what) from None  # type: ignore[arg-type]
+
+    def _read_all(self, r: requests.Response, limit: int | None = None) -> bytes:
+        out = bytearray()
+        for chunk in r.iter_content(1 << 16):
+            out += chunk
+            if limit is not None and len(out) >= limit:
+                del out[limit:]
+                break
+        return bytes(out)
+
+    def _auth_headers(self) -> dict[str, str]:
+        if self._creds is None:
+            return {}
+        return self._creds.headers(copyparty=self.is_copyparty)
+
+    def _send(
+        self, method: str, url: str, headers: dict[str, str], *, what: str, stream: bool = False
+    ) -> requests.Response:
+        """One request, following redirects only within the mount's origin so
+        the password (PW header, Basic auth) never reaches another host."""
+        session = self._pool.get()
+        for _ in range(MAX_REDIRECTS + 1):
+            hdrs = {**headers}
+            if origin_of(url) == self.base.origin:
+                hdrs.update(self._auth_headers())
+            t0 = time.monotonic()
+            try:
+                r = session.request(
+                    method,
+                    url,
+                    headers=hdrs,
+                    stream=stream,
+                    timeout=self._timeout,
+                    allow_redirects=False,
+                )
+            except requests.exceptions.RequestException as e:
+                # urllib3 has already retried what was worth retrying.
+                raise connection_error(e, self.base, what) from None
+            with self._lock:
+                self.requests += 1
+            log.debug(
+                "%s %s -> %d (%.0f ms)",
+                method,
+                url,
+                r.status_code,
+                (time.monotonic() - t0) * 1000,
+            )
+            if r.status_code not in (301, 302, 303, 307, 308) or "Location" not in r.headers:
+                return r
+            target = requests.compat.urljoin(url, r.headers["Location"])
+            r.close()
+            if origin_of(target) != self.base.origin:
+                raise ProtocolError(
+                    f"{what}: the server redirects to another site ({target.split('?')[0]}); "
+                    "refusing to follow (mount that URL instead)"
+                )
+            if r.status_code == 303:
+                method = "GET" if method != "HEAD" else method
+            url = target
+        raise ProtocolError(f"{what}: too many redirects")
+
+    def _denied_hint(self, e: Forbidden) -> str:
+        if self._creds is None:
+            return "access denied; a password (-a) is probably needed"
+        return "access denied; wrong password (-a)?"
+
+
+__all__ = ["HttpTransport", "AUTH_HEADERS"]
