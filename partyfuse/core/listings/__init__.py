@@ -10,4 +10,152 @@ Contract (implemented in this package):
 links can be resolved.  ``dialect`` forces a parser ("cpp", "nginx", "iis",
 "apache", "lighttpd", "python", "generic"); None auto-detects.  Raises
 ``ListingError`` (a ProtocolError) when nothing matches.
+
+One module per server (nginx, apache, iis, lighttpd, pyhttp, cpp_html,
+generic; copyparty's JSON lives in copyparty.py); _common holds the href and
+name rules every one of them shares.  Every parser is tolerant (a row it cannot
+read still gives the name, with size None), while auto-detection is strict (a
+page that matches no server and links to nothing is an error, not an empty
+directory).
 """
+
+from __future__ import annotations
+
+import json
+
+from ..errors import ProtocolError
+from ..model import Entry, Listing
+from . import apache, cpp_html, generic, iis, lighttpd, nginx, pyhttp
+from ._common import ListingBuilder, ListingError, decode_body, norm_dir_path
+
+__all__ = ["DIALECTS", "ListingError", "parse_listing"]
+
+#: Values accepted for ``dialect`` (the ``--html`` option).
+DIALECTS = ("cpp", "nginx", "iis", "apache", "lighttpd", "python", "generic")
+
+#: HTML parsers in auto-detection order: the most specific signatures first
+#: (an Apache page also says "Index of", a copyparty page has tables...).
+_HTML_ORDER = ("cpp-html", "iis", "lighttpd", "python", "apache", "nginx")
+
+
+def _copyparty_json(body: bytes) -> list[Entry]:
+    from .copyparty import parse_copyparty_json
+
+    try:
+        return parse_copyparty_json(body)
+    except ListingError:
+        raise
+    except ProtocolError as e:
+        raise ListingError(str(e)) from None
+
+
+def _json_doc(text: str) -> object:
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError):
+        return None
+
+
+def _looks_like_json(text: str, content_type: str) -> bool:
+    head = text[:64].lstrip()
+    return head[:1] in ("{", "[") or "json" in content_type.lower()
+
+
+def _html_looks_like(dialect: str, text: str) -> bool:
+    if dialect == "cpp-html":
+        return cpp_html.looks_like(text)
+    if dialect == "iis":
+        return iis.looks_like(text)
+    if dialect == "lighttpd":
+        return lighttpd.looks_like(text)
+    if dialect == "python":
+        return pyhttp.looks_like(text)
+    if dialect == "apache":
+        return apache.looks_like(text)
+    if dialect == "nginx":
+        return nginx.looks_like_html(text)
+    return generic.looks_like_html(text)
+
+
+def _parse_html(dialect: str, text: str, dir_path: bytes, out: ListingBuilder) -> None:
+    if dialect == "cpp-html":
+        cpp_html.parse(text, dir_path, out)
+    elif dialect == "iis":
+        iis.parse(text, dir_path, out)
+    elif dialect == "lighttpd":
+        lighttpd.parse(text, dir_path, out)
+    elif dialect == "python":
+        pyhttp.parse(text, dir_path, out)
+    elif dialect == "apache":
+        apache.parse(text, dir_path, out)
+    elif dialect == "nginx":
+        nginx.parse_html(text, dir_path, out)
+    else:
+        generic.parse(text, dir_path, out)
+
+
+def _finish(out: ListingBuilder, dialect: str) -> Listing:
+    return Listing(out.result(), dialect, out.warnings)
+
+
+def _from_entries(entries: list[Entry], dialect: str) -> Listing:
+    """Run entries from a parser we do not own through the same name rules."""
+    out = ListingBuilder()
+    for e in entries:
+        out.add(e.name, e.is_dir, e.size, e.mtime, e.key, e.etag)
+    return _finish(out, dialect)
+
+
+def parse_listing(
+    body: bytes, content_type: str, *, url_path: str, dialect: str | None = None
+) -> Listing:
+    """Entries of one directory listing; see the module docstring for the contract."""
+    if dialect is not None and dialect not in DIALECTS:
+        raise ListingError(f"unknown listing dialect {dialect!r} (one of {', '.join(DIALECTS)})")
+    text = decode_body(body)
+    dir_path = norm_dir_path(url_path)
+    ctype = content_type.lower()
+
+    if dialect in (None, "cpp", "nginx") and _looks_like_json(text, ctype):
+        doc = _json_doc(text)
+        if isinstance(doc, dict) and ("dirs" in doc or "files" in doc) and dialect != "nginx":
+            return _from_entries(_copyparty_json(body), "cpp")
+        if nginx.looks_like_json(doc) and dialect != "cpp":
+            out = ListingBuilder()
+            nginx.parse_json_doc(doc, out)  # type: ignore[arg-type]
+            return _finish(out, "nginx-json")
+        if dialect is not None or "json" in ctype:
+            raise ListingError(
+                "JSON listing is neither copyparty's ({dirs, files}) nor nginx's "
+                "([{name, type, mtime}]): "
+                + ("unparseable JSON" if doc is None else "unknown shape")
+            )
+
+    if dialect in (None, "nginx") and nginx.looks_like_xml(text):
+        out = ListingBuilder()
+        nginx.parse_xml(text, out)
+        return _finish(out, "nginx-xml")
+
+    if dialect is None:
+        for name in _HTML_ORDER:
+            if _html_looks_like(name, text):
+                out = ListingBuilder(surrogatepass=name == "python")
+                _parse_html(name, text, dir_path, out)
+                return _finish(out, name)
+        if generic.looks_like(text, dir_path):
+            out = ListingBuilder()
+            generic.parse(text, dir_path, out)
+            return _finish(out, "generic")
+        raise ListingError(
+            f"not a directory listing this client knows (content type {content_type or 'none'!r}; "
+            f"try --html generic)"
+            if generic.looks_like_html(text)
+            else f"not a directory listing (content type {content_type or 'none'!r})"
+        )
+
+    name = "cpp-html" if dialect == "cpp" else dialect
+    out = ListingBuilder(surrogatepass=name == "python")
+    _parse_html(name, text, dir_path, out)
+    if not out.entries and not _html_looks_like(name, text):
+        raise ListingError(f"page does not look like a {dialect} directory listing")
+    return _finish(out, name)

@@ -1,0 +1,116 @@
+"""Apache httpd mod_autoindex: HTMLTable, FancyIndexing <pre>, and the plain <ul> list.
+
+Learnt from Apache 2.4.71 (Debian), samples in tests/listings/data/apache_*:
+
+* HTMLTable (Debian's default): one ``<tr>`` per entry, the name cell holds the
+  link, then a "YYYY-MM-DD HH:MM" cell and a size cell.
+* FancyIndexing without HTMLTable: a ``<pre>``, one line per entry: link, padding,
+  date, size (the link text is cut to 20 chars + "..&gt;").
+* no FancyIndexing: ``<ul><li><a href="name"> name</a></li>`` -- names only.
+
+Sizes: below 973 bytes Apache prints exact digits; above, "1.0K", "5.0M", "12K"
+(rounded -> unknown).  Directories have "-" and an href ending in "/".  The
+"Parent Directory" link is an absolute href to the parent.  Dates are the
+server's local time (read as UTC; see nginx.py).  Older Apache (2.2) wrote
+"DD-Mon-YYYY HH:MM", accepted too.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ._common import (
+    ListingBuilder,
+    exact_or_rounded_size,
+    iter_anchor_lines,
+    iter_anchors,
+    iter_table_rows,
+    month_number,
+    resolve_href,
+    strip_tags,
+    utc_epoch,
+)
+
+_DATE_ISO = re.compile(r"(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2})")
+_DATE_OLD = re.compile(r"(\d{2})-([A-Za-z]{3})-(\d{4}) (\d{2}):(\d{2})")
+_SIZE = re.compile(r"(?<!\S)(-|\d+(?:\.\d)?[KMGTPE]?)(?!\S)")
+
+
+def looks_like(text: str) -> bool:
+    head = text[:8192]
+    if "Index of " not in head:
+        return False
+    return (
+        "?C=N;O=" in head
+        or "?C=M;O=" in head
+        or "Parent Directory</a>" in head
+        or ("<ul><li><a href=" in head and "<title>Index of " in head)
+    )
+
+
+def parse_date(text: str) -> float | None:
+    m = _DATE_ISO.search(text)
+    if m:
+        y, mo, d, hh, mm = (int(g) for g in m.groups())
+        return utc_epoch(y, mo, d, hh, mm)
+    m = _DATE_OLD.search(text)
+    if m:
+        d_s, mon, y_s, hh_s, mm_s = m.groups()
+        return utc_epoch(int(y_s), month_number(mon) or 0, int(d_s), int(hh_s), int(mm_s))
+    return None
+
+
+def _columns(text: str) -> tuple[float, str | None]:
+    """(mtime, size token) from the visible text that follows a name."""
+    mtime = 0.0
+    rest = text
+    for rx in (_DATE_ISO, _DATE_OLD):
+        m = rx.search(text)
+        if m:
+            mtime = parse_date(m.group(0)) or 0.0
+            rest = text[m.end() :]
+            break
+    sm = _SIZE.search(rest)
+    return mtime, sm.group(1) if sm else None
+
+
+def _add(out: ListingBuilder, href: str, dir_path: bytes, visible_after: str) -> None:
+    link = resolve_href(href, dir_path)
+    if link.kind not in ("child", "deep"):
+        return
+    mtime, size_tok = _columns(visible_after)
+    size = None
+    is_dir = link.slash
+    if size_tok is not None and not is_dir:
+        if size_tok == "-":
+            is_dir = False  # a file whose size Apache could not stat
+        else:
+            _, size = exact_or_rounded_size(size_tok)
+    out.add_link(link, is_dir, size, mtime)
+
+
+def parse(text: str, dir_path: bytes, out: ListingBuilder) -> None:
+    table = text.find("<table")
+    pre = text.find("<pre")
+    if table >= 0 and (pre < 0 or table < pre):
+        end = text.find("</table>", table)
+        for cells in iter_table_rows(text, table, end if end >= 0 else None):
+            for i, cell in enumerate(cells):
+                for anchor in iter_anchors(cell):
+                    if resolve_href(anchor.href, dir_path).kind not in ("child", "deep"):
+                        continue
+                    _add(
+                        out, anchor.href, dir_path, " ".join(strip_tags(c) for c in cells[i + 1 :])
+                    )
+                    break
+                else:
+                    continue
+                break
+    elif pre >= 0:
+        end = text.find("</pre>", pre)
+        for anchor, _before, after in iter_anchor_lines(text, pre, end if end >= 0 else None):
+            _add(out, anchor.href, dir_path, strip_tags(after))
+    else:
+        for anchor in iter_anchors(text):
+            link = resolve_href(anchor.href, dir_path)
+            out.add_link(link, None, None, 0.0)

@@ -1,0 +1,150 @@
+"""nginx ngx_http_autoindex_module: HTML, JSON and XML (``autoindex_format``).
+
+Learnt from nginx 1.22.1 (Debian) with samples in tests/listings/data/nginx_*:
+
+* HTML: ``<a href="NAME">TEXT</a>`` then padding, ``DD-Mon-YYYY HH:MM`` and the
+  size right-aligned; "-" for directories.  TEXT is cut to 47 chars + "..&gt;"
+  past 50 columns, so names come from the href only.  With
+  ``autoindex_exact_size off`` sizes above 9999 bytes become "10K", "5M", "1G"
+  (unknown here, resolved exactly by the core); smaller ones stay exact digits.
+* JSON: a list of ``{"name", "type": "directory"|"file"|"other", "mtime":
+  RFC 1123 GMT, "size"}``; names are raw bytes (not percent-encoded).
+* XML: ``<list><directory mtime="ISO8601Z">name</directory><file mtime size>…``.
+
+Times: JSON and XML are always GMT.  The HTML time is GMT unless
+``autoindex_localtime on``, when it is the server's local time; a listing does not
+say which, so it is read as UTC (an offset error of the server's UTC offset with
+localtime on, documented in README/DEVELOPERS).  Minute precision only.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from typing import Any
+
+from ._common import (
+    MAX_RUN,
+    ListingBuilder,
+    ListingError,
+    exact_or_rounded_size,
+    iter_anchor_lines,
+    month_number,
+    resolve_href,
+    strip_tags,
+    utc_epoch,
+)
+
+_HTML_COLS = re.compile(r"(\d{1,2})-([A-Za-z]{3})-(\d{4}) (\d{1,2}):(\d{2})\s+(\S+)")
+
+
+def looks_like_html(text: str) -> bool:
+    head = text[:4096]
+    return "<h1>Index of " in head and "<hr><pre>" in head.replace("\n", "")
+
+
+def parse_html(text: str, dir_path: bytes, out: ListingBuilder) -> None:
+    start = text.find("<pre>")
+    end = text.find("</pre>", start + 1) if start >= 0 else -1
+    for anchor, _before, after in iter_anchor_lines(
+        text, start + 5 if start >= 0 else 0, end if end >= 0 else None
+    ):
+        link = resolve_href(anchor.href, dir_path)
+        if link.kind not in ("child", "deep"):
+            continue
+        m = _HTML_COLS.search(strip_tags(after))
+        if not m:
+            out.add_link(link, None, None, 0.0)
+            continue
+        day, mon, year, hour, minute, size_tok = m.groups()
+        month = month_number(mon) or 0
+        mtime = utc_epoch(int(year), month, int(day), int(hour), int(minute))
+        is_dir = size_tok == "-" or link.slash
+        size = None
+        if not is_dir:
+            _, size = exact_or_rounded_size(size_tok)
+        out.add_link(link, is_dir, size, mtime)
+
+
+def looks_like_json(doc: object) -> bool:
+    return isinstance(doc, list) and all(
+        isinstance(d, dict) and "name" in d and "type" in d for d in doc
+    )
+
+
+def _rfc1123(value: object) -> float:
+    # "Sat, 21 Nov 2026 10:07:25 GMT" (nginx always writes GMT here)
+    if not isinstance(value, str):
+        return 0.0
+    m = re.match(r"\w{3}, (\d{1,2}) (\w{3}) (\d{4}) (\d{2}):(\d{2}):(\d{2})", value.strip())
+    if not m:
+        return 0.0
+    d, mon, y, hh, mm, ss = m.groups()
+    return utc_epoch(int(y), month_number(mon) or 0, int(d), int(hh), int(mm), int(ss))
+
+
+def parse_json_doc(doc: list[Any], out: ListingBuilder) -> None:
+    for item in doc:
+        name = item.get("name")
+        kind = item.get("type")
+        if not isinstance(name, str):
+            out.warn(f"skipped entry without a name: {str(item)[:80]!r}")
+            continue
+        if kind == "directory":
+            out.add(name, True, 0, _rfc1123(item.get("mtime")))
+        elif kind == "file":
+            size = item.get("size")
+            exact = (
+                size if isinstance(size, int) and not isinstance(size, bool) and size >= 0 else None
+            )
+            out.add(name, False, exact, _rfc1123(item.get("mtime")))
+        else:
+            # "other": a socket, fifo or dangling link nginx will not serve.
+            out.warn(f"skipped {kind!r} entry {name!r}")
+
+
+def parse_json(text: str, out: ListingBuilder) -> None:
+    try:
+        doc = json.loads(text)
+    except (ValueError, RecursionError) as e:
+        raise ListingError(f"nginx JSON listing does not parse: {e}") from None
+    if not looks_like_json(doc):
+        raise ListingError("JSON is not an nginx autoindex list")
+    parse_json_doc(doc, out)
+
+
+_XML_ITEM = re.compile(
+    r"<(directory|file|other)((?:\s+[a-z]+=\"[^\"<>]{0,200}\"){0,8})\s*>"
+    rf"([^<]{{0,{MAX_RUN}}})</\1>"
+)
+_XML_ATTR = re.compile(r"([a-z]+)=\"([^\"]*)\"")
+_ISO = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})")
+
+
+def looks_like_xml(text: str) -> bool:
+    head = text[:512].lstrip()
+    if head.startswith("<?xml"):
+        head = head[head.find("?>") + 2 :].lstrip()
+    return head.startswith("<list>") or head.startswith("<list/>")
+
+
+def parse_xml(text: str, out: ListingBuilder) -> None:
+    # A regex over nginx's fixed layout rather than an XML parser: names may be
+    # raw non-UTF-8 bytes, which no XML parser accepts, and this cannot be made
+    # to expand entities.
+    for m in _XML_ITEM.finditer(text):
+        kind, attrs_s, raw_name = m.groups()
+        attrs = dict(_XML_ATTR.findall(attrs_s))
+        name = html.unescape(raw_name)
+        mt = _ISO.match(attrs.get("mtime", ""))
+        mtime = utc_epoch(*(int(g) for g in mt.groups())) if mt else 0.0
+        if kind == "directory":
+            out.add(name, True, 0, mtime)
+        elif kind == "file":
+            size_s = attrs.get("size", "")
+            out.add(
+                name, False, int(size_s) if size_s.isdigit() and size_s.isascii() else None, mtime
+            )
+        else:
+            out.warn(f"skipped 'other' entry {name!r}")

@@ -1,0 +1,107 @@
+"""Listings captured from real servers (data/, capture_samples.py) parse to the tree they show."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from partyfuse.core.listings import parse_listing
+from partyfuse.core.model import Entry
+
+from .sample_tree import SAMPLE_TREE, SUBDIR_TREE
+
+DATA = Path(__file__).parent / "data"
+MANIFEST: dict[str, dict[str, str]] = json.loads((DATA / "samples.json").read_text())
+
+# label -> (dialect detected, size rule, mtime rule)
+#   size rules: "exact" | "nginx" (<=9999 exact) | "apache" (<973 exact) | "none"
+#   mtime rules: "sec" | "min" (minute precision) | "none"
+RULES = {
+    "nginx_exact": ("nginx", "exact", "min"),
+    "nginx_rounded": ("nginx", "nginx", "min"),
+    "nginx_json": ("nginx-json", "exact", "sec"),
+    "nginx_xml": ("nginx-xml", "exact", "sec"),
+    "apache_table": ("apache", "apache", "min"),
+    "apache_pre": ("apache", "apache", "min"),
+    "apache_ul": ("apache", "none", "none"),
+    "lighttpd": ("lighttpd", "none", "sec"),
+    "python": ("python", "none", "none"),
+    "copyparty_html": ("cpp-html", "exact", "sec"),
+}
+
+
+def expected(
+    tree: dict[bytes, tuple[int | None, int]], size_rule: str, mtime_rule: str
+) -> dict[str, Entry]:
+    out = {}
+    for raw, (size, mtime) in tree.items():
+        name = raw.decode("utf-8", "surrogateescape")
+        if size is None:
+            exp_size: int | None = 0
+        elif size_rule == "exact":
+            exp_size = size
+        elif size_rule == "nginx":
+            exp_size = size if size <= 9999 else None
+        elif size_rule == "apache":
+            exp_size = size if size < 973 else None
+        else:
+            exp_size = None
+        t = {"sec": float(mtime), "min": float(mtime - mtime % 60), "none": 0.0}[mtime_rule]
+        out[name] = Entry(name, size is None, exp_size, t)
+    return out
+
+
+@pytest.mark.parametrize("fname", sorted(MANIFEST))
+def test_real_sample_parses_to_the_served_tree(fname: str) -> None:
+    meta = MANIFEST[fname]
+    label, which = fname.removesuffix(".bin").split("__")
+    dialect, size_rule, mtime_rule = RULES[label]
+    listing = parse_listing(
+        (DATA / fname).read_bytes(), meta["content_type"], url_path=meta["url_path"]
+    )
+    assert listing.dialect == dialect
+    assert listing.warnings == []
+    tree = SAMPLE_TREE if which == "root" else SUBDIR_TREE
+    got = {e.name: e for e in listing.entries}
+    assert got == expected(tree, size_rule, mtime_rule)
+
+
+@pytest.mark.parametrize("fname", sorted(MANIFEST))
+def test_real_sample_parses_the_same_when_its_dialect_is_forced(fname: str) -> None:
+    meta = MANIFEST[fname]
+    auto = parse_listing(
+        (DATA / fname).read_bytes(), meta["content_type"], url_path=meta["url_path"]
+    )
+    forced_name = {"cpp-html": "cpp"}.get(auto.dialect, auto.dialect.split("-")[0])
+    forced = parse_listing(
+        (DATA / fname).read_bytes(),
+        meta["content_type"],
+        url_path=meta["url_path"],
+        dialect=forced_name,
+    )
+    assert forced.entries == auto.entries
+    assert forced.dialect == auto.dialect
+
+
+@pytest.mark.parametrize("fname", sorted(f for f in MANIFEST if "json" not in f and "xml" not in f))
+def test_generic_fallback_finds_every_name_of_a_real_sample(fname: str) -> None:
+    meta = MANIFEST[fname]
+    listing = parse_listing(
+        (DATA / fname).read_bytes(),
+        meta["content_type"],
+        url_path=meta["url_path"],
+        dialect="generic",
+    )
+    label, which = fname.removesuffix(".bin").split("__")
+    tree = SAMPLE_TREE if which == "root" else SUBDIR_TREE
+    want = {}
+    for raw, (size, _) in tree.items():
+        name = raw.decode("utf-8", "surrogateescape")
+        if label == "python":
+            # Only the python dialect knows http.server's surrogatepass quoting;
+            # generic keeps the bytes it was given ("%ED%B3%BF" for 0xFF).
+            name = name.encode("utf-8", "surrogatepass").decode("utf-8", "surrogateescape")
+        want[name] = size is None
+    assert {e.name: e.is_dir for e in listing.entries} == want
