@@ -166,12 +166,15 @@ def plan_read(
     budget: int,
     inflight: Sequence[Span] = (),
     background: bool = False,
+    may_read_ahead: bool = True,
 ) -> tuple[ReadPlan, StreamState]:
     """Decide what to fetch for ``read(size, offset)`` of a ``file_size`` file.
 
     ``cached`` are the spans of this file version held by the block cache,
     ``inflight`` the ones being fetched in the background, ``budget`` the cache
-    size in bytes (0: no cache), ``background`` whether read-ahead can run.
+    size in bytes (0: no cache), ``background`` whether read-ahead can run at
+    all, ``may_read_ahead`` whether this handle may start one now (it has none
+    in flight).
     Returns the plan and the handle's next ``StreamState``.
     """
     start = max(0, min(offset, file_size))
@@ -204,7 +207,7 @@ def plan_read(
     fetch = tuple(g for g in gaps(lo, hi, cached) if g.start < end and g.end > start)
 
     ahead: tuple[Span, ...] = ()
-    if background and new_stream.forward >= 2:
+    if background and may_read_ahead and new_stream.forward >= 2:
         window = stream_window(new_stream.forward, cap)
         known = [*cached, *inflight, *fetch]
         reach = covered_until(end, known)

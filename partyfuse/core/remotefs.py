@@ -91,6 +91,16 @@ def _split(rpath: str) -> tuple[str, str]:
     return parent, name
 
 
+@dataclass(eq=False)
+class _Pending:
+    """A read-ahead in flight; its job holds ``gate`` while fetching, so a reader
+    that needs those bytes can wait for them instead of fetching them twice."""
+
+    span: Span
+    version: FileVersion
+    gate: AbstractContextManager[Any]
+
+
 def _readonly(*_args: object, **_kwargs: object) -> NoReturn:
     raise FsError(errno.EROFS, "read-only filesystem")
 
@@ -117,7 +127,8 @@ class RemoteFS:
         self._blocks = BlockCache(config.file_blocks)
         self._handles = HandleTable()
         self._dir_handles = 0
-        self._inflight: dict[str, list[Span]] = {}
+        self._lock_factory = lock_factory
+        self._inflight: dict[str, list[_Pending]] = {}
 
     # ---- observability -------------------------------------------------
 
@@ -349,43 +360,64 @@ class RemoteFS:
         file_size = entry.size
         assert file_size is not None
         path = handle.path
-        with self._lock:
-            held = self._blocks.spans(path, version)
-            cached = [Span(s, s + len(d)) for s, d in held]
-            inflight = self._inflight.get(path, [])
-            plan, handle.stream = plan_read(
-                offset,
-                size,
-                file_size,
-                cached,
-                handle.stream,
-                budget=self._blocks.bound,
-                inflight=inflight,
-                background=self.spawn is not None and not handle.inflight,
-            )
-            if plan.end > plan.start:
-                if plan.is_hit:
-                    self.stats.hits += 1
-                else:
-                    self.stats.misses += 1
-            used = [s for s, d in held if s < plan.end and s + len(d) > plan.start]
-            self._blocks.touch(path, used)
-            ahead = list(plan.ahead)
-            for span in ahead:
-                self._inflight.setdefault(path, []).append(span)
-                handle.inflight.append(span)
+        waited = False
+        while True:
+            with self._lock:
+                held = self._blocks.spans(path, version)
+                pending = [p for p in self._inflight.get(path, []) if p.version == version]
+                plan, handle.stream = plan_read(
+                    offset,
+                    size,
+                    file_size,
+                    [Span(s, s + len(d)) for s, d in held],
+                    handle.stream,
+                    budget=self._blocks.bound,
+                    inflight=[p.span for p in pending],
+                    background=self.spawn is not None,
+                    may_read_ahead=not handle.inflight,
+                )
+                gates = [
+                    p.gate
+                    for p in pending
+                    if any(f.start < p.span.end and p.span.start < f.end for f in plan.fetch)
+                ]
+                if not gates or waited:
+                    self._account(plan)
+                    used = [s for s, d in held if s < plan.end and s + len(d) > plan.start]
+                    self._blocks.touch(path, used)
+                    ahead = [_Pending(span, version, self._lock_factory()) for span in plan.ahead]
+                    if ahead:
+                        self._inflight.setdefault(path, []).extend(ahead)
+                        handle.inflight.extend(p.span for p in ahead)
+            if gates and not waited:
+                # a read-ahead is bringing these bytes: wait for it (its job holds
+                # the gate while fetching), then plan again; if it failed or the
+                # gates cannot block (nullcontext), the second plan fetches them
+                for gate in gates:
+                    with gate:
+                        pass
+                waited = True
+                continue
+            break
         pieces = [(s, d) for s, d in held if s < plan.end and s + len(d) > plan.start]
         for span in plan.fetch:
             data = self._fetch(path, entry, span, "range")
             pieces.append((span.start, data))
             with self._lock:
                 self._blocks.insert(path, version, span.start, data)
-        for span in ahead:
-            self._start_readahead(handle, entry, span)
+        for job in ahead:
+            self._start_readahead(handle, entry, job)
         out = _assemble(plan, pieces)
         with self._lock:
             self.stats.bytes_served += len(out)
         return out
+
+    def _account(self, plan: ReadPlan) -> None:
+        if plan.end > plan.start:
+            if plan.is_hit:
+                self.stats.hits += 1
+            else:
+                self.stats.misses += 1
 
     def _fetch(self, path: str, entry: Entry, span: Span, kind: str) -> bytes:
         start, end = span.start, span.end
@@ -396,36 +428,37 @@ class RemoteFS:
             raise FsError(errno.EIO, f"{path}: got {len(data)} bytes for {len(span)}")
         return data
 
-    def _start_readahead(self, handle: FileHandle, entry: Entry, span: Span) -> None:
-        path = handle.path
+    def _start_readahead(self, handle: FileHandle, entry: Entry, pending: _Pending) -> None:
+        path, span = handle.path, pending.span
 
         def job() -> None:
             try:
-                data = self._fetch(path, entry, span, "ahead")
-                with self._lock:
-                    self._blocks.insert(path, entry.version(), span.start, data)
+                with pending.gate:
+                    data = self._fetch(path, entry, span, "ahead")
+                    with self._lock:
+                        self._blocks.insert(path, pending.version, span.start, data)
             except Exception as e:  # the foreground read will meet it again and report it
                 log.debug("read-ahead of %s [%d:%d) failed: %r", path, span.start, span.end, e)
             finally:
-                self._landed(handle, span)
+                self._landed(handle, pending)
 
         assert self.spawn is not None
         try:
             self.spawn(job)
         except Exception:  # could not start it: forget the promise, reads fetch it
             log.debug("spawn failed", exc_info=True)
-            self._landed(handle, span)
+            self._landed(handle, pending)
 
-    def _landed(self, handle: FileHandle, span: Span) -> None:
+    def _landed(self, handle: FileHandle, pending: _Pending) -> None:
         """A read-ahead finished (or never started): it is no longer in flight."""
         with self._lock:
-            spans = self._inflight.get(handle.path, [])
-            if span in spans:
-                spans.remove(span)
-            if not spans:
+            queue = self._inflight.get(handle.path, [])
+            if pending in queue:
+                queue.remove(pending)
+            if not queue:
                 self._inflight.pop(handle.path, None)
-            if span in handle.inflight:
-                handle.inflight.remove(span)
+            if pending.span in handle.inflight:
+                handle.inflight.remove(pending.span)
 
     # ---- everything that would modify the tree -------------------------
 

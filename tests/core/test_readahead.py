@@ -1,0 +1,135 @@
+"""Read-ahead through the injected spawn, and many FUSE threads sharing one RemoteFS."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable
+
+from fakes.clock import FakeClock
+from fakes.memory import MemoryTransport
+from partyfuse.core.errors import Transient
+from partyfuse.core.remotefs import CacheConfig, RemoteFS
+
+from .support import KiB, MiB, assert_disjoint, make_fs, payload, ranges, read_all
+
+
+def test_inline_readahead_keeps_the_pipeline_ahead_without_refetching() -> None:
+    data = payload(30 * MiB)
+    fs, t, _ = make_fs({"f": data}, spawn=lambda job: job())
+    assert read_all(fs, "/f") == data
+    assert fs.stats.readahead_requests > 0
+    assert_disjoint(ranges(t.log))
+    assert fs.stats.bytes_fetched <= 1.1 * len(data)
+    assert fs.cached_bytes <= fs.cache_bound
+
+
+def test_pending_readahead_is_not_planned_twice() -> None:
+    data = payload(30 * MiB)
+    jobs: list[Callable[[], None]] = []
+    fs, t, _ = make_fs({"f": data}, spawn=jobs.append)
+    fh = fs.open("/f", os.O_RDONLY)
+    pos = 0
+    for _ in range(40):  # never run the jobs: reads must not pile up read-aheads
+        assert fs.read("/f", 128 * KiB, pos, fh) == data[pos : pos + 128 * KiB]
+        pos += 128 * KiB
+    assert len(jobs) == 1
+    for job in jobs:
+        job()
+    assert fs.stats.readahead_requests == 1
+    # (the reads above needed bytes still in flight and fetched them themselves:
+    # correctness first, no waiting on a fetch that may never land)
+    before = len(ranges(t.log))
+    while piece := fs.read("/f", 128 * KiB, pos, fh):
+        assert piece == data[pos : pos + len(piece)]
+        pos += len(piece)
+    assert pos == len(data)
+    later = ranges(t.log)[before:]
+    assert later and all(s >= 5 * MiB for s, _ in later)  # nothing behind was fetched again
+    assert_disjoint(later)
+    assert fs.cached_bytes <= fs.cache_bound
+
+
+def test_failed_readahead_is_forgotten_and_the_read_fetches_it() -> None:
+    data = payload(20 * MiB)
+    jobs: list[Callable[[], None]] = []
+    fs, t, _ = make_fs({"f": data}, spawn=jobs.append)
+    fh = fs.open("/f", os.O_RDONLY)
+    pos = 0
+    while not jobs:
+        fs.read("/f", 128 * KiB, pos, fh)
+        pos += 128 * KiB
+    t.fail(Transient("boom"), kind="range")
+    jobs.pop()()
+    assert read_all(fs, "/f", fh=fh) == data
+
+
+class SlowTransport(MemoryTransport):
+    """Each range takes real time, so a reader catches up with its read-ahead."""
+
+    def read_range(self, path: str, start: int, end: int, entry):  # type: ignore[no-untyped-def]
+        time.sleep(0.002 + (end - start) / (400 * MiB))  # ~400 MiB/s link
+        return super().read_range(path, start, end, entry)
+
+
+def _thread_spawn(threads: list[threading.Thread]) -> Callable[[Callable[[], None]], None]:
+    def spawn(job: Callable[[], None]) -> None:
+        th = threading.Thread(target=job, daemon=True)
+        threads.append(th)
+        th.start()
+
+    return spawn
+
+
+def test_reader_waits_for_its_readahead_instead_of_fetching_twice() -> None:
+    data = payload(48 * MiB)
+    threads: list[threading.Thread] = []
+    fs = RemoteFS(
+        SlowTransport({"f": data}),
+        clock=FakeClock(),
+        lock_factory=threading.Lock,
+        spawn=_thread_spawn(threads),
+    )
+    assert read_all(fs, "/f") == data
+    for th in threads:
+        th.join(timeout=60)
+    assert fs.stats.readahead_requests > 0
+    assert fs.stats.bytes_fetched <= 1.1 * len(data)
+
+
+def test_concurrent_readers_on_real_threads_get_exact_bytes() -> None:
+    files = {f"d/f{i}": payload(3 * MiB + 17 * i, i) for i in range(4)}
+    transport = MemoryTransport(files)
+    threads: list[threading.Thread] = []
+    fs = RemoteFS(
+        transport,
+        clock=FakeClock(),
+        config=CacheConfig(file_blocks=6),
+        lock_factory=threading.Lock,
+        spawn=_thread_spawn(threads),
+    )
+    results: dict[str, list[bytes]] = {}
+    errors: list[BaseException] = []
+
+    def reader(name: str, chunk: int) -> None:
+        try:
+            results.setdefault(name, []).append(read_all(fs, "/" + name, chunk=chunk))
+        except BaseException as e:  # noqa: BLE001 - reported below
+            errors.append(e)
+
+    workers = [
+        threading.Thread(target=reader, args=(name, chunk))
+        for name in files
+        for chunk in (4 * KiB * 3 + 1, 128 * KiB)
+    ]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(timeout=60)
+    for th in list(threads):
+        th.join(timeout=60)
+    assert errors == []
+    for name, data in files.items():
+        assert results[name] == [data, data]
+    assert fs.cached_bytes <= 6 * MiB
