@@ -86,9 +86,14 @@ class Adapter:
         fuse_error: Callable[[int], Exception],
         timeout: float = 1.0,
         platform: str | None = None,
+        on_init: Callable[[], None] | None = None,
         on_destroy: Callable[[], None] | None = None,
     ) -> None:
         self.fs = fs
+        self.mounted = False
+        """Set once libfuse called init: the mount existed (libfuse3 reports a
+        signal-driven unmount as an error code, so the code alone cannot tell)."""
+        self._on_init = on_init
         self._fuse_error = fuse_error
         self._timeout = timeout
         self._platform = platform
@@ -203,6 +208,12 @@ class Adapter:
 
     def init(self, path: str) -> None:
         log.debug("FUSE session started")
+        self.mounted = True
+        if self._on_init is not None:
+            try:
+                self._on_init()
+            except Exception as ex:  # init must not fail: libfuse ignores its result
+                log.error("mount-ready hook failed: %r", ex)
 
     def init_with_config(self, conn: Any, config: Any) -> None:
         # libfuse3 spelling of -o attr_timeout/entry_timeout (mfusepy passes
@@ -247,6 +258,7 @@ def make_operations(
     *,
     timeout: float = 1.0,
     platform: str | None = None,
+    on_init: Callable[[], None] | None = None,
     on_destroy: Callable[[], None] | None = None,
 ) -> Any:
     """An instance of ``binding.Operations`` that forwards to ``fs``."""
@@ -256,6 +268,7 @@ def make_operations(
         fuse_error=binding.FuseOSError,
         timeout=timeout,
         platform=platform,
+        on_init=on_init,
         on_destroy=on_destroy,
     )
 
