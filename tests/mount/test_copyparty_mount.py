@@ -106,7 +106,8 @@ def test_random_access_reads(anon: Mount, source_tree: SourceTree) -> None:
     data = source_tree.files["sizes/5m.bin"]
     fd = os.open(anon.path / "sizes/5m.bin", os.O_RDONLY)
     try:
-        for off, n in [(0, 1), (4095, 3), ((1 << 20) - 5, 10), (len(data) - 7, 100), (len(data), 5)]:
+        spots = [(0, 1), (4095, 3), ((1 << 20) - 5, 10), (len(data) - 7, 100), (len(data), 5)]
+        for off, n in spots:
             assert os.pread(fd, n, off) == data[off : off + n], (off, n)
         assert os.pread(fd, 64 << 20, 0) == data  # one huge read is answered in full
     finally:
