@@ -47,11 +47,17 @@ _SIZE = re.compile(r"(?:^|(?<=\s))(<dir>|\d{1,3}(?:,\d{3})+|\d+)\s*$", re.I)
 _ROW = re.compile(r"(?:[AaPp]\.?[Mm]\.?|\d:\d\d) +(?:&lt;dir&gt;|[\d,]+) <[Aa] [Hh][Rr][Ee][Ff]=")
 
 
+# The page head: "<title>HOST - /path/</title></head><body><H1>HOST - /path/</H1><hr>"
+_HEAD = re.compile(r"<H1>[^<>]{0,2048} - /[^<>]{0,8192}</H1><hr>\s*<pre>", re.I)
+
+
 def looks_like(text: str) -> bool:
     head = text[:16384]
     if "[To Parent Directory]</A>" in head:
         return True
-    return "<pre>" in head.lower() and _ROW.search(head) is not None
+    if "<pre>" not in head.lower():
+        return False
+    return _ROW.search(head) is not None or _HEAD.search(head) is not None
 
 
 def _clock(hh: str, mm: str, ss: str | None, ampm: str | None) -> tuple[int, int, int]:
