@@ -182,6 +182,8 @@ AWKWARD_NAMES: tuple[str, ...] = (
     "ämp&amp;.txt",
     "a" * 60 + ".txt",
     "é" * 30 + ".txt",  # 64 bytes but 34 characters
+    "tab\tname.txt",
+    "back\\slash.txt",
     os.fsdecode(b"bad\xff\xfe.bin"),
 )
 
