@@ -19,6 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 import requests
+import urllib3
 
 from ..core.errors import Changed, Forbidden, NotFound, ProtocolError, TransportError
 from ..core.listings.copyparty import copyparty_access, parse_copyparty_json
@@ -90,7 +91,16 @@ class HttpTransport:
         self._detected: str | None = None
         self._timeout = (connect_timeout, read_timeout)
         self._policy = retry or RetryPolicy()
-        self._pool = SessionPool(tls or TlsOptions(), self._policy)
+        tls = tls or TlsOptions()
+        if tls.insecure and self.base.scheme == "https":
+            log.warning(
+                "TLS certificate verification is disabled (-td): anyone on the path "
+                "can read and alter what %s serves",
+                self.base.netloc,
+            )
+            # said once here, instead of urllib3's warning on every request
+            urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
+        self._pool = SessionPool(tls, self._policy)
         self._small_body = small_body
         self._sleep = sleep
         self._lock = threading.Lock()

@@ -11,3 +11,9 @@ from .helpers import close_all
 def _close_transports():
     yield
     close_all()
+
+
+@pytest.fixture(scope="session")
+def httpserver_listen_address():
+    """pytest-httpserver on 127.0.0.1 only (never "localhost", which may mean ::1)."""
+    return ("127.0.0.1", 0)
