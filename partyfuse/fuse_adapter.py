@@ -18,6 +18,7 @@ import errno
 import functools
 import logging
 import os
+import sys
 import threading
 import warnings
 from collections.abc import Callable
@@ -241,11 +242,26 @@ def _guard(op: str, fn: F) -> F:
     @functools.wraps(fn)
     def guarded(self: Adapter, path: Any = None, *args: Any) -> Any:
         try:
-            return fn(self, path, *args)
+            result = fn(self, path, *args)
         except Exception as ex:
             raise self._fail(op, path if isinstance(path, str) else "?", ex) from None
+        if log.isEnabledFor(logging.DEBUG):
+            _trace(op, path, args, result)
+        return result
 
     return guarded  # type: ignore[return-value]
+
+
+def _trace(op: str, path: Any, args: tuple[Any, ...], result: Any) -> None:
+    if op == "read":
+        size, offset = args[0], args[1]
+        log.debug("read %s [%d+%d] -> %d bytes", path, offset, size, len(result))
+    elif op == "readdir":
+        log.debug("readdir %s -> %d names", path, len(result) - 2)
+    elif op in ("open", "opendir"):
+        log.debug("%s %s -> fh %s", op, path, result)
+    elif op != "getattr":  # getattr is the most frequent call by far; its misses are logged
+        log.debug("%s %s", op, path)
 
 
 for _op in _GUARDED:
@@ -304,8 +320,52 @@ def mount_options(
     return opts
 
 
+#: libfuse3 messages that say nothing to a user (3.14.0 prints this on every mount)
+_LIBFUSE_NOISE = ("Ignoring invalid max threads value",)
+_LIBFUSE_LEVELS = [logging.CRITICAL] * 3 + [logging.ERROR, logging.WARNING] + [logging.INFO] * 2
+_log_callback: Any = None  # keeps the ctypes callback alive while libfuse may call it
+
+
+def route_libfuse_log(binding: Binding) -> bool:
+    """Send libfuse3's own messages to the ``partyfuse.libfuse`` logger instead of stderr.
+
+    libfuse >= 3.7 lets a program install a log function; it gets a printf
+    format and a va_list, which vsnprintf from the C library formats for us.
+    Returns False (and changes nothing) where that is not possible.
+    """
+    global _log_callback
+    import ctypes
+    import ctypes.util
+
+    lib = getattr(binding.module, "_libfuse", None)
+    setter = getattr(lib, "fuse_set_log_func", None) if binding.libfuse_major >= 3 else None
+    if setter is None or not sys.platform.startswith("linux"):
+        return False
+    libc = ctypes.CDLL(ctypes.util.find_library("c"))
+    vsnprintf = libc.vsnprintf
+    vsnprintf.argtypes = [ctypes.c_char_p, ctypes.c_size_t, ctypes.c_char_p, ctypes.c_void_p]
+    libfuse_log = logging.getLogger("partyfuse.libfuse")
+
+    def handler(level: int, fmt: bytes, args: int | None) -> None:
+        buf = ctypes.create_string_buffer(2048)
+        vsnprintf(buf, len(buf), fmt, args)
+        msg = buf.value.decode("utf-8", "replace").strip()
+        if not msg or msg.startswith(_LIBFUSE_NOISE):
+            return
+        lvl = _LIBFUSE_LEVELS[level] if 0 <= level < len(_LIBFUSE_LEVELS) else logging.DEBUG
+        libfuse_log.log(lvl, "libfuse: %s", msg)
+
+    func_type = ctypes.CFUNCTYPE(None, ctypes.c_int, ctypes.c_char_p, ctypes.c_void_p)
+    _log_callback = func_type(handler)
+    setter.argtypes = [func_type]
+    setter.restype = None
+    setter(_log_callback)
+    return True
+
+
 def run_mount(ops: Any, mountpoint: str, binding: Binding, options: dict[str, Any]) -> None:
     """Block in the FUSE loop until unmounted (Ctrl-C/SIGTERM are handled by libfuse)."""
+    route_libfuse_log(binding)
     kwargs = dict(options)
     if binding.name == "fusepy":
         kwargs["encoding"] = PATH_CODEC
