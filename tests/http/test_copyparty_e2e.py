@@ -92,13 +92,12 @@ def test_base_url_with_a_path_prefix_mounts_that_folder(cpp_anon, source_tree):
     t.check()
     (entry,) = t.list_dir("")
     assert entry.name == "inner file #1.txt"
-    assert t.read_range(entry.name, 0, 100, entry) == source_tree.files[
-        "dir with space/inner file #1.txt"
-    ]
+    assert (
+        t.read_range(entry.name, 0, 100, entry)
+        == source_tree.files["dir with space/inner file #1.txt"]
+    )
     # typed raw, with a space, the prefix is escaped for us
-    assert [e.name for e in transport(cpp_anon.url + "dir with space").list_dir("")] == [
-        entry.name
-    ]
+    assert [e.name for e in transport(cpp_anon.url + "dir with space").list_dir("")] == [entry.name]
 
 
 def test_missing_paths_are_enoent(cpp_anon):
