@@ -119,6 +119,10 @@ class FakeServer(HTTPServerBase):
         if self.is_running():
             self.stop()
 
+    def thread_target(self) -> None:
+        assert self.server is not None
+        self.server.serve_forever(poll_interval=0.05)  # stop() waits one poll: keep it short
+
     def url(self, path: str = "/") -> str:
         return f"http://{self.host}:{self.port}{path}"
 
