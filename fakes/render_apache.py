@@ -259,7 +259,10 @@ def _entries(tree: Tree, path: str) -> list[tuple[bytes, Node]]:
         for n, node in tree.listdir(path)
         if not ignored(n)
     ]
-    return sorted(items, key=functools.cmp_to_key(lambda x, y: _cmp(x[0], y[0])))
+    def order(x: tuple[bytes, Node], y: tuple[bytes, Node]) -> int:
+        return _cmp(x[0], y[0])
+
+    return sorted(items, key=functools.cmp_to_key(order))
 
 
 def _local(ts: int, gmtoff_minutes: int) -> bytes:

@@ -22,11 +22,12 @@ from fakes import render_apache, render_iis, render_nginx
 from fakes.tree import Tree, awkward_tree, name_bytes
 from partyfuse.core.listings import parse_listing
 from partyfuse.core.model import Entry
-from tests.support.real_servers import GMTOFF_MINUTES, RealServerFactory
+from tests.support.real_servers import GMTOFF_MINUTES, RealServer, RealServerFactory
 
 from ._support import fetch
 
 TREE = awkward_tree()
+RealCase = tuple[str, str, RealServer]
 DIRS = ["", "sub dir", "b" * 70]
 
 
@@ -103,13 +104,13 @@ def assert_matches_tree(
 
 
 @pytest.fixture(scope="module", params=sorted(RULES), ids="-".join)
-def real(request: pytest.FixtureRequest, real_server_module: RealServerFactory) -> tuple:
+def real(request: pytest.FixtureRequest, real_server_module: RealServerFactory) -> RealCase:
     kind, variant = request.param
     return kind, variant, real_server_module(kind, TREE, variant=variant)
 
 
 @pytest.mark.parametrize("path", DIRS, ids=["root", "subdir", "empty"])
-def test_parse_real_and_fake_listings_give_the_tree(real: tuple, path: str) -> None:
+def test_parse_real_and_fake_listings_give_the_tree(real: RealCase, path: str) -> None:
     kind, variant, server = real
     reply = fetch(server.url(url_path(path)))
     assert reply.status == 200

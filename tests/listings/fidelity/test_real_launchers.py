@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import os
+import shutil
 import time
 
 import pytest
 
 from fakes.tree import Tree, patterned
-from tests.support import real_servers
 from tests.support.real_servers import KINDS, RealServerFactory, start_real_server
 
 from ._support import fetch
@@ -48,7 +48,7 @@ def test_each_server_serves_the_tree_and_stops_by_pid(kind: str, variant: str) -
 
 
 def test_a_missing_binary_is_an_error_not_a_skip(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(real_servers.shutil, "which", lambda *a, **k: None)
+    monkeypatch.setattr(shutil, "which", lambda *a, **k: None)
     with pytest.raises(RuntimeError, match="not installed"):
         start_real_server("nginx", tree())
 
