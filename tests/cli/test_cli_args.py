@@ -1,0 +1,128 @@
+"""The command line: every option of the reference, defaults, usage errors."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from partyfuse import __version__
+from partyfuse.cli import build_parser, main
+
+REFERENCE_OPTIONS = [
+    "-a", "-te", "-teh", "-td", "--html", "-cdn", "-cds", "-cf", "-q", "-d",
+    "--slowterm", "--logf", "--oth", "--nonempty", "--version", "-h",
+    "--ls", "-r", "--background",
+]  # fmt: skip
+
+
+def test_help_lists_every_option_and_examples(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as ei:
+        main(["-h"])
+    assert ei.value.code == 0
+    out = capsys.readouterr().out
+    for opt in REFERENCE_OPTIONS:
+        assert f" {opt}" in out, opt
+    assert "base_url" in out and "local_path" in out
+    assert "examples:" in out and "partyfuse http://" in out
+    assert "username:password" in out
+
+
+def test_windows_help_mentions_drive_letters() -> None:
+    text = build_parser("win32").format_help()
+    assert "drive letter" in text and " M:" in text
+    assert " M:" not in build_parser("linux").format_help()
+
+
+def test_defaults_match_upstream() -> None:
+    a = build_parser().parse_args(["http://h/", "mnt"])
+    assert (a.cdn, a.cds, a.cf) == (24, 1.0, 12)
+    assert a.html == "auto"
+    assert not (a.q or a.d or a.slowterm or a.oth or a.nonempty or a.background)
+
+
+def test_all_options_parse() -> None:
+    a = build_parser().parse_args(
+        ["-a", "pw", "-te", "c.pem", "-teh", "-td", "--html", "nginx", "-cdn", "0",
+         "-cds", "0.5", "-cf", "24", "-q", "-d", "--slowterm", "--logf", "f.log",
+         "--oth", "--nonempty", "--background", "http://h/", "mnt"]
+    )  # fmt: skip
+    assert (a.a, a.te, a.teh, a.td, a.html) == ("pw", "c.pem", True, True, "nginx")
+    assert (a.cdn, a.cds, a.cf, a.logf) == (0, 0.5, 24, "f.log")
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as ei:
+        main(["--version"])
+    assert ei.value.code == 0
+    assert capsys.readouterr().out.strip() == f"partyfuse {__version__}"
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        [],
+        ["http://h/"],
+        ["--bogus", "http://h/", "mnt"],
+        ["-cdn", "-1", "http://h/", "mnt"],
+        ["-cds", "soon", "http://h/", "mnt"],
+        ["-cds", "nan", "http://h/", "mnt"],
+        ["-cf", "1.5", "http://h/", "mnt"],
+        ["--html", "gopher", "http://h/", "mnt"],
+        ["-r", "http://h/", "mnt"],
+        ["--ls", "http://h/", "mnt"],
+        ["http://h/", "mnt", "extra"],
+    ],
+)
+def test_bad_usage_exits_2(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as ei:
+        main(argv)
+    assert ei.value.code == 2
+    err = capsys.readouterr().err
+    assert "usage: partyfuse" in err and "Traceback" not in err
+
+
+def test_console_script_and_module_agree() -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "partyfuse", "--version"], capture_output=True, text=True
+    )
+    assert out.returncode == 0 and out.stdout.strip() == f"partyfuse {__version__}"
+
+
+def test_bad_url_is_one_line(tmp_path: object, capsys: pytest.CaptureFixture[str]) -> None:
+    import os
+
+    mnt = os.path.join(str(tmp_path), "m")
+    os.mkdir(mnt)
+    with pytest.raises(SystemExit) as ei:
+        main(["ftp://h/", mnt])
+    assert ei.value.code == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("partyfuse: error: ") and "\n" not in err and "scheme" in err
+
+
+def test_unreadable_password_file_is_one_line(
+    tmp_path: object, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import os
+
+    mnt = os.path.join(str(tmp_path), "m")
+    os.mkdir(mnt)
+    with pytest.raises(SystemExit) as ei:
+        main(["-a", "$/nonexistent/pw", "http://127.0.0.1:9/", mnt])
+    assert ei.value.code == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("partyfuse: error: ") and "\n" not in err and "password file" in err
+
+
+def test_missing_te_file_is_one_line(tmp_path: object, capsys: pytest.CaptureFixture[str]) -> None:
+    import os
+
+    mnt = os.path.join(str(tmp_path), "m")
+    os.mkdir(mnt)
+    with pytest.raises(SystemExit) as ei:
+        main(["-te", "/nonexistent.pem", "https://127.0.0.1:9/", mnt])
+    assert ei.value.code == 1
+    err = capsys.readouterr().err.strip()
+    assert "-te" in err and "\n" not in err
