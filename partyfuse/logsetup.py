@@ -144,12 +144,17 @@ class LogSetup:
 
     redact: RedactFilter
     handlers: list[logging.Handler] = field(default_factory=list)
+    previous: tuple[int, bool] = (logging.NOTSET, True)
+    """The ``partyfuse`` logger's level and propagate flag before setup()."""
 
     def close(self) -> None:
         root = logging.getLogger(ROOT)
         for h in self.handlers:
             root.removeHandler(h)
             h.close()
+        if self.handlers:
+            root.setLevel(self.previous[0])
+            root.propagate = self.previous[1]
         self.handlers.clear()
 
 
@@ -194,6 +199,7 @@ def setup(
         handlers.append(fh)
 
     root = logging.getLogger(ROOT)
+    previous = (root.level, root.propagate)
     root.setLevel(level)
     root.propagate = False
     for h in handlers:
@@ -204,4 +210,4 @@ def setup(
     # our adapter already reports what matters
     for name in ("fuse", "mfusepy"):
         logging.getLogger(name).setLevel(logging.WARNING if debug else logging.CRITICAL)
-    return LogSetup(redact, handlers)
+    return LogSetup(redact, handlers, previous)

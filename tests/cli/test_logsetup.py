@@ -125,3 +125,12 @@ def test_passwords_never_appear(setup: Callable[..., logsetup.LogSetup], tmp_pat
         assert "pa55word" not in text
         assert "http://bob:***@127.0.0.1:1/" in text
         assert "ValueError: bad ***" in text
+
+
+def test_close_gives_the_logger_back() -> None:
+    root = logging.getLogger("partyfuse")
+    before = (root.level, root.propagate, list(root.handlers))
+    s = logsetup.setup(stream=io.StringIO(), debug=True)
+    assert root.propagate is False and root.level == logging.DEBUG
+    s.close()
+    assert (root.level, root.propagate, list(root.handlers)) == before
