@@ -9,8 +9,9 @@ cannot freeze a read); other 4xx are never retried.
 
 from __future__ import annotations
 
+import contextlib
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -67,27 +68,46 @@ class RetryPolicy:
 
 
 class SessionPool:
-    """One requests.Session per thread, all closed together."""
+    """Sessions lent out one exchange at a time.
 
-    def __init__(self, tls: TlsOptions, policy: RetryPolicy) -> None:
+    A requests.Session is not thread-safe, so no two threads share one at
+    the same moment; lending (rather than one per thread) bounds the number
+    of sessions and sockets by the peak concurrency even when FUSE or the
+    read-ahead pool churn through threads.  An exchange whose body was not
+    read to the end closes its connection (urllib3 never reuses it), so a
+    returned session is always safe to lend again.
+    """
+
+    def __init__(self, tls: TlsOptions, policy: RetryPolicy, max_idle: int = 8) -> None:
         self._context = tls.context()
         self._policy = policy
-        self._local = threading.local()
+        self._max_idle = max_idle
         self._lock = threading.Lock()
+        self._idle: list[requests.Session] = []
         self._all: list[requests.Session] = []
         self._closed = False
 
-    def get(self) -> requests.Session:
-        s: requests.Session | None = getattr(self._local, "session", None)
+    @contextlib.contextmanager
+    def session(self) -> Iterator[requests.Session]:
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("transport is closed")
+            s = self._idle.pop() if self._idle else None
         if s is None:
             s = self._make()
             with self._lock:
-                if self._closed:
-                    s.close()
-                    raise RuntimeError("transport is closed")
                 self._all.append(s)
-            self._local.session = s
-        return s
+        try:
+            yield s
+        finally:
+            with self._lock:
+                keep = not self._closed and len(self._idle) < self._max_idle
+                if keep:
+                    self._idle.append(s)
+                else:
+                    self._all.remove(s)
+            if not keep:
+                s.close()
 
     def _make(self) -> requests.Session:
         s = requests.Session()
@@ -100,7 +120,7 @@ class SessionPool:
             self._context,
             max_retries=self._policy.urllib3_retry(),
             pool_connections=1,
-            pool_maxsize=2,
+            pool_maxsize=1,
         )
         s.mount("http://", adapter)
         s.mount("https://", adapter)
@@ -109,18 +129,8 @@ class SessionPool:
     def close(self) -> None:
         with self._lock:
             self._closed = True
-            sessions, self._all = self._all, []
+            sessions, self._all, self._idle = self._all, [], []
         for s in sessions:
-            s.close()
-
-    def reset_thread(self) -> None:
-        """Drop this thread's session (after a broken connection left it in doubt)."""
-        s = getattr(self._local, "session", None)
-        if s is not None:
-            self._local.session = None
-            with self._lock:
-                if s in self._all:
-                    self._all.remove(s)
             s.close()
 
 

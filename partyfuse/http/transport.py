@@ -10,12 +10,13 @@ never mixes two versions of a file.
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import logging
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import requests
@@ -183,47 +184,33 @@ class HttpTransport:
     def probe_size(self, path: str, entry: Entry) -> int:
         url = self._file_url(path, entry)
         what = f"size of {path!r}"
-        r = self._send("HEAD", url, {"Accept-Encoding": "identity"}, what=what)
-        try:
-            length = r.headers.get("Content-Length")
-            if r.status_code == 200 and length and length.isdigit():
-                if not r.headers.get("Content-Encoding", "identity") == "identity":
-                    length = None
-                else:
-                    return int(length)
-            elif r.status_code not in (200, 405, 501):
+        with self._exchange("HEAD", url, {"Accept-Encoding": "identity"}, what=what) as r:
+            length = r.headers.get("Content-Length", "")
+            identity = r.headers.get("Content-Encoding", "identity") == "identity"
+            if r.status_code == 200 and length.isdigit() and identity:
+                return int(length)
+            if r.status_code not in (200, 405, 501):
                 raise status_error(r.status_code, what)
-        finally:
-            r.close()
         # HEAD refused or without a length: ask for one byte and read the total.
-        r = self._send(
-            "GET",
-            url,
-            {"Range": "bytes=0-0", "Accept-Encoding": "identity"},
-            what=what,
-            stream=True,
-        )
-        try:
+        headers = {"Range": "bytes=0-0", "Accept-Encoding": "identity"}
+        with self._exchange("GET", url, headers, what=what) as r:
+            content_range = r.headers.get("Content-Range")
             if r.status_code == 206:
-                cr = parse_content_range(r.headers.get("Content-Range"))
+                cr = parse_content_range(content_range)
                 if cr is not None and cr.first == 0 and cr.total is not None:
                     return cr.total
-                raise ProtocolError(
-                    f"{what}: unusable Content-Range {r.headers.get('Content-Range')!r}"
-                )
+                raise ProtocolError(f"{what}: unusable Content-Range {content_range!r}")
             if r.status_code == 416:
-                total = unsatisfied_total(r.headers.get("Content-Range"))
+                total = unsatisfied_total(content_range)
                 if total is not None:
                     return total
                 raise ProtocolError(f"{what}: 416 without a size")
             if r.status_code == 200:
-                length = r.headers.get("Content-Length")
-                if length and length.isdigit() and "Content-Encoding" not in r.headers:
+                length = r.headers.get("Content-Length", "")
+                if length.isdigit() and "Content-Encoding" not in r.headers:
                     return int(length)
                 raise ProtocolError(f"{what}: the server gives no size")
             raise status_error(r.status_code, what)
-        finally:
-            r.close()
 
     # -- listings ------------------------------------------------------
 
@@ -233,8 +220,7 @@ class HttpTransport:
         what = f"list {path or '/'!r}"
 
         def once() -> tuple[Listing, bytes]:
-            r = self._send("GET", url, {}, what=what, stream=True)
-            try:
+            with self._exchange("GET", url, {}, what=what) as r:
                 if r.status_code != 200:
                     raise status_error(r.status_code, what)
                 ctype = r.headers.get("Content-Type", "")
@@ -242,8 +228,6 @@ class HttpTransport:
                     # copyparty answers ?ls on a file with the file itself.
                     raise NotFound(f"{what}: not a directory ({ctype})")
                 body = self._read_all(r)
-            finally:
-                r.close()
             return self._parse(body, ctype, path), body
 
         listing, body = self._with_body_retries(once, what)
@@ -313,8 +297,7 @@ class HttpTransport:
         validator = self._validator(key, entry)
         if validator:
             headers["If-Range"] = validator
-        r = self._send("GET", self._file_url(path, entry), headers, what=what, stream=True)
-        try:
+        with self._exchange("GET", self._file_url(path, entry), headers, what=what) as r:
             if r.status_code == 206:
                 return self._partial(r, start, end, entry, key, what)
             if r.status_code == 200:
@@ -325,8 +308,6 @@ class HttpTransport:
                     raise Changed(f"{what}: size is now {total}, was {entry.size}")
                 return b""
             raise status_error(r.status_code, what)
-        finally:
-            r.close()
 
     def _partial(
         self,
@@ -423,7 +404,6 @@ class HttpTransport:
             except _BODY_ERRORS as e:
                 last = e
                 log.debug("%s: body broke off: %s (attempt %d)", what, e, attempt + 1)
-                self._pool.reset_thread()
         if isinstance(last, _ShortBody):
             raise ProtocolError(str(last))
         assert last is not None
@@ -443,12 +423,29 @@ class HttpTransport:
             return {}
         return self._creds.headers(copyparty=self.is_copyparty)
 
+    @contextlib.contextmanager
+    def _exchange(
+        self, method: str, url: str, headers: dict[str, str], *, what: str
+    ) -> Iterator[requests.Response]:
+        """A streamed response, closed (and its session given back) on exit."""
+        with self._pool.session() as session:
+            r = self._send(session, method, url, headers, what=what)
+            try:
+                yield r
+            finally:
+                r.close()
+
     def _send(
-        self, method: str, url: str, headers: dict[str, str], *, what: str, stream: bool = False
+        self,
+        session: requests.Session,
+        method: str,
+        url: str,
+        headers: dict[str, str],
+        *,
+        what: str,
     ) -> requests.Response:
         """One request, following redirects only within the mount's origin so
         the password (PW header, Basic auth) never reaches another host."""
-        session = self._pool.get()
         for _ in range(MAX_REDIRECTS + 1):
             hdrs = {**headers}
             if origin_of(url) == self.base.origin:
@@ -459,7 +456,7 @@ class HttpTransport:
                     method,
                     url,
                     headers=hdrs,
-                    stream=stream,
+                    stream=True,
                     timeout=self._timeout,
                     allow_redirects=False,
                 )
