@@ -28,7 +28,7 @@ def test_concurrent_ranges_from_many_threads_are_all_exact(cpp_anon, source_tree
 
     with ThreadPoolExecutor(8) as pool:
         results = list(pool.map(read, spans))
-    for (a, b), got in zip(spans, results):
+    for (a, b), got in zip(spans, results, strict=True):
         assert got == data[a:b]
     # one keep-alive session per thread, not one connection per request
     assert len(t._pool._all) <= 9  # the 8 workers and this thread

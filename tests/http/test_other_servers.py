@@ -7,7 +7,7 @@ import pytest
 
 from fakes.tree import Tree, patterned
 from partyfuse.core.errors import Forbidden
-from tests.support.real_servers import real_server, start_real_server  # noqa: F401 - fixture
+from tests.support.real_servers import start_real_server
 
 from .helpers import transport
 
