@@ -14,10 +14,12 @@ listing format we fake shows at most seconds.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 #: 2023-11-14 22:13:20 UTC: a fixed default so rendered listings are reproducible.
 DEFAULT_MTIME = 1700000000
@@ -156,9 +158,14 @@ def _check_name(name: str) -> None:
 
 def patterned(size: int, seed: int = 0) -> bytes:
     """Deterministic, non-repeating-looking content (every offset is checkable)."""
-    block = bytes((i * 131 + seed * 7 + (i >> 8)) & 0xFF for i in range(65536))
+    block = _block(seed)
     reps = size // len(block) + 1
     return (block * reps)[:size]
+
+
+@functools.lru_cache(maxsize=64)
+def _block(seed: int) -> bytes:
+    return bytes((i * 131 + seed * 7 + (i >> 8)) & 0xFF for i in range(65536))
 
 
 #: Names that trip listing parsers: URL/HTML metacharacters, unicode, long
@@ -209,3 +216,44 @@ def awkward_tree() -> Tree:
     tree.add_dir("e" * 50, mtime=t0 + 21600)  # nginx: exactly 50, the "/" is dropped
     tree.add_dir("dir&<x>", mtime=t0 + 25200)
     return tree
+
+
+def tree_strategy(max_entries: int = 12, *, non_utf8: bool = True) -> Any:
+    """A hypothesis strategy for one flat directory of awkward entries.
+
+    Names mix arbitrary unicode, digit runs (natural-sort edge cases),
+    URL/HTML metacharacters and, optionally, undecodable bytes; sizes sit
+    around every rounding threshold; a quarter of the entries are (empty)
+    directories.  Imported lazily: hypothesis is a test dependency only.
+    """
+    from hypothesis import strategies as st
+
+    unicode_names = st.text(
+        st.characters(codec="utf-8", exclude_characters="/\0"),
+        min_size=1,
+        max_size=70,
+    )
+    sortish = st.text(alphabet="0123456789 ._-aAbB~#%&<>\"'\t", min_size=1, max_size=12)
+    raw = st.binary(min_size=1, max_size=60).map(
+        lambda b: os.fsdecode(b.replace(b"/", b"_").replace(b"\0", b"_"))
+    )
+    name = st.one_of([unicode_names, sortish] + ([raw] if non_utf8 else [])).filter(
+        lambda n: n not in (".", "..") and len(name_bytes(n)) <= 255
+    )
+    size = st.one_of(
+        st.integers(0, 20000),
+        st.sampled_from([972, 973, 9999, 10000, 10751, 1048063, 1048576, 1572864, 2621440]),
+    )
+    mtime = st.integers(0, 4102444800)
+    entry = st.tuples(name, st.booleans(), size, mtime)
+
+    def build(entries: list[tuple[str, bool, int, int]]) -> Tree:
+        tree = Tree()
+        for n, is_dir, sz, mt in entries:
+            if is_dir:
+                tree.add_dir(n, mtime=mt)
+            else:
+                tree.add_file(n, patterned(sz), mtime=mt)
+        return tree
+
+    return st.lists(entry, max_size=max_entries, unique_by=lambda e: e[0]).map(build)

@@ -69,6 +69,16 @@ class RealServer:
     def log_text(self) -> str:
         return "\n".join(p.read_text(errors="replace") for p in self.logs if p.exists())
 
+    def replace_tree(self, tree: Tree) -> None:
+        """Serve another tree from now on (servers read the disk on every request)."""
+        for child in os.listdir(os.fsencode(self.root)):
+            full = os.path.join(os.fsencode(self.root), child)
+            if os.path.isdir(full) and not os.path.islink(full):
+                shutil.rmtree(full)
+            else:
+                os.unlink(full)
+        tree.write_to(self.root)
+
     def stop(self) -> None:
         """Terminate by PID, kill after a grace period, always reap; then drop the workdir."""
         if self.proc.poll() is None:
