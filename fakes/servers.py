@@ -17,8 +17,10 @@ running past EOF is refused instead of clamped), ``refuse_head`` (405),
 ``fail_next(n, status)`` (5xx on the next n requests), ``short_body`` (drop
 the last n bytes of file bodies but keep the Content-Length, then close).
 
+If-Range is honoured (strong ETag, or a date equal to Last-Modified; a
+failed validator gets the whole file with 200), as nginx and Apache do.
 Not faked: multi-range requests (answered 200 with the whole file, which
-RFC 9110 allows), conditional requests (If-Range, If-None-Match).
+RFC 9110 allows), If-None-Match / If-Modified-Since (no 304s).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import unquote_to_bytes
 
@@ -195,6 +198,20 @@ class FakeServer(HTTPServerBase):
         expected = base64.b64encode(f"{self.auth[0]}:{self.auth[1]}".encode()).decode()
         return header == f"Basic {expected}"
 
+    @staticmethod
+    def _if_range_holds(if_range: str | None, headers: dict[str, str]) -> bool:
+        """Strong ETag equality, or a date equal to Last-Modified (nginx and Apache alike)."""
+        if if_range is None:
+            return True
+        if if_range.startswith(('"', "W/")):
+            return not if_range.startswith("W/") and if_range == headers.get("ETag")
+        try:
+            return parsedate_to_datetime(if_range) == parsedate_to_datetime(
+                headers.get("Last-Modified", "")
+            )
+        except (TypeError, ValueError):
+            return False
+
     def _file(self, request: Request, name: str, node: Node) -> Response:
         data = node.data
         size = len(data)
@@ -202,6 +219,8 @@ class FakeServer(HTTPServerBase):
         status, body = 200, data
         spec = request.headers.get("Range")
         match = _RANGE.fullmatch(spec.strip()) if spec and not self.ignore_range else None
+        if match and not self._if_range_holds(request.headers.get("If-Range"), headers):
+            match = None  # RFC 9110 13.1.5: the validator failed, send the whole file
         if match and (match.group(1) or match.group(2)):
             first, last = match.group(1), match.group(2)
             if first:

@@ -40,6 +40,8 @@ CASES = [
     ("GET", "big name %#.bin", "bytes=299990-400000"),
     ("GET", "missing.txt", None),
 ]
+# If-Range: the ETag / Last-Modified the real server sends, or a stale one
+IF_RANGE = ["etag", "date", "stale-etag", "stale-date", "weak-etag"]
 
 
 @pytest.fixture(scope="module", params=["nginx", "apache"])
@@ -71,3 +73,23 @@ def test_file_response_matches_real(
         assert got.body == want.body
         node = TREE.lookup(name)
         assert node is not None and len(want.body) == int(want.headers["content-length"])
+
+
+@pytest.mark.parametrize("validator", IF_RANGE)
+def test_if_range_matches_real(pair: tuple[RealServer, FakeServer], validator: str) -> None:
+    real, fake = pair
+    current = fetch(real.url("/five.txt"), "HEAD").headers
+    value = {
+        "etag": current["etag"],
+        "date": current["last-modified"],
+        "stale-etag": '"1-2"',
+        "stale-date": "Thu, 01 Jan 2004 00:00:00 GMT",
+        "weak-etag": "W/" + current["etag"],
+    }[validator]
+    headers = {"Range": "bytes=1-2", "If-Range": value}
+    want = fetch(real.url("/five.txt"), headers=headers)
+    got = fetch(fake.url("/five.txt"), headers=headers)
+    assert (got.status, got.body) == (want.status, want.body)
+    assert want.status == (206 if validator in ("etag", "date") else 200)
+    for header in COMPARED:
+        assert got.headers.get(header) == want.headers.get(header), header
