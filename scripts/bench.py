@@ -84,6 +84,8 @@ class Config:
     upstream: Path
     upstream_args: list[str]
     partyfuse_args: list[str]
+    partyfuse_rev: str
+    partyfuse_optional: bool
     python: str
     drop_caches: bool
     workdir: Path | None
@@ -350,24 +352,49 @@ class MountClient:
     """A FUSE client started fresh for every measurement (no cache survives)."""
 
     def __init__(
-        self, name: str, cmd: list[str], work: Path, cfg: Config, cleanup: Cleanup
+        self,
+        name: str,
+        cmd: list[str],
+        url: str,
+        args: list[str],
+        work: Path,
+        cfg: Config,
+        cleanup: Cleanup,
+        env: dict[str, str] | None = None,
     ) -> None:
-        self.name, self.cmd, self.cfg, self.cleanup = name, cmd, cfg, cleanup
+        self.name, self.cfg, self.cleanup, self.env = name, cfg, cleanup, env
+        self.work = work
+        self.url, self.args, self.cmd = url, args, cmd
         self.mnt = work / f"mnt-{name}"
         self.mnt.mkdir(exist_ok=True)
         self.logpath = work / f"{name}.out"
         self.proc: subprocess.Popen[bytes] | None = None
+        self.log_start = 0
+
+    def last_error(self) -> str:
+        """The last lines the client logged during the latest mount (its complaint)."""
+        with contextlib.suppress(OSError):
+            with open(self.logpath, "rb") as f:
+                f.seek(self.log_start)
+                lines = [ln for ln in f.read().decode(errors="replace").splitlines() if ln.strip()]
+            return " | ".join(ln.strip() for ln in lines[-3:]) or "(nothing logged)"
+        return "(no log)"
 
     @contextlib.contextmanager
     def mounted(self) -> Iterator[Path]:
         drop_caches(self.cfg.drop_caches)
+        self.log_start = self.logpath.stat().st_size if self.logpath.exists() else 0
         logf = open(self.logpath, "ab")  # noqa: SIM115 - closed in finally
         self.proc = subprocess.Popen(
-            pinned([*self.cmd, str(self.mnt)], self.cfg.client_cpu),
+            # URL MNT first, flags after: both CLIs document it in that order
+            pinned([*self.cmd, self.url, str(self.mnt), *self.args], self.cfg.client_cpu),
             stdout=logf,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             start_new_session=True,
+            env=self.env,
+            # not the repo: `python -m` puts the cwd first on sys.path
+            cwd=self.work,
         )
         self.cleanup.procs.append(self.proc)
         self.cleanup.mounts.append(self.mnt)
@@ -743,13 +770,47 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def partyfuse_runnable(python: str) -> str | None:
+REPO = Path(__file__).resolve().parent.parent
+
+
+def partyfuse_source(rev: str, work: Path) -> tuple[dict[str, str], str]:
+    """The environment that makes `python -m partyfuse` run `rev` of this repo.
+
+    The default is a committed revision exported to the work dir, never the
+    live working tree: other sessions edit (and mutation-test) that tree while
+    a benchmark runs, and a number for code nobody committed means nothing.
+    PYTHONPATH wins over the editable install's finder.
+    """
+    env = dict(os.environ)
+    if rev == "worktree":
+        src, label = REPO, f"working tree {REPO}"
+    else:
+        commit = subprocess.run(
+            ["git", "-C", str(REPO), "rev-parse", "--verify", rev + "^{commit}"],
+            capture_output=True,
+            text=True,
+        )
+        if commit.returncode != 0:
+            raise BenchError(f"--partyfuse-rev {rev}: not a commit in {REPO}")
+        sha = commit.stdout.strip()
+        src = work / "partyfuse-src"
+        src.mkdir(exist_ok=True)
+        archive = subprocess.run(
+            ["git", "-C", str(REPO), "archive", "--format=tar", sha, "partyfuse"],
+            capture_output=True,
+        )
+        if archive.returncode != 0:
+            raise BenchError(f"git archive {sha}: {archive.stderr.decode(errors='replace')}")
+        subprocess.run(["tar", "-x", "-C", str(src)], input=archive.stdout, check=True)
+        label = f"commit {sha[:12]} ({rev})"
+    env["PYTHONPATH"] = os.pathsep.join([str(src), *filter(None, [env.get("PYTHONPATH")])])
+    return env, label
+
+
+def partyfuse_runnable(python: str, env: dict[str, str], cwd: Path) -> str | None:
     """None if `python -m partyfuse` can be started, else why not."""
     r = subprocess.run(
-        [python, "-m", "partyfuse", "--help"],
-        capture_output=True,
-        timeout=60,
-        cwd=Path(__file__).resolve().parent.parent,
+        [python, "-m", "partyfuse", "--help"], capture_output=True, timeout=60, env=env, cwd=cwd
     )
     if r.returncode == 0:
         return None
@@ -777,6 +838,18 @@ def run_bench(cfg: Config) -> dict[str, Any]:
 
     old_term = signal.signal(signal.SIGTERM, on_term)
     try:
+        pf_env: dict[str, str] | None = None
+        pf_source = None
+        load_before = os.getloadavg()[0]
+        if "partyfuse" in cfg.clients:
+            pf_env, pf_source = partyfuse_source(cfg.partyfuse_rev, work)
+            log(f"bench: partyfuse from {pf_source}")
+            why = partyfuse_runnable(cfg.python, pf_env, work)
+            if why is not None:
+                if not cfg.partyfuse_optional:
+                    raise BenchError(f"python -m partyfuse does not start: {why}")
+                log(f"bench: python -m partyfuse does not start ({why}); skipping it")
+                cfg.clients.remove("partyfuse")
         log(f"bench: building tree in {work} ...")
         tree = make_tree(work / "src", cfg)
         server = Server(cfg, tree, work, cleanup)
@@ -785,21 +858,27 @@ def run_bench(cfg: Config) -> dict[str, Any]:
             # the process issuing the reads is part of the client side
             os.sched_setaffinity(0, {cfg.client_cpu})
 
-        repo = Path(__file__).resolve().parent.parent
         mounts: dict[str, MountClient] = {}
         if "upstream" in cfg.clients:
             mounts["upstream"] = MountClient(
                 "upstream",
-                [cfg.python, str(cfg.upstream), server.url, *cfg.upstream_args],
+                [cfg.python, str(cfg.upstream)],
+                server.url,
+                cfg.upstream_args,
                 work,
                 cfg,
                 cleanup,
             )
         if "partyfuse" in cfg.clients:
-            env_py = [cfg.python, "-m", "partyfuse", server.url, *cfg.partyfuse_args]
-            mounts["partyfuse"] = MountClient("partyfuse", env_py, work, cfg, cleanup)
-            os.environ["PYTHONPATH"] = os.pathsep.join(
-                [str(repo), *filter(None, [os.environ.get("PYTHONPATH")])]
+            mounts["partyfuse"] = MountClient(
+                "partyfuse",
+                [cfg.python, "-m", "partyfuse"],
+                server.url,
+                cfg.partyfuse_args,
+                work,
+                cfg,
+                cleanup,
+                env=pf_env,
             )
         raw = RawClient(server.port)
 
@@ -822,8 +901,14 @@ def run_bench(cfg: Config) -> dict[str, Any]:
         for mname in cfg.metrics:
             metric = METRICS[mname]
             for cname in cfg.clients:
-                res = results[mname][cname] = Result()
-                for i in range(cfg.runs):
+                results[mname][cname] = Result()
+            # clients take turns within each run, so a load change on the machine
+            # hits every column alike instead of one client's three runs
+            for i in range(cfg.runs):
+                for cname in cfg.clients:
+                    res = results[mname][cname]
+                    if res.error:
+                        continue
                     before = server.log_size()
                     try:
                         if cname == "raw":
@@ -837,14 +922,16 @@ def run_bench(cfg: Config) -> dict[str, Any]:
                         res.error = f"{type(e).__name__}: {e}"
                         verify[cname] = f"{mname}: {res.error}"
                         log(f"bench: {mname} {cname} run {i + 1}: FAILED {res.error}")
-                        break
+                        if cname in mounts:
+                            log(f"bench: {cname} log tail: {mounts[cname].last_error()}")
+                        continue
                     res.requests.append(server.requests_since(before))
                     problem = metric.check(ev, tree, cfg)
                     if problem:
                         res.error = problem
                         verify[cname] = f"{mname}: {problem}"
                         log(f"bench: {mname} {cname} run {i + 1}: WRONG DATA {problem}")
-                        break
+                        continue
                     rate = amount / dt if dt > 0 else float("inf")
                     res.runs.append(rate)
                     res.seconds.append(dt)
@@ -852,7 +939,11 @@ def run_bench(cfg: Config) -> dict[str, Any]:
                         f"bench: {mname:12s} {cname:10s} run {i + 1}: {rate:10.1f} "
                         f"{metric.unit} ({dt:.2f}s, {res.requests[-1]['requests']} requests)"
                     )
-        return report(cfg, tree, results, verify)
+        rep = report(cfg, tree, results, verify)
+        rep["config"]["partyfuse_source"] = pf_source
+        rep["config"]["loadavg_before"] = load_before
+        rep["config"]["loadavg_after"] = os.getloadavg()[0]
+        return rep
     finally:
         signal.signal(signal.SIGTERM, old_term)
         cleanup.all()
@@ -972,6 +1063,12 @@ def format_table(rep: dict[str, Any]) -> str:
         f"O_DIRECT over {cfg['direct_mb']} MiB; server cpu {cfg['server_cpu']}, "
         f"client cpu {cfg['client_cpu']}; drop_caches={cfg['drop_caches']}"
     )
+    if cfg.get("partyfuse_source"):
+        lines.append(f"partyfuse: {cfg['partyfuse_source']}")
+    lb, la = cfg.get("loadavg_before"), cfg.get("loadavg_after")
+    if lb is not None and la is not None:
+        # other work on the box skews absolute numbers; ratios suffer less
+        lines.append(f"load average (1 min): {lb:.2f} before, {la:.2f} after")
     lines.append("verify: " + ", ".join(f"{k}={v}" for k, v in rep["verify"].items()))
     return "\n".join(lines)
 
@@ -1013,6 +1110,12 @@ def parse_args(argv: list[str] | None) -> tuple[Config, argparse.Namespace]:
     )
     ap.add_argument("--upstream-args", default="-q", help="extra args for upstream")
     ap.add_argument("--partyfuse-args", default="-q", help="extra args for python -m partyfuse")
+    ap.add_argument(
+        "--partyfuse-rev",
+        default="HEAD",
+        help="git revision of this repo to benchmark, exported to the work dir; "
+        "'worktree' = the live working tree",
+    )
     ap.add_argument("--python", default=sys.executable, help="interpreter for every client")
     ap.add_argument(
         "--no-drop-caches",
@@ -1070,6 +1173,8 @@ def parse_args(argv: list[str] | None) -> tuple[Config, argparse.Namespace]:
         upstream=a.upstream,
         upstream_args=a.upstream_args.split(),
         partyfuse_args=a.partyfuse_args.split(),
+        partyfuse_rev=a.partyfuse_rev,
+        partyfuse_optional=not a.only,
         python=a.python,
         drop_caches=not a.no_drop_caches,
         workdir=a.workdir,
@@ -1089,14 +1194,6 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         log(f"bench: upstream partyfuse.py not found at {cfg.upstream}; skipping it")
         cfg.clients.remove("upstream")
-    if "partyfuse" in cfg.clients:
-        why = partyfuse_runnable(cfg.python)
-        if why is not None:
-            if a.only:
-                print(f"bench: python -m partyfuse does not start: {why}", file=sys.stderr)
-                return 2
-            log(f"bench: python -m partyfuse does not start ({why}); skipping it")
-            cfg.clients.remove("partyfuse")
     try:
         rep = run_bench(cfg)
     except BenchError as e:
