@@ -308,6 +308,9 @@ def mount_options(
         "attr_timeout": timeout,
         "entry_timeout": timeout,
         "negative_timeout": timeout,
+        # keep the kernel's page cache across opens while size and mtime stay
+        # the same (checked at each open); a read-only mount can afford it
+        "auto_cache": True,
     }
     if not plat.is_macos(platform) and not plat.is_windows(platform):
         opts["subtype"] = "partyfuse"
