@@ -104,3 +104,12 @@ def test_server_death_gives_eio_and_unmount_still_works(
     assert m.wait_exit() == 0
     assert not os.path.ismount(m.path)
     assert "Traceback" not in m.stderr
+
+
+@pytest.mark.parametrize("flags", [["-cdn", "0"], ["-cf", "0"], ["-cds", "0"], ["-cf", "1"]])
+def test_caches_off_or_tiny_still_read_right(
+    mounter: Mounter, cpp_anon: CopypartyServer, source_tree: SourceTree, flags: list[str]
+) -> None:
+    m = mounter(cpp_anon.url, "-q", *flags)
+    for rel in ("sizes/1m+3.bin", "nested/a/b/c/inner file #1.txt", "sizes/64k.bin"):
+        assert (m.path / rel).read_bytes() == source_tree.files[rel], rel
