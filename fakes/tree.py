@@ -14,8 +14,8 @@ listing format we fake shows at most seconds.
 
 from __future__ import annotations
 
-import functools
 import os
+import random
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -157,15 +157,12 @@ def _check_name(name: str) -> None:
 
 
 def patterned(size: int, seed: int = 0) -> bytes:
-    """Deterministic, non-repeating-looking content (every offset is checkable)."""
-    block = _block(seed)
-    reps = size // len(block) + 1
-    return (block * reps)[:size]
+    """Deterministic content with no period: a block served at the wrong offset shows.
 
-
-@functools.lru_cache(maxsize=64)
-def _block(seed: int) -> bytes:
-    return bytes((i * 131 + seed * 7 + (i >> 8)) & 0xFF for i in range(65536))
+    (A repeating pattern would hide a cache that returns block n+1 for block n
+    whenever the period divides the block size.)
+    """
+    return random.Random(seed).randbytes(size)
 
 
 #: Names that trip listing parsers: URL/HTML metacharacters, unicode, long

@@ -15,6 +15,7 @@ are testable: pass :data:`GMTOFF_MINUTES` to the renderers.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import os
 import shutil
@@ -311,3 +312,25 @@ def real_server() -> Iterator[RealServerFactory]:
 def real_server_module() -> Iterator[RealServerFactory]:
     """Same, but servers live for the whole module (start each variant once)."""
     yield from _factory()
+
+
+@pytest.fixture
+def real_nginx(real_server: RealServerFactory) -> RealServerFactory:
+    """``real_nginx(tree, variant="html" | "html-rounded" | ..., auth=None)``."""
+    return functools.partial(real_server, "nginx")
+
+
+@pytest.fixture
+def real_apache(real_server: RealServerFactory) -> RealServerFactory:
+    """``real_apache(tree, variant="table" | "pre" | "ul", auth=None)``."""
+    return functools.partial(real_server, "apache")
+
+
+@pytest.fixture
+def real_lighttpd(real_server: RealServerFactory) -> RealServerFactory:
+    return functools.partial(real_server, "lighttpd")
+
+
+@pytest.fixture
+def real_python_http(real_server: RealServerFactory) -> RealServerFactory:
+    return functools.partial(real_server, "python")
