@@ -38,8 +38,8 @@ class CliError(Exception):
     """A one-line reason the command cannot go on (printed as ``partyfuse: error: ...``)."""
 
 
-class _Formatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
-    pass
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    """Keeps the examples' layout; defaults are written into the help texts that have one."""
 
 
 def _nonneg_int(text: str) -> int:
@@ -130,7 +130,9 @@ def build_parser(platform: str | None = None) -> argparse.ArgumentParser:
         metavar="DIALECT",
         choices=HTML_DIALECTS,
         default="auto",
-        help="server type whose listings to read: " + ", ".join(HTML_DIALECTS),
+        help="server type whose listings to read: "
+        + ", ".join(HTML_DIALECTS)
+        + " (default: %(default)s)",
     )
 
     g = ap.add_argument_group("cache/perf")
@@ -139,21 +141,23 @@ def build_parser(platform: str | None = None) -> argparse.ArgumentParser:
         metavar="DIRS",
         type=_nonneg_int,
         default=24,
-        help="directory cache: most folders kept; keep above the tree depth; 0=off",
+        help="directory cache: most folders kept; keep above the tree depth; 0=off "
+        "(default: %(default)s)",
     )
     g.add_argument(
         "-cds",
         metavar="SECS",
         type=_nonneg_float,
         default=1.0,
-        help="directory cache: seconds until a listing is stale (also the kernel's cache time)",
+        help="directory cache: seconds until a listing is stale, also the kernel's "
+        "cache time (default: %(default)s)",
     )
     g.add_argument(
         "-cf",
         metavar="BLOCKS",
         type=_nonneg_int,
         default=12,
-        help="file cache: blocks kept, each up to 1 MiB",
+        help="file cache: blocks kept, each up to 1 MiB (default: %(default)s)",
     )
 
     g = ap.add_argument_group("logging")
