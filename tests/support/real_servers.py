@@ -158,7 +158,18 @@ http {{
 }}
 """
     (work / "nginx.conf").write_text(conf)
-    return [_binary("nginx"), "-p", f"{work}/", "-c", f"{work}/nginx.conf", "-g", "daemon off;"]
+    # -e: without it a non-root nginx first tries the packaged /var/log/nginx/error.log
+    return [
+        _binary("nginx"),
+        "-p",
+        f"{work}/",
+        "-e",
+        f"{work}/error.log",
+        "-c",
+        f"{work}/nginx.conf",
+        "-g",
+        "daemon off;",
+    ]
 
 
 def _apache(work: Path, root: Path, port: int, variant: str, auth: bool) -> list[str]:

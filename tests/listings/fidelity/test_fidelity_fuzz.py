@@ -8,6 +8,7 @@ profile (PARTYFUSE_HYPOTHESIS=ci/soak for more).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -44,7 +45,17 @@ def served(
     return real_server_module(kind, Tree(), variant=variant), VARIANTS[kind, variant]
 
 
-@settings(suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+# every example rewrites a directory and asks a real server: cap the ci profile
+# (8 variants x 300 would be ~2 minutes); soak runs get the full count
+EXAMPLES = settings.default.max_examples
+if os.environ.get("PARTYFUSE_HYPOTHESIS") != "soak":
+    EXAMPLES = min(EXAMPLES, 100)
+
+
+@settings(
+    max_examples=EXAMPLES,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(tree=tree_strategy())
 def test_random_directories_render_like_the_real_server(
     served: tuple[RealServer, Render], tree: Tree
