@@ -22,6 +22,9 @@ class FileHandle:
     stream: StreamState = field(default_factory=StreamState)
     inflight: list[Span] = field(default_factory=list)
     """Read-ahead ranges this handle started that have not landed yet."""
+    newer: Entry | None = None
+    """A listing showed another version; its size is not known yet (look it up
+    before the next read)."""
 
 
 class HandleTable:
@@ -45,3 +48,6 @@ class HandleTable:
 
     def __len__(self) -> int:
         return len(self._open)
+
+    def on_path(self, path: str) -> list[FileHandle]:
+        return [h for h in self._open.values() if h.path == path]

@@ -18,9 +18,10 @@ Policy (sizes in bytes, ``W`` = stream window):
   and 64 KiB reads around the same spot: headers, thumbnails).
 - larger random reads: twice the read size either side, at least 256 KiB and
   at most 4 MiB.
-- the padded window never exceeds the cache budget (``-cf`` * 1 MiB; half of it
-  when read-ahead runs in the background, so the window being read and the one
-  being fetched both fit), except that the requested bytes are always fetched.
+- the padded window never exceeds the cache budget (``-cf`` * 1 MiB; half of it,
+  in whole blocks, when read-ahead runs in the background, so the window being
+  read and the one being fetched both fit), except that the requested bytes are
+  always fetched.  Read-ahead needs ``-cf 4`` or more.
 - padding only grows a missing range away from cached bytes: the window is cut
   into the gaps between cached spans and only gaps touching the request are
   fetched, so a partial hit at either end fetches just the missing part.
@@ -34,6 +35,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from .model import BLOCK_SIZE
+
 KiB = 1 << 10
 MiB = 1 << 20
 
@@ -43,6 +46,11 @@ MEDIUM_PAD_MIN = 256 * KiB
 MEDIUM_PAD_MAX = 4 * MiB
 STREAM_WINDOW_START = 1 * MiB
 STREAM_WINDOW_MAX = 8 * MiB
+#: Read-ahead needs room for the window being read and the one being fetched,
+#: each up to half the budget in whole blocks, plus the two blocks a
+#: misaligned window straddles; below this the cache could evict bytes
+#: fetched ahead before they are read, so streams stay synchronous.
+READ_AHEAD_MIN_BUDGET = 4 * BLOCK_SIZE
 #: How far past the previous read a forward read may start and still count as
 #: the same stream (the kernel's own read-ahead and multi-threaded FUSE loops
 #: reorder and skip a little).
@@ -186,7 +194,9 @@ def plan_read(
         return ReadPlan(start, end, tuple(gaps(start, end, cached))), new_stream
 
     needed = end - start
-    cap = budget // 2 if background else budget
+    if background and budget < READ_AHEAD_MIN_BUDGET:
+        background = False
+    cap = (budget // 2 // BLOCK_SIZE) * BLOCK_SIZE if background else budget
     if new_stream.forward:
         window = stream_window(new_stream.forward, cap)
         left, right = 0, max(0, window - needed)

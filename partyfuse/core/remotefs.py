@@ -25,7 +25,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 from typing import Any, NoReturn, Protocol, TypeVar
 
-from .blockcache import BlockCache
+from .blockcache import BlockCache, same_version
 from .dircache import DirCache
 from .errors import Changed, FsError, TransportError
 from .handles import FileHandle, HandleTable
@@ -186,8 +186,21 @@ class RemoteFS:
             prefix = rpath + "/" if rpath else ""
             for entry in table.values():
                 if not entry.is_dir:
-                    self._blocks.retain(prefix + entry.name, entry.version())
+                    self._seen(prefix + entry.name, entry)
         return table
+
+    def _seen(self, rpath: str, entry: Entry) -> None:
+        """A listing (or probe) describes ``rpath`` as ``entry``: drop blocks of any
+        other version and move open handles to it, so nothing that was seen to
+        change is served stale (not even with ``-cdn 0``).  Called under the lock."""
+        self._blocks.retain(rpath, entry.version())
+        for handle in self._handles.on_path(rpath):
+            if same_version(handle.entry.version(), entry.version()):
+                continue
+            if entry.size is None:
+                handle.newer = entry
+            else:
+                handle.entry, handle.newer, handle.stream = entry, None, StreamState()
 
     def _lookup(self, rpath: str) -> Entry:
         """The entry of ``rpath`` (not the root), with its size resolved if it is a file."""
@@ -206,7 +219,7 @@ class RemoteFS:
             held = self._dirs.peek(parent)
             if held is not None and held.get(name) == entry:
                 self._dirs.update(parent, resolved)
-            self._blocks.retain(rpath, resolved.version())
+            self._seen(rpath, resolved)
         return resolved
 
     def _guard(self, fn: Callable[[], T]) -> T:
@@ -323,7 +336,14 @@ class RemoteFS:
     def _read(self, handle: FileHandle, size: int, offset: int) -> bytes:
         for attempt in (1, 2):
             with self._lock:
-                entry = self._current_entry(handle)
+                newer, entry = handle.newer, handle.entry
+            if newer is not None:
+                entry = self._lookup(handle.path)  # resolves the size, updates handles
+                if entry.is_dir:
+                    raise FsError(errno.EISDIR, handle.path)
+                with self._lock:
+                    if handle.newer is newer:
+                        handle.entry, handle.newer, handle.stream = entry, None, StreamState()
             try:
                 return self._read_version(handle, entry, size, offset)
             except Changed:
@@ -340,20 +360,6 @@ class RemoteFS:
                     handle.entry = fresh
                     handle.stream = StreamState()
         raise AssertionError("unreachable")
-
-    def _current_entry(self, handle: FileHandle) -> Entry:
-        """The handle's entry, moved to a newer version if a fresh listing shows one.
-
-        Called under the lock; never lists (a read does not pay for a listing).
-        """
-        parent, name = _split(handle.path)
-        held = self._dirs.get(parent)
-        seen = None if held is None else held.get(name)
-        if seen is not None and not seen.is_dir and seen.version() != handle.entry.version():
-            if seen.size is not None:
-                handle.entry = seen
-                handle.stream = StreamState()
-        return handle.entry
 
     def _read_version(self, handle: FileHandle, entry: Entry, size: int, offset: int) -> bytes:
         version = entry.version()

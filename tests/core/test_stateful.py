@@ -1,0 +1,256 @@
+"""Hypothesis drives RemoteFS like a kernel would and checks every read against the model.
+
+The model is the list of versions each file had on the "server".  A read must
+equal one version's slice ``data[offset:offset+size]`` (a cached listing may
+legitimately show the previous version until it goes stale), and once the
+filesystem has re-listed after a change it must be the newest.  Invariants
+after every step: cached memory within ``-cf`` * 1 MiB, at most ``-cf`` blocks.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from hypothesis import note, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    Bundle,
+    RuleBasedStateMachine,
+    consumes,
+    initialize,
+    invariant,
+    rule,
+)
+
+from fakes.clock import FakeClock
+from fakes.memory import MemoryTransport
+from partyfuse.core.remotefs import CacheConfig, RemoteFS
+
+KiB = 1 << 10
+MiB = 1 << 20
+
+FILE_SIZES = [0, 1, 64 * KiB - 1, 64 * KiB, 64 * KiB + 1, MiB - 1, MiB, MiB + 1]
+FILE_SIZES += [2 * MiB - 1, 2 * MiB, 2 * MiB + 1, 8 * MiB - 1, 8 * MiB + 1]
+READ_SIZES = [4 * KiB, 64 * KiB, 128 * KiB, 1, 4095, 4097, 65537, 12345, 131071, MiB]
+NAMES = ["a", "d/b", "d/e/c"]
+TTL = 1.0
+
+
+def _bytes(size: int, seed: int) -> bytes:
+    return random.Random(seed).randbytes(size)
+
+
+@dataclass
+class OpenFile:
+    name: str
+    fh: int
+    pos: int = 0
+    fs_generation: int = 0
+
+
+@dataclass
+class Model:
+    versions: dict[str, list[bytes]] = field(default_factory=dict)
+    settled: set[str] = field(default_factory=set)
+    """Files the filesystem has re-listed since their last change: reads must be the newest."""
+
+
+class RemoteFSMachine(RuleBasedStateMachine):
+    handles = Bundle("handles")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.clock = FakeClock()
+        self.model = Model()
+        self.jobs: list[Callable[[], None]] = []
+        self.generation = 0
+
+    @initialize(
+        sizes=st.lists(st.sampled_from(FILE_SIZES), min_size=len(NAMES), max_size=len(NAMES)),
+        seed=st.integers(0, 2**16),
+        unknown=st.booleans(),
+        file_blocks=st.sampled_from([0, 1, 2, 5, 12]),
+        dir_max=st.sampled_from([0, 1, 24]),
+        spawn=st.sampled_from(["none", "inline", "queued"]),
+    )
+    def setup(
+        self,
+        sizes: list[int],
+        seed: int,
+        unknown: bool,
+        file_blocks: int,
+        dir_max: int,
+        spawn: str,
+    ) -> None:
+        files = {
+            name: _bytes(size, seed + i)
+            for i, (name, size) in enumerate(zip(NAMES, sizes, strict=True))
+        }
+        self.model.versions = {name: [data] for name, data in files.items()}
+        self.model.settled = set(files)
+        self.transport = MemoryTransport(files, clock=self.clock, unknown_sizes=unknown)
+        self.spawn_mode = spawn
+        self.dir_max = dir_max
+        self._build(file_blocks)
+
+    def _build(self, file_blocks: int) -> None:
+        self.generation += 1
+        self.jobs.clear()
+        spawn: Callable[[Callable[[], None]], None] | None = None
+        if self.spawn_mode == "inline":
+            spawn = self._run_now
+        elif self.spawn_mode == "queued":
+            spawn = self.jobs.append
+        self.file_blocks = file_blocks
+        self.fs = RemoteFS(
+            self.transport,
+            clock=self.clock,
+            config=CacheConfig(dir_max=self.dir_max, dir_ttl=TTL, file_blocks=file_blocks),
+            spawn=spawn,
+        )
+        note(f"fs: -cf {file_blocks} -cdn {self.dir_max} spawn={self.spawn_mode}")
+
+    @staticmethod
+    def _run_now(job: Callable[[], None]) -> None:
+        job()
+
+    # ---- checking reads --------------------------------------------------
+
+    def _check(self, name: str, offset: int, size: int, got: bytes) -> None:
+        versions = self.model.versions[name]
+        allowed = versions[-1:] if name in self.model.settled else versions
+        expected = [v[offset : offset + size] for v in allowed]
+        if got not in expected:
+            note(f"read {name} [{offset}:+{size}] got {len(got)} bytes; versions {len(versions)}")
+        assert got in expected
+        assert all(0 <= r.start < r.end for r in self.transport.requests("range"))
+
+    # ---- rules -----------------------------------------------------------
+
+    @rule(target=handles, name=st.sampled_from(NAMES))
+    def open_file(self, name: str) -> OpenFile:
+        fh = self.fs.open("/" + name, os.O_RDONLY)
+        # opening lists the parent when stale: the handle now sees the newest version
+        return OpenFile(name, fh, 0, self.generation)
+
+    def _live(self, handle: OpenFile) -> bool:
+        return handle.fs_generation == self.generation
+
+    @rule(handle=handles, size=st.sampled_from(READ_SIZES))
+    def read_sequential(self, handle: OpenFile, size: int) -> None:
+        if not self._live(handle):
+            return
+        got = self.fs.read("/" + handle.name, size, handle.pos, handle.fh)
+        self._check(handle.name, handle.pos, size, got)
+        handle.pos += len(got)
+
+    @rule(handle=handles, size=st.sampled_from(READ_SIZES))
+    def read_backward(self, handle: OpenFile, size: int) -> None:
+        if not self._live(handle):
+            return
+        offset = max(0, handle.pos - size)
+        got = self.fs.read("/" + handle.name, size, offset, handle.fh)
+        self._check(handle.name, offset, size, got)
+        handle.pos = offset
+
+    @rule(handle=handles, size=st.sampled_from(READ_SIZES), where=st.integers(0, 1000))
+    def read_random(self, handle: OpenFile, size: int, where: int) -> None:
+        if not self._live(handle):
+            return
+        span = len(self.model.versions[handle.name][-1]) + 64 * KiB
+        offset = where * span // 1000
+        got = self.fs.read("/" + handle.name, size, offset, handle.fh)
+        self._check(handle.name, offset, size, got)
+        handle.pos = offset + len(got)
+
+    @rule(handle=consumes(handles))
+    def release(self, handle: OpenFile) -> None:
+        if self._live(handle):
+            self.fs.release("/" + handle.name, handle.fh)
+
+    @rule(seconds=st.sampled_from([0.1, 0.5, TTL, 3 * TTL]))
+    def advance_clock(self, seconds: float) -> None:
+        self.clock.advance(seconds)
+
+    @rule(name=st.sampled_from(NAMES))
+    def getattr_after_ttl(self, name: str) -> None:
+        """Past the TTL a getattr re-lists: the size is the newest and reads follow it."""
+        self.clock.advance(TTL)
+        assert self.fs.getattr("/" + name).size == len(self.model.versions[name][-1])
+        self.model.settled.add(name)
+
+    @rule(name=st.sampled_from(NAMES), size=st.sampled_from(FILE_SIZES), seed=st.integers(0, 99))
+    def replace_on_server(self, name: str, size: int, seed: int) -> None:
+        data = _bytes(size, 10_000 + seed + len(self.model.versions[name]))
+        self.transport.put(name, data)
+        self.model.versions[name].append(data)
+        self.model.settled.discard(name)
+
+    @rule(
+        handle=handles,
+        size=st.sampled_from(READ_SIZES),
+        where=st.integers(0, 1000),
+        new_size=st.sampled_from(FILE_SIZES),
+    )
+    def reread_after_server_change(
+        self, handle: OpenFile, size: int, where: int, new_size: int
+    ) -> None:
+        """Cached bytes of the old version are never served once the change was seen."""
+        if not self._live(handle):
+            return
+        span = len(self.model.versions[handle.name][-1]) + 1
+        offset = where * span // 1000
+        self._check(
+            handle.name, offset, size, self.fs.read("/" + handle.name, size, offset, handle.fh)
+        )
+        self.replace_on_server(handle.name, new_size, where % 100)
+        self.getattr_after_ttl(handle.name)
+        got = self.fs.read("/" + handle.name, size, offset, handle.fh)
+        self._check(handle.name, offset, size, got)
+        handle.pos = offset + len(got)
+
+    @rule(file_blocks=st.sampled_from([0, 1, 2, 5, 12, 24]))
+    def change_cf(self, file_blocks: int) -> None:
+        self._build(file_blocks)
+        self.model.settled = set(self.model.versions)  # a new fs lists afresh
+
+    @rule()
+    def run_readahead_jobs(self) -> None:
+        jobs, self.jobs = self.jobs[:], []
+        for job in jobs:
+            job()
+
+    @rule(name=st.sampled_from(NAMES), chunk=st.sampled_from([128 * KiB, 65537, 12345]))
+    def sequential_whole_file(self, name: str, chunk: int) -> None:
+        """A file read front to back fetches at most ~1.1x its size."""
+        self.clock.advance(TTL)
+        self.fs.getattr("/" + name)
+        self.model.settled.add(name)
+        data = self.model.versions[name][-1]
+        before = self.fs.stats.bytes_fetched
+        fh = self.fs.open("/" + name, os.O_RDONLY)
+        out = bytearray()
+        while piece := self.fs.read("/" + name, chunk, len(out), fh):
+            out += piece
+        self.fs.release("/" + name, fh)
+        assert bytes(out) == data
+        fetched = self.fs.stats.bytes_fetched - before
+        note(f"sequential {name}: {len(data)} bytes, fetched {fetched}")
+        assert fetched <= 1.1 * len(data)
+
+    # ---- invariants --------------------------------------------------------
+
+    @invariant()
+    def cache_stays_within_its_bound(self) -> None:
+        if not hasattr(self, "fs"):
+            return
+        assert self.fs.cached_bytes <= self.file_blocks * MiB
+        assert self.fs.cached_blocks <= self.file_blocks
+        assert self.fs.cache_bound == self.file_blocks * MiB
+
+
+RemoteFSMachine.TestCase.settings = settings(stateful_step_count=25)
+TestRemoteFS = RemoteFSMachine.TestCase
