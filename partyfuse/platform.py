@@ -76,23 +76,27 @@ def check_mountpoint(path: str, *, nonempty: bool, platform: str | None = None) 
     except FileNotFoundError:
         return f"mount point {path} does not exist; create it first: mkdir -p {path}"
     except OSError as ex:
-        if ex.errno in (errno.ENOTCONN, errno.ECONNABORTED):
-            # a FUSE server died without unmounting: the kernel answers ENOTCONN
-            return (
-                f"mount point {path} is a stale mount (transport endpoint is not "
-                f"connected); unmount it first: fusermount -uz {path}"
-            )
-        return f"cannot access mount point {path}: {ex.strerror}"
+        return _stale(path, ex) or f"cannot access mount point {path}: {ex.strerror}"
     if not os.path.isdir(path):
         return f"mount point {path} is not a directory"
-    if not nonempty:
-        try:
-            with os.scandir(path) as it:
-                busy = any(True for _ in it)
-        except OSError as ex:
-            return f"cannot read mount point {path}: {ex.strerror}"
-        if busy:
-            return f"mount point {path} is not empty; use an empty directory or pass --nonempty"
+    try:
+        with os.scandir(path) as it:
+            busy = any(True for _ in it)
+    except OSError as ex:
+        return _stale(path, ex) or f"cannot read mount point {path}: {ex.strerror}"
+    if busy and not nonempty:
+        return f"mount point {path} is not empty; use an empty directory or pass --nonempty"
+    return None
+
+
+def _stale(path: str, ex: OSError) -> str | None:
+    # a FUSE server died without unmounting: the kernel answers ENOTCONN
+    # (stat may still succeed from the kernel's cache; listing does not)
+    if ex.errno in (errno.ENOTCONN, errno.ECONNABORTED):
+        return (
+            f"mount point {path} is a stale mount (transport endpoint is not "
+            f"connected); unmount it first: fusermount -uz {path}"
+        )
     return None
 
 

@@ -208,3 +208,24 @@ def test_logf_writes_the_file_and_never_the_password(
     assert "mounting" in text and " D " in text
     assert PASSWORD not in text
     assert PASSWORD not in m.stderr
+
+
+def test_stale_mount_is_named_with_the_fix(
+    mounter: Mounter, cpp_anon: CopypartyServer, tmp_path: Path
+) -> None:
+    m = mounter(cpp_anon.url, "-q")
+    m.proc.kill()  # a crash: the kernel keeps a dead mount ("transport endpoint not connected")
+    m.proc.wait(timeout=10)
+    with pytest.raises(OSError):
+        os.listdir(m.path)
+    for extra in ([], ["--nonempty"]):
+        r = run_partyfuse([cpp_anon.url, str(m.path), *extra])
+        assert r.returncode != 0
+        line = _one_line_error(r.stderr)
+        assert "stale" in line and "fusermount -uz" in line
+    # and the fix it names works
+    import subprocess
+
+    subprocess.run([fusermount(), "-uz", str(m.path)], check=True, timeout=15)
+    assert not os.path.ismount(m.path)
+    assert os.listdir(m.path) == []
