@@ -10,6 +10,7 @@ with ``surrogateescape`` so non-UTF-8 names round-trip to the exact bytes.
 
 from __future__ import annotations
 
+import bisect
 import calendar
 import html
 import re
@@ -28,7 +29,6 @@ class ListingError(ProtocolError):
 #: page (an unclosed quote, an <a> without </a>) can cause to O(n * this).
 MAX_RUN = 8192
 
-_PCT = re.compile(rb"%([0-9A-Fa-f]{2})")
 _TAG = re.compile(rf"<[^<>]{{0,{MAX_RUN}}}>")
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:")
 
@@ -40,12 +40,30 @@ def decode_body(body: bytes) -> str:
     return body.decode("utf-8", "surrogateescape")
 
 
+_HEX = "0123456789abcdefABCDEF"
+_HEX_BYTE = {(a + b).encode(): bytes((int(a + b, 16),)) for a in _HEX for b in _HEX}
+
+
 def pct_decode(raw: str) -> bytes:
-    """Percent-decode a URL path component to bytes (no "+" -> space: this is a path)."""
+    """Percent-decode a URL path component to bytes (no "+" -> space: this is a path).
+
+    A "%" not followed by two hex digits stays as it is (as browsers do).
+    """
     data = raw.encode("utf-8", "surrogateescape")
     if b"%" not in data:
         return data
-    return _PCT.sub(lambda m: bytes((int(m.group(1), 16),)), data)
+    parts = data.split(b"%")
+    out = [parts[0]]
+    for part in parts[1:]:
+        byte = _HEX_BYTE.get(part[:2])
+        if byte is None:
+            out.append(b"%" + part)
+        else:
+            out.append(byte + part[2:])
+    return b"".join(out)
+
+
+_BAD_SURROGATE = re.compile("[\ud800-\udc7f\udd00-\udfff]")
 
 
 def bytes_to_name(data: bytes, *, surrogatepass: bool = False) -> str:
@@ -57,13 +75,13 @@ def bytes_to_name(data: bytes, *, surrogatepass: bool = False) -> str:
     very surrogateescape str the original bytes have.  Only used for that dialect:
     elsewhere such bytes are a name of their own.
     """
-    if surrogatepass:
+    if surrogatepass and b"\xed" in data:
         try:
             text = data.decode("utf-8", "surrogatepass")
         except UnicodeDecodeError:
             pass
         else:
-            if all(not 0xD800 <= ord(c) <= 0xDFFF or 0xDC80 <= ord(c) <= 0xDCFF for c in text):
+            if not _BAD_SURROGATE.search(text):
                 return text
     return data.decode("utf-8", "surrogateescape")
 
@@ -129,10 +147,12 @@ def resolve_href(href_attr: str, dir_path: bytes, *, casefold: bool = False) -> 
         # taken for a scheme.
         while href.startswith("./"):
             href = href[2:]
-        segs = [pct_decode(s) for s in href.split("/")]
-        if segs[0] in (b".", b".."):
+        raw_segs = href.split("/")
+        if raw_segs[0] in (".", ".."):
             return _PARENT
-        rest = segs
+        # An encoded "%2E%2E" is not a parent link but a hostile name: it goes
+        # on to the builder, which refuses it with a warning.
+        rest = [pct_decode(s) for s in raw_segs]
     if rest in ([], [b""]):
         return _PARENT
     if len(rest) == 2 and rest[1] == b"":
@@ -202,12 +222,13 @@ class ListingBuilder:
 
 
 _N = MAX_RUN
-_ANCHOR = re.compile(
+_A_OPEN = re.compile(
     rf"<a\s[^<>]{{0,{_N}}}?\bhref\s*=\s*"
     rf"(?:\"([^\"<>]{{0,{_N}}})\"|'([^'<>]{{0,{_N}}})'|([^\s\"'<>]{{1,{_N}}}))"
-    rf"[^<>]{{0,{_N}}}>((?:[^<]|<(?!/a\s*>)){{0,{_N}}}?)</a\s*>",
+    rf"[^<>]{{0,{_N}}}>",
     re.I,
 )
+_A_CLOSE = re.compile(r"</a\s*>", re.I)
 
 
 @dataclass(frozen=True)
@@ -220,9 +241,23 @@ class Anchor:
 
 
 def iter_anchors(text: str, start: int = 0, end: int | None = None) -> Iterator[Anchor]:
-    for m in _ANCHOR.finditer(text, start, len(text) if end is None else end):
+    """``<a href=...>...</a>`` in page order.
+
+    Opening and closing tags are found in one pass each and paired with a
+    binary search, so a page of unclosed anchors costs O(n log n), not O(n**2).
+    An anchor whose ``</a>`` does not come before the next ``<a`` is skipped.
+    """
+    stop = len(text) if end is None else end
+    closes = [(m.start(), m.end()) for m in _A_CLOSE.finditer(text, start, stop)]
+    close_starts = [c[0] for c in closes]
+    opens = list(_A_OPEN.finditer(text, start, stop))
+    for i, m in enumerate(opens):
+        next_open = opens[i + 1].start() if i + 1 < len(opens) else stop
+        j = bisect.bisect_left(close_starts, m.end())
+        if j == len(closes) or closes[j][0] > next_open:
+            continue
         href = m.group(1) if m.group(1) is not None else m.group(2) or m.group(3) or ""
-        yield Anchor(href, m.group(4), m.start(), m.end())
+        yield Anchor(href, text[m.end() : closes[j][0]], m.start(), closes[j][1])
 
 
 def iter_anchor_lines(
@@ -248,6 +283,7 @@ def iter_anchor_lines(
 
 _ROW = re.compile(r"<tr[\s>]", re.I)
 _CELL = re.compile(rf"<t[dh][^<>]{{0,{MAX_RUN}}}>", re.I)
+_CELL_END = re.compile(r"</t[dh]\s*>", re.I)
 
 
 def iter_table_rows(text: str, start: int = 0, end: int | None = None) -> Iterator[list[str]]:
@@ -257,7 +293,7 @@ def iter_table_rows(text: str, start: int = 0, end: int | None = None) -> Iterat
     for i, s in enumerate(starts):
         row = text[s : starts[i + 1] if i + 1 < len(starts) else stop]
         cells = _CELL.split(row)[1:]
-        yield [re.split(r"</t[dh]\s*>", c, maxsplit=1, flags=re.I)[0] for c in cells]
+        yield [_CELL_END.split(c, maxsplit=1)[0] for c in cells]
 
 
 _MONTHS = {m.lower(): i for i, m in enumerate(calendar.month_abbr) if m}

@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 
 from ._common import (
+    Link,
     ListingBuilder,
     exact_or_rounded_size,
     iter_anchor_lines,
@@ -48,45 +49,39 @@ def looks_like(text: str) -> bool:
     )
 
 
-def parse_date(text: str) -> float | None:
-    m = _DATE_ISO.search(text)
-    if m:
+def _date(m: re.Match[str]) -> float:
+    if m.re is _DATE_ISO:
         y, mo, d, hh, mm = (int(g) for g in m.groups())
         return utc_epoch(y, mo, d, hh, mm)
-    m = _DATE_OLD.search(text)
-    if m:
-        d_s, mon, y_s, hh_s, mm_s = m.groups()
-        return utc_epoch(int(y_s), month_number(mon) or 0, int(d_s), int(hh_s), int(mm_s))
-    return None
+    d_s, mon, y_s, hh_s, mm_s = m.groups()
+    return utc_epoch(int(y_s), month_number(mon) or 0, int(d_s), int(hh_s), int(mm_s))
 
 
 def _columns(text: str) -> tuple[float, str | None]:
     """(mtime, size token) from the visible text that follows a name."""
+    text = text[:1024]  # date and size come first; the description may be long
     mtime = 0.0
     rest = text
     for rx in (_DATE_ISO, _DATE_OLD):
         m = rx.search(text)
         if m:
-            mtime = parse_date(m.group(0)) or 0.0
+            mtime = _date(m)
             rest = text[m.end() :]
             break
     sm = _SIZE.search(rest)
     return mtime, sm.group(1) if sm else None
 
 
-def _add(out: ListingBuilder, href: str, dir_path: bytes, visible_after: str) -> None:
-    link = resolve_href(href, dir_path)
-    if link.kind not in ("child", "deep"):
-        return
+def _add(out: ListingBuilder, link: Link, visible_after: str) -> None:
     mtime, size_tok = _columns(visible_after)
     size = None
-    is_dir = link.slash
-    if size_tok is not None and not is_dir:
-        if size_tok == "-":
-            is_dir = False  # a file whose size Apache could not stat
-        else:
-            _, size = exact_or_rounded_size(size_tok)
-    out.add_link(link, is_dir, size, mtime)
+    if size_tok is not None and not link.slash:
+        _, size = exact_or_rounded_size(size_tok)  # "-": a file Apache could not stat
+    out.add_link(link, link.slash, size, mtime)
+
+
+def _is_entry(link: Link) -> bool:
+    return link.kind == "child" or link.kind == "deep"
 
 
 def parse(text: str, dir_path: bytes, out: ListingBuilder) -> None:
@@ -95,22 +90,28 @@ def parse(text: str, dir_path: bytes, out: ListingBuilder) -> None:
     if table >= 0 and (pre < 0 or table < pre):
         end = text.find("</table>", table)
         for cells in iter_table_rows(text, table, end if end >= 0 else None):
-            for i, cell in enumerate(cells):
-                for anchor in iter_anchors(cell):
-                    if resolve_href(anchor.href, dir_path).kind not in ("child", "deep"):
-                        continue
-                    _add(
-                        out, anchor.href, dir_path, " ".join(strip_tags(c) for c in cells[i + 1 :])
-                    )
-                    break
-                else:
-                    continue
-                break
+            found = _first_link(cells, dir_path)
+            if found is not None:
+                i, link = found
+                _add(out, link, " ".join(strip_tags(c) for c in cells[i + 1 :]))
     elif pre >= 0:
         end = text.find("</pre>", pre)
         for anchor, _before, after in iter_anchor_lines(text, pre, end if end >= 0 else None):
-            _add(out, anchor.href, dir_path, strip_tags(after))
+            link = resolve_href(anchor.href, dir_path)
+            if _is_entry(link):
+                _add(out, link, strip_tags(after))
     else:
         for anchor in iter_anchors(text):
+            out.add_link(resolve_href(anchor.href, dir_path), None, None, 0.0)
+
+
+def _first_link(cells: list[str], dir_path: bytes) -> tuple[int, Link] | None:
+    """The first cell with a link to an entry (icons may be links too: IconsAreLinks)."""
+    for i, cell in enumerate(cells):
+        if "<a" not in cell and "<A" not in cell:
+            continue
+        for anchor in iter_anchors(cell):
             link = resolve_href(anchor.href, dir_path)
-            out.add_link(link, None, None, 0.0)
+            if _is_entry(link):
+                return i, link
+    return None

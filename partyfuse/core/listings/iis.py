@@ -40,7 +40,7 @@ _TIME = r"(\d{1,2}):(\d{2})(?::(\d{2}))?\s*([AaPp]\.?[Mm]\.?)?"
 _US = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})\s+" + _TIME)
 _YMD = re.compile(r"(\d{4})[/-](\d{1,2})[/-](\d{1,2})\s+" + _TIME)
 _DMY_DOT = re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{4})\s+" + _TIME)
-_LONG = re.compile(r"(?:[A-Za-z]+,\s*)?([A-Za-z]+)\s+(\d{1,2}),\s*(\d{4})\s+" + _TIME)
+_LONG = re.compile(r"(?:[A-Za-z]{3,12},\s*)?([A-Za-z]{3,12})\s+(\d{1,2}),\s*(\d{4})\s+" + _TIME)
 _SIZE = re.compile(r"(?:^|(?<=\s))(<dir>|\d{1,3}(?:,\d{3})+|\d+)\s*$", re.I)
 # A row's tail: time, spaces, "&lt;dir&gt;" or a size, ONE space, the link -- all on
 # one line (nginx's "22:13      0" is followed by a line break, not a link).
@@ -49,6 +49,9 @@ _ROW = re.compile(r"(?:[AaPp]\.?[Mm]\.?|\d:\d\d) +(?:&lt;dir&gt;|[\d,]+) <[Aa] [
 
 # The page head: "<title>HOST - /path/</title></head><body><H1>HOST - /path/</H1><hr>"
 _HEAD = re.compile(r"<H1>[^<>]{0,2048} - /[^<>]{0,8192}</H1><hr>\s*<pre>", re.I)
+
+
+_COLS_MAX = 512
 
 
 def looks_like(text: str) -> bool:
@@ -108,7 +111,8 @@ def parse(text: str, dir_path: bytes, out: ListingBuilder) -> None:
         link = resolve_href(anchor.href, dir_path, casefold=True)
         if link.kind not in ("child", "deep"):
             continue
-        cols = strip_tags(before)
+        # The columns sit right before the link; a longer run is not IIS's.
+        cols = strip_tags(before[-_COLS_MAX:])
         mtime, date_end = parse_date(cols)
         sm = _SIZE.search(cols[date_end:].strip())
         is_dir: bool | None = None

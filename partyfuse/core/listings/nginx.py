@@ -53,7 +53,7 @@ def parse_html(text: str, dir_path: bytes, out: ListingBuilder) -> None:
         link = resolve_href(anchor.href, dir_path)
         if link.kind not in ("child", "deep"):
             continue
-        m = _HTML_COLS.search(strip_tags(after))
+        m = _HTML_COLS.search(strip_tags(after[:512]))
         if not m:
             out.add_link(link, None, None, 0.0)
             continue
