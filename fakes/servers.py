@@ -183,7 +183,7 @@ class FakeServer(HTTPServerBase):
         raw_path = unquote_to_bytes(raw_uri.split("?", 1)[0])
         path = raw_path.decode("utf-8", "surrogateescape")
         node = self.tree.lookup(path)
-        if node is None:
+        if node is None or (not node.is_dir and path.endswith("/")):
             return self._error(404)
         if node.is_dir:
             if not path.endswith("/"):

@@ -39,6 +39,7 @@ CASES = [
     ("GET", "big name %#.bin", "bytes=131072-262143"),
     ("GET", "big name %#.bin", "bytes=299990-400000"),
     ("GET", "missing.txt", None),
+    ("GET", "five.txt/", None),  # a file is not a directory
 ]
 # If-Range: the ETag / Last-Modified the real server sends, or a stale one
 IF_RANGE = ["etag", "date", "stale-etag", "stale-date", "weak-etag"]
@@ -60,7 +61,7 @@ def test_file_response_matches_real(
     pair: tuple[RealServer, FakeServer], method: str, name: str, range_: str | None
 ) -> None:
     real, fake = pair
-    path = "/" + quote(name_bytes(name), safe="")
+    path = "/" + quote(name_bytes(name), safe="/")
     headers = {"Range": range_} if range_ else {}
     want = fetch(real.url(path), method, headers)
     got = fetch(fake.url(path), method, headers)
