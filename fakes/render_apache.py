@@ -259,6 +259,7 @@ def _entries(tree: Tree, path: str) -> list[tuple[bytes, Node]]:
         for n, node in tree.listdir(path)
         if not ignored(n)
     ]
+
     def order(x: tuple[bytes, Node], y: tuple[bytes, Node]) -> int:
         return _cmp(x[0], y[0])
 

@@ -56,6 +56,21 @@ _MONTHS = (
     "November",
     "December",
 )
+_DE_DAYS = ("Montag", "Dienstag", "Mittwoch", "Donnerstag", "Freitag", "Samstag", "Sonntag")
+_DE_MONTHS = (
+    "Januar",
+    "Februar",
+    "März",
+    "April",
+    "Mai",
+    "Juni",
+    "Juli",
+    "August",
+    "September",
+    "Oktober",
+    "November",
+    "Dezember",
+)
 _FORBIDDEN = set('<>:"/\\|?*')
 
 
@@ -77,13 +92,31 @@ def _pad(field: str, width: int) -> str:
     return field.rjust(width) + " "
 
 
-def _date(tm: time.struct_time, long: bool) -> str:
+#: Short-date and time formats of the server's system locale (GetDateFormat /
+#: GetTimeFormat with LOCALE_NOUSEROVERRIDE).  en-US is IIS's usual face;
+#: zh-CN is confirmed by a captured share.qclt.com page ("2010/12/21    15:56").
+LOCALES = ("en-US", "zh-CN", "de-DE")
+
+
+def _date(tm: time.struct_time, long: bool, locale: str) -> str:
     if long:
+        if locale == "de-DE":
+            return f"{_DE_DAYS[tm.tm_wday]}, {tm.tm_mday}. {_DE_MONTHS[tm.tm_mon - 1]} {tm.tm_year}"
+        if locale == "zh-CN":
+            return f"{tm.tm_year}年{tm.tm_mon}月{tm.tm_mday}日"
         return f"{_DAYS[tm.tm_wday]}, {_MONTHS[tm.tm_mon - 1]} {tm.tm_mday}, {tm.tm_year}"
+    if locale == "de-DE":
+        return f"{tm.tm_mday:02d}.{tm.tm_mon:02d}.{tm.tm_year}"
+    if locale == "zh-CN":
+        return f"{tm.tm_year}/{tm.tm_mon}/{tm.tm_mday}"
     return f"{tm.tm_mon}/{tm.tm_mday}/{tm.tm_year}"
 
 
-def _time(tm: time.struct_time) -> str:
+def _time(tm: time.struct_time, locale: str) -> str:
+    if locale == "de-DE":
+        return f"{tm.tm_hour:02d}:{tm.tm_min:02d}"
+    if locale == "zh-CN":
+        return f"{tm.tm_hour}:{tm.tm_min:02d}"
     hour = tm.tm_hour % 12 or 12
     return f"{hour}:{tm.tm_min:02d} {'PM' if tm.tm_hour >= 12 else 'AM'}"
 
@@ -108,8 +141,12 @@ def render(
     host: str = "localhost",
     gmtoff_minutes: int = 0,
     meta: bool = False,
+    locale: str = "en-US",
 ) -> tuple[bytes, dict[str, str]]:
-    """The listing of ``path``; ``flags`` are showFlags; ``meta`` gives the IIS 6 header."""
+    """The listing of ``path``; ``flags`` are showFlags; ``meta`` gives the IIS 6 header;
+    ``locale`` is the Windows system locale the dates are formatted in."""
+    if locale not in LOCALES:
+        raise ValueError(f"unknown locale {locale!r}; one of {LOCALES}")
     rel = path.strip("/")
     url = "/" + (rel + "/" if rel else "")
     href_base = escape_href(name_bytes(url))
@@ -127,9 +164,9 @@ def render(
         tm = time.gmtime(node.mtime + gmtoff_minutes * 60)
         if flags & (SHOW_DATE | SHOW_TIME):
             if flags & SHOW_DATE:
-                out.append(_pad(_date(tm, long), 29 if long else 10))
+                out.append(_pad(_date(tm, long, locale), 29 if long else 10))
             if flags & SHOW_TIME:
-                out.append(_pad(_time(tm), 8))
+                out.append(_pad(_time(tm, locale), 8))
         if flags & SHOW_SIZE:
             out.append(_pad("&lt;dir&gt;", 18) if node.is_dir else _pad(str(node.size), 12))
         shown = name

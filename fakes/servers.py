@@ -340,15 +340,22 @@ class FakeIIS(FakeServer):
         *,
         flags: int = render_iis.DEFAULT_FLAGS,
         gmtoff_minutes: int = 0,
+        locale: str = "en-US",
         **kw: Any,
     ) -> None:
         super().__init__(tree, **kw)
         self.flags = flags
         self.gmtoff_minutes = gmtoff_minutes
+        self.locale = locale
 
     def render_listing(self, path: str, host: str) -> tuple[bytes, dict[str, str]]:
         return render_iis.render(
-            self.tree, path, flags=self.flags, host=host, gmtoff_minutes=self.gmtoff_minutes
+            self.tree,
+            path,
+            flags=self.flags,
+            host=host,
+            gmtoff_minutes=self.gmtoff_minutes,
+            locale=self.locale,
         )
 
     def file_headers(self, name: str, node: Node) -> dict[str, str]:

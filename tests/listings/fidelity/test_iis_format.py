@@ -89,3 +89,22 @@ def test_etag_is_filetime_hex() -> None:
     node = tree.lookup("lro/dgdr.lbl")
     assert node is not None
     assert render_iis.file_etag(node) == f'"{(T_FILE + 11644473600) * 10**7:x}:0"'
+
+
+def test_zh_cn_locale_matches_the_captured_column_layout() -> None:
+    """A zh-CN IIS (share.qclt.com capture): "yyyy/M/d" padded to 10, "H:mm" to 8."""
+    tree = Tree()
+    tree.add_dir("手册/新", mtime=1292946960)  # 2010-12-21 15:56 UTC
+    body, _ = render_iis.render(tree, "手册", locale="zh-CN")
+    assert b"<br><br>2010/12/21    15:56        &lt;dir&gt; <A HREF=" in body
+    assert b'<A HREF="/%E6%89%8B%E5%86%8C/%E6%96%B0/">' in body
+
+
+def test_de_de_locale() -> None:
+    tree = Tree()
+    tree.add_file("a.txt", b"12", mtime=1577836800)
+    body, _ = render_iis.render(tree, "", locale="de-DE", flags=render_iis.DEFAULT_FLAGS | 32)
+    # 24-character date right-aligned in 29, time in 8, size in 12, one space after each
+    assert b"<pre>     Mittwoch, 1. Januar 2020    00:00            2 <A" in body
+    with pytest.raises(ValueError, match="locale"):
+        render_iis.render(tree, "", locale="xx-XX")

@@ -135,11 +135,21 @@ def iis_tree() -> Tree:
     return tree
 
 
-@pytest.mark.parametrize("flags", [render_iis.DEFAULT_FLAGS, render_iis.DEFAULT_FLAGS | 32])
+IIS_STYLES = [
+    ("en-US", render_iis.DEFAULT_FLAGS),
+    ("en-US", render_iis.DEFAULT_FLAGS | render_iis.SHOW_LONGDATE),
+    ("zh-CN", render_iis.DEFAULT_FLAGS),
+    ("de-DE", render_iis.DEFAULT_FLAGS),
+]
+
+
+@pytest.mark.parametrize(("locale", "flags"), IIS_STYLES, ids=[f"{lc}-{f}" for lc, f in IIS_STYLES])
 @pytest.mark.parametrize("path", ["", "sub dir"])
-def test_parse_fake_iis_gives_the_tree(flags: int, path: str) -> None:
+def test_parse_fake_iis_gives_the_tree(locale: str, flags: int, path: str) -> None:
     tree = iis_tree()
-    body, headers = render_iis.render(tree, path, flags=flags, gmtoff_minutes=GMTOFF_MINUTES)
+    body, headers = render_iis.render(
+        tree, path, flags=flags, gmtoff_minutes=GMTOFF_MINUTES, locale=locale
+    )
     parsed = parse_listing(body, headers["Content-Type"], url_path=url_path(path))
     assert parsed.dialect == "iis"
     assert_matches_tree(parsed.entries, tree, path, "iis", Rules(True, 0, GMTOFF_MINUTES, 60))
