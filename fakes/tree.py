@@ -30,6 +30,11 @@ def name_bytes(name: str) -> bytes:
     return name.encode("utf-8", "surrogateescape")
 
 
+def from_bytes(raw: bytes) -> str:
+    """The name for on-disk bytes (os.fsdecode on Linux, but the same on every OS)."""
+    return raw.decode("utf-8", "surrogateescape")
+
+
 def split_path(path: str) -> list[str]:
     return [p for p in path.strip("/").split("/") if p]
 
@@ -188,7 +193,7 @@ AWKWARD_NAMES: tuple[str, ...] = (
     "é" * 30 + ".txt",  # 64 bytes but 34 characters
     "tab\tname.txt",
     "back\\slash.txt",
-    os.fsdecode(b"bad\xff\xfe.bin"),
+    b"bad\xff\xfe.bin".decode("utf-8", "surrogateescape"),  # not os.fsdecode: Windows
 )
 
 
@@ -232,7 +237,7 @@ def tree_strategy(max_entries: int = 12, *, non_utf8: bool = True) -> Any:
     )
     sortish = st.text(alphabet="0123456789 ._-aAbB~#%&<>\"'\t", min_size=1, max_size=12)
     raw = st.binary(min_size=1, max_size=60).map(
-        lambda b: os.fsdecode(b.replace(b"/", b"_").replace(b"\0", b"_"))
+        lambda b: b.replace(b"/", b"_").replace(b"\0", b"_").decode("utf-8", "surrogateescape")
     )
     name = st.one_of([unicode_names, sortish] + ([raw] if non_utf8 else [])).filter(
         lambda n: n not in (".", "..") and len(name_bytes(n)) <= 255
