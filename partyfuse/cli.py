@@ -307,6 +307,9 @@ def _run_ls(args: argparse.Namespace, password: str | None) -> int:
     lscmd = importlib.import_module("partyfuse.lscmd")
     transport = make_transport(args, args.ls, password)
     try:
+        # the same mount-time check: copyparty answers a wrong password on its
+        # root with an empty listing, which would otherwise print nothing and succeed
+        check_server(transport)
         return int(lscmd.run_ls(transport, recursive=args.r, out=sys.stdout) or 0)
     finally:
         transport.close()
