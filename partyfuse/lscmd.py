@@ -38,6 +38,14 @@ def json_line(obj: dict[str, Any]) -> str:
     return _LONE_SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f\udc80-\udcff]")
+
+
+def printable(path: str) -> str:
+    """A path for a one-line message: control characters and undecodable bytes as \\xNN."""
+    return _UNPRINTABLE.sub(lambda m: f"\\x{ord(m.group()) & 0xFF:02x}", path)
+
+
 def _record(path: str, attrs: Attrs) -> dict[str, Any]:
     return {
         "path": path,
@@ -51,7 +59,7 @@ def _walk(fs: RemoteFS, rel: str, recursive: bool, errors: list[str]) -> Iterato
     try:
         names = fs.readdir("/" + rel)
     except FsError as e:
-        errors.append(f"{rel or '/'}: {e.reason or e}")
+        errors.append(f"{printable(rel or '/')}: {e.reason or e}")
         return
     for name, attrs in names:
         path = f"{rel}/{name}" if rel else name
@@ -59,7 +67,7 @@ def _walk(fs: RemoteFS, rel: str, recursive: bool, errors: list[str]) -> Iterato
             try:
                 attrs = fs.getattr("/" + path)
             except FsError as e:
-                errors.append(f"{path}: {e.reason or e}")
+                errors.append(f"{printable(path)}: {e.reason or e}")
                 continue
         yield _record(path, attrs)
         if recursive and attrs.is_dir:
