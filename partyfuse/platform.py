@@ -71,6 +71,17 @@ def check_mountpoint(path: str, *, nonempty: bool, platform: str | None = None) 
     """Why ``path`` cannot be mounted on (one line with a hint), or None when it can."""
     if is_drive_letter(path, platform):
         return None
+    if is_windows(platform):
+        # WinFsp makes the directory itself (a reparse point) and refuses an existing one
+        if os.path.lexists(path):
+            return (
+                f"mount point {path} already exists; on Windows give a drive letter (M:) "
+                "or a directory that does not exist yet"
+            )
+        parent = os.path.dirname(os.path.abspath(path))
+        if not os.path.isdir(parent):
+            return f"folder {parent} does not exist; create it first"
+        return None
     try:
         os.stat(path)
     except FileNotFoundError:

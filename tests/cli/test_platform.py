@@ -70,3 +70,16 @@ def test_mountpoint_checks(tmp_path: os.PathLike[str]) -> None:
     empty = os.path.join(base, "empty")
     os.mkdir(empty)
     assert plat.check_mountpoint(empty, nonempty=False, platform="linux") is None
+
+
+def test_windows_directory_mount_points_must_not_exist_yet(tmp_path: os.PathLike[str]) -> None:
+    base = str(tmp_path)
+    assert (
+        plat.check_mountpoint(os.path.join(base, "new"), nonempty=False, platform="win32") is None
+    )
+    msg = plat.check_mountpoint(base, nonempty=False, platform="win32")
+    assert msg is not None and "drive letter" in msg
+    msg = plat.check_mountpoint(
+        os.path.join(base, "no", "deeper"), nonempty=False, platform="win32"
+    )
+    assert msg is not None and "does not exist" in msg
