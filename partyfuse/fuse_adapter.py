@@ -302,21 +302,28 @@ def mount_options(
     opts: dict[str, Any] = {
         "foreground": True,
         "nothreads": False,
-        "ro": True,
         # fsname is shown by mount/df: never let a URL's password reach it
         "fsname": fsname.replace(",", "%2C"),
-        "attr_timeout": timeout,
-        "entry_timeout": timeout,
-        "negative_timeout": timeout,
-        # keep the kernel's page cache across opens while size and mtime stay
-        # the same (checked at each open); a read-only mount can afford it
-        "auto_cache": True,
     }
+    if not plat.is_windows(platform):
+        # WinFsp has its own option names for these; the bindings pass libfuse
+        # spellings, so Windows gets only what upstream partyfuse was seen to use
+        opts.update(
+            {
+                "ro": True,
+                "attr_timeout": timeout,
+                "entry_timeout": timeout,
+                "negative_timeout": timeout,
+                # keep the kernel's page cache across opens while size and mtime
+                # stay the same (checked at each open); a read-only mount can afford it
+                "auto_cache": True,
+            }
+        )
     if not plat.is_macos(platform) and not plat.is_windows(platform):
         opts["subtype"] = "partyfuse"
     if allow_other:
         opts["allow_other"] = True
-    if nonempty and binding.libfuse_major < 3:
+    if nonempty and binding.libfuse_major < 3 and not plat.is_windows(platform):
         # libfuse3 dropped the option: nonempty mount points are always allowed
         opts["nonempty"] = True
     opts.update(plat.fuse_mount_options(platform))

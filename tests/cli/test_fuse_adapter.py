@@ -227,7 +227,9 @@ def test_mount_options(binding: fusebind.Binding) -> None:
     assert "allow_other" not in o
     assert mount_options(binding=binding, fsname="x", timeout=1, allow_other=True)["allow_other"]
     win = mount_options(binding=binding, fsname="x", timeout=1, platform="win32")
-    assert win["uid"] == -1 and "subtype" not in win
+    assert win["uid"] == -1 and "subtype" not in win and "attr_timeout" not in win
+    mac = mount_options(binding=binding, fsname="x", timeout=3, platform="darwin")
+    assert mac["ro"] is True and mac["attr_timeout"] == 3 and "subtype" not in mac
 
 
 def test_init_with_config_sets_libfuse3_timeouts(binding: fusebind.Binding) -> None:
