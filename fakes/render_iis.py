@@ -21,11 +21,15 @@ the code/docs search):
   Date|Time|Size|Extension.  en-US short date is ``M/d/yyyy``, long date
   ``dddd, MMMM d, yyyy``, time ``h:mm tt``.
 
+Order: by name, case-insensitively, directories mixed with files (NTFS
+order; captured pages list e.g. "20190730....gz", then the directory
+"March 20", then "S121225...").
+
 Guesses, marked as such: which ASCII punctuation IIS percent-encodes (we
-keep RFC 3986 unreserved and sub-delims except "&"), that IIS 7+ HTML-encodes
-"&" in the visible name, and the order (NTFS: case-insensitive, directories
-mixed with files).  Windows cannot store ``<>:"\\|?*``, control characters or a
-trailing dot/space, so such names are refused (:func:`can_serve`).
+keep RFC 3986 unreserved and sub-delims except "&") and that IIS 7+
+HTML-encodes "&" in the visible name.  Windows cannot store ``<>:"\\|?*``,
+control characters or a trailing dot/space, so such names are refused
+(:func:`can_serve`).
 """
 
 from __future__ import annotations
