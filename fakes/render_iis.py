@@ -1,4 +1,4 @@
-"""IIS "directory browsing" listings (IIS 7-10, en-US locale).
+"""IIS "directory browsing" listings (IIS 7-10; en-US unless another locale is asked for).
 
 IIS cannot run here, so this is derived, not measured.  Sources (found with
 the code/docs search):
