@@ -244,6 +244,19 @@ def wait_until(
         time.sleep(0.02)
 
 
+def proc_cpu(pid: int) -> float:
+    """utime + stime of a whole process from /proc/PID/stat, in seconds."""
+    with open(f"/proc/{pid}/stat", "rb") as f:
+        fields = f.read().rsplit(b")", 1)[1].split()
+    # fields[0] is the state (field 3 of proc(5)); utime and stime are fields 14 and 15
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def self_cpu() -> float:
+    t = os.times()
+    return t.user + t.system
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -379,6 +392,11 @@ class MountClient:
                 lines = [ln for ln in f.read().decode(errors="replace").splitlines() if ln.strip()]
             return " | ".join(ln.strip() for ln in lines[-3:]) or "(nothing logged)"
         return "(no log)"
+
+    def cpu(self) -> float:
+        """CPU seconds (user + system, all threads) the daemon has used so far."""
+        assert self.proc is not None
+        return proc_cpu(self.proc.pid)
 
     @contextlib.contextmanager
     def mounted(self) -> Iterator[Path]:
@@ -755,7 +773,21 @@ class Result:
     runs: list[float] = field(default_factory=list)
     seconds: list[float] = field(default_factory=list)
     requests: list[dict[str, int]] = field(default_factory=list)
+    daemon_cpu: list[float] = field(default_factory=list)
+    reader_cpu: list[float] = field(default_factory=list)
     error: str | None = None
+
+    @property
+    def cpu_median(self) -> float | None:
+        """Median client CPU seconds per run (FUSE daemon + the reading process).
+
+        CPU time barely moves when other work shares the machine, so it is the
+        steadiest number here when wall-clock rates are noisy.
+        """
+        if not self.reader_cpu:
+            return None
+        daemon = self.daemon_cpu or [0.0] * len(self.reader_cpu)
+        return statistics.median(d + r for d, r in zip(daemon, self.reader_cpu, strict=True))
 
     @property
     def median(self) -> float | None:
@@ -913,11 +945,17 @@ def run_bench(cfg: Config) -> dict[str, Any]:
                     try:
                         if cname == "raw":
                             with raw.connected():
+                                c0 = self_cpu()
                                 amount, dt, ev = metric.on_raw(raw, tree, cfg)
+                                res.reader_cpu.append(self_cpu() - c0)
                         else:
-                            with mounts[cname].mounted() as root:
+                            mc = mounts[cname]
+                            with mc.mounted() as root:
                                 before = server.log_size()  # mount-time probes are not the workload
+                                d0, c0 = mc.cpu(), self_cpu()
                                 amount, dt, ev = metric.on_mount(root, tree, cfg)
+                                res.reader_cpu.append(self_cpu() - c0)
+                                res.daemon_cpu.append(mc.cpu() - d0)
                     except (OSError, BenchError, http.client.HTTPException) as e:
                         res.error = f"{type(e).__name__}: {e}"
                         verify[cname] = f"{mname}: {res.error}"
@@ -989,12 +1027,17 @@ def report(
                 "runs": r.runs,
                 "seconds": r.seconds,
                 "requests": r.requests[-1] if r.requests else None,
+                "cpu_median": r.cpu_median,
+                "daemon_cpu": r.daemon_cpu,
+                "reader_cpu": r.reader_cpu,
                 "error": r.error,
             }
         med = {c: r.median for c, r in per.items()}
         entry["partyfuse_over_upstream"] = _ratio(med.get("partyfuse"), med.get("upstream"))
         entry["partyfuse_over_raw"] = _ratio(med.get("partyfuse"), med.get("raw"))
         entry["upstream_over_raw"] = _ratio(med.get("upstream"), med.get("raw"))
+        cpu = {c: r.cpu_median for c, r in per.items()}
+        entry["cpu_partyfuse_over_upstream"] = _ratio(cpu.get("partyfuse"), cpu.get("upstream"))
         out["metrics"][mname] = entry
     return out
 
@@ -1005,6 +1048,40 @@ def _fmt(v: float | None, ratio: bool = False) -> str:
     if ratio:
         return f"{v:.2f}x"
     return f"{v:,.0f}" if v >= 100 else f"{v:,.1f}"
+
+
+def _cpu_table(rep: dict[str, Any]) -> list[str]:
+    """Client CPU per run: steadier than rates when the machine is shared."""
+    head = ["metric", "client CPU ms: raw", "upstream", "partyfuse", "pf/upstream CPU"]
+    rows = [head]
+    for mname, e in rep["metrics"].items():
+        c = e["clients"]
+
+        def ms(name: str, c: dict[str, Any] = c) -> str:
+            v = c.get(name, {}).get("cpu_median")
+            return "-" if v is None else f"{v * 1000:,.0f}"
+
+        rows.append(
+            [
+                mname,
+                ms("raw"),
+                ms("upstream"),
+                ms("partyfuse"),
+                _fmt(e.get("cpu_partyfuse_over_upstream"), True),
+            ]
+        )
+    widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
+    out = []
+    for j, r in enumerate(rows):
+        out.append(
+            "  ".join(
+                x.ljust(w) if i == 0 else x.rjust(w)
+                for i, (x, w) in enumerate(zip(r, widths, strict=True))
+            )
+        )
+        if j == 0:
+            out.append("  ".join("-" * w for w in widths))
+    return out
 
 
 def format_table(rep: dict[str, Any]) -> str:
@@ -1054,6 +1131,8 @@ def format_table(rep: dict[str, Any]) -> str:
         )
         if j == 0:
             lines.append("  ".join("-" * w for w in widths))
+    lines.append("")
+    lines += _cpu_table(rep)
     cfg = rep["config"]
     lines.append("")
     lines.append(
