@@ -302,8 +302,9 @@ def mount_options(
     opts: dict[str, Any] = {
         "foreground": True,
         "nothreads": False,
-        # fsname is shown by mount/df: never let a URL's password reach it
-        "fsname": fsname.replace(",", "%2C"),
+        # fsname is shown by mount/df: never let a URL's password reach it;
+        # WinFsp gets a plain name (it may end up as a volume label)
+        "fsname": "partyfuse" if plat.is_windows(platform) else fsname.replace(",", "%2C"),
     }
     if not plat.is_windows(platform):
         # WinFsp has its own option names for these; the bindings pass libfuse
