@@ -14,8 +14,11 @@ way each product does.  Differences kept from the real servers:
 Misbehaviour is switched per server, at any time, from the test thread:
 ``ignore_range`` (200 with the whole body), ``range_past_eof_416`` (a range
 running past EOF is refused instead of clamped), ``refuse_head`` (405),
-``fail_next(n, status)`` (5xx on the next n requests), ``short_body`` (drop
-the last n bytes of file bodies but keep the Content-Length, then close).
+``fail_next(n, status)`` (5xx on the next n requests), ``drop_next(n)``
+(close the connection without answering the next n requests),
+``short_body`` (drop the last n bytes of file bodies but keep the
+Content-Length, then close), ``shift_range`` (a 206 for bytes shifted by n,
+labelled honestly in its Content-Range: not the range that was asked for).
 
 If-Range is honoured (strong ETag, or a date equal to Last-Modified; a
 failed validator gets the whole file with 200), as nginx and Apache do.
@@ -27,6 +30,7 @@ from __future__ import annotations
 
 import base64
 import re
+import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -87,7 +91,9 @@ class FakeServer(HTTPServerBase):
         self.refuse_head = False
         self.short_body = 0
         self.seen: list[Seen] = []
+        self.shift_range = 0
         self._fail_left = 0
+        self._drop_left = 0
         self._fail_status = 503
         self._lock = threading.Lock()
 
@@ -133,6 +139,10 @@ class FakeServer(HTTPServerBase):
         with self._lock:
             self._fail_left, self._fail_status = count, status
 
+    def drop_next(self, count: int) -> None:
+        with self._lock:
+            self._drop_left = count
+
     # -- what subclasses provide -----------------------------------------
     def render_listing(self, path: str, host: str) -> tuple[bytes, dict[str, str]]:
         raise NotImplementedError
@@ -170,9 +180,16 @@ class FakeServer(HTTPServerBase):
 
     def _respond(self, request: Request) -> Response:
         with self._lock:
-            if self._fail_left > 0:
+            drop = self._drop_left > 0
+            self._drop_left -= drop
+            if not drop and self._fail_left > 0:
                 self._fail_left -= 1
                 return self._error(self._fail_status)
+        if drop:
+            sock = request.environ.get("werkzeug.socket")
+            if sock is not None:
+                sock.shutdown(socket.SHUT_RDWR)  # the client sees EOF instead of a status line
+            return Response(b"", status=500)
         if self.auth is not None and not self._authorized(request):
             return self._error(401, {"WWW-Authenticate": 'Basic realm="fake"'})
         if request.method not in ("GET", "HEAD"):
@@ -235,6 +252,9 @@ class FakeServer(HTTPServerBase):
                 extra = {"Content-Range": f"bytes */{size}"} if self.content_range_on_416 else {}
                 return self._error(416, extra)
             end = min(end, size - 1)
+            if self.shift_range:
+                start = min(max(0, start + self.shift_range), size - 1)
+                end = min(max(start, end + self.shift_range), size - 1)
             status, body = 206, data[start : end + 1]
             headers["Content-Range"] = f"bytes {start}-{end}/{size}"
         if status == 200 or self.accept_ranges_on_206:

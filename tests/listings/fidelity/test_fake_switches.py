@@ -65,6 +65,26 @@ def test_fail_next_counts_down(server: FakeServer) -> None:
     assert [s.status for s in server.seen] == [502, 502, 200]
 
 
+def test_drop_next_closes_without_an_answer(server: FakeServer) -> None:
+    server.drop_next(1)
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=5)
+    try:
+        conn.request("GET", "/f.bin")
+        with pytest.raises((http.client.RemoteDisconnected, ConnectionResetError)):
+            conn.getresponse()
+    finally:
+        conn.close()
+    assert fetch(server.url("/f.bin")).body == DATA
+
+
+def test_shift_range_answers_another_range(server: FakeServer) -> None:
+    server.shift_range = 3
+    reply = fetch(server.url("/f.bin"), headers={"Range": "bytes=10-19"})
+    assert reply.status == 206
+    assert reply.headers["content-range"] == "bytes 13-22/1000"
+    assert reply.body == DATA[13:23]
+
+
 def test_short_body_keeps_the_promised_length(server: FakeServer) -> None:
     server.short_body = 7
     conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=5)
