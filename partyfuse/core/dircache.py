@@ -52,8 +52,14 @@ class DirCache:
         cached = self._dirs.get(path)
         return None if cached is None else cached.entries
 
-    def put(self, path: str, entries: Iterable[Entry]) -> dict[str, Entry]:
-        """Hold a new listing of ``path``; returns it as a name -> Entry dict."""
+    def put(
+        self, path: str, entries: Iterable[Entry], asked_at: float | None = None
+    ) -> dict[str, Entry]:
+        """Hold a new listing of ``path``; returns it as a name -> Entry dict.
+
+        ``asked_at`` is when the listing was requested: its age counts from
+        then, since the server may have changed while a slow answer travelled.
+        """
         old = self._dirs.get(path)
         table: dict[str, Entry] = {}
         for entry in entries:
@@ -69,7 +75,8 @@ class DirCache:
                     entry = prev
             table[entry.name] = entry
         if self.max_dirs:
-            self._dirs[path] = CachedDir(table, self._clock())
+            stamp = self._clock() if asked_at is None else asked_at
+            self._dirs[path] = CachedDir(table, stamp)
             self._dirs.move_to_end(path)
             while len(self._dirs) > self.max_dirs:
                 self._dirs.popitem(last=False)

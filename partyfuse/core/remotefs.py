@@ -180,9 +180,10 @@ class RemoteFS:
             cached = self._dirs.get(rpath)
         if cached is not None:
             return cached
+        asked_at = self.clock()
         entries = self._call("list", lambda: self.transport.list_dir(rpath))
         with self._lock:
-            table = self._dirs.put(rpath, entries)
+            table = self._dirs.put(rpath, entries, asked_at)
             prefix = rpath + "/" if rpath else ""
             for entry in table.values():
                 if not entry.is_dir:
