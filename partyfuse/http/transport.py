@@ -39,10 +39,16 @@ COPYPARTY_DIALECTS = frozenset({"cpp", "cpp-html"})
 #: Bodies this small are kept whole when a server ignores Range.
 SMALL_BODY = 1 << 20
 MAX_REDIRECTS = 5
+#: Leftover body bytes worth reading to keep a connection alive.
+DRAIN_MAX = 64 << 10
 _BODY_ERRORS: tuple[type[BaseException], ...] = (
     requests.exceptions.ConnectionError,
     requests.exceptions.ChunkedEncodingError,
     requests.exceptions.Timeout,
+    requests.exceptions.ContentDecodingError,
+    # raw reads (the fast path for 206 bodies) raise urllib3's own errors
+    urllib3.exceptions.HTTPError,
+    OSError,
 )
 ListingParser = Callable[..., Listing]
 
@@ -59,6 +65,22 @@ def _find_parse_listing() -> ListingParser | None:
         return None
     fn = getattr(listings, "parse_listing", None)
     return fn if callable(fn) else None
+
+
+def _finish(r: requests.Response) -> None:
+    """Give the connection back for keep-alive when what is left of the body is
+    small, else close it.  (requests' Response.close() closes the socket of any
+    body read through ``raw``, which would cost a new TCP connection per range.)"""
+    raw = r.raw
+    remaining = getattr(raw, "length_remaining", None)
+    if remaining is not None and remaining <= DRAIN_MAX:
+        try:
+            raw.drain_conn()
+            raw.release_conn()
+            return
+        except Exception:  # noqa: BLE001 - a broken connection is just closed
+            pass
+    r.close()
 
 
 def _http_date(epoch: float) -> str:
@@ -327,7 +349,7 @@ class HttpTransport:
         if cr.first != start or cr.last != expected_last(start, end, cr.total):
             raise ProtocolError(f"{what}: asked for bytes {start}-{end - 1}, got {header!r}")
         want = cr.last - cr.first + 1
-        data = self._read_all(r, limit=want)
+        data = self._read_exact(r, want)
         if len(data) != want:
             raise _ShortBody(f"{what}: got {len(data)} of {want} bytes")
         self._remember(key, r)
@@ -409,6 +431,21 @@ class HttpTransport:
         assert last is not None
         raise connection_error(last, self.base, what) from None  # type: ignore[arg-type]
 
+    def _read_exact(self, r: requests.Response, want: int) -> bytes:
+        """Up to ``want`` body bytes; reads straight from urllib3 when the body is
+        not encoded (nearly twice as fast as iter_content's 64 KiB steps)."""
+        if r.headers.get("Content-Encoding", "identity").strip().lower() != "identity":
+            return self._read_all(r, limit=want)
+        parts: list[bytes] = []
+        got = 0
+        while got < want:
+            chunk = r.raw.read(want - got)
+            if not chunk:
+                break
+            parts.append(chunk)
+            got += len(chunk)
+        return b"".join(parts)
+
     def _read_all(self, r: requests.Response, limit: int | None = None) -> bytes:
         out = bytearray()
         for chunk in r.iter_content(1 << 16):
@@ -433,7 +470,7 @@ class HttpTransport:
             try:
                 yield r
             finally:
-                r.close()
+                _finish(r)
 
     def _send(
         self,

@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from partyfuse.core.errors import Transient
+from partyfuse.core.errors import NotFound, Transient
 
 from .helpers import transport, wait_for
 
@@ -86,3 +86,26 @@ def test_short_lived_threads_do_not_pile_up_sessions(cpp_anon):
         th.start()
         th.join()
     assert len(t._pool._all) == 1
+
+
+def test_sequential_reads_reuse_one_keep_alive_connection(cpp_anon, monkeypatch):
+    import urllib3.connection
+
+    connects = []
+    real_connect = urllib3.connection.HTTPConnection.connect
+
+    def counting_connect(self):
+        connects.append(self)
+        return real_connect(self)
+
+    monkeypatch.setattr(urllib3.connection.HTTPConnection, "connect", counting_connect)
+    t = transport(cpp_anon.url)
+    e = next(e for e in t.list_dir("sizes") if e.name == "1m+3.bin")
+    for off in range(0, e.size, 65536):
+        t.read_range("sizes/1m+3.bin", off, off + 65536, e)
+    t.probe_size("sizes/1m+3.bin", e)
+    with pytest.raises(NotFound):
+        t.read_range("nope", 0, 1, e)  # an error page is drained, not a reason to reconnect
+    assert t.list_dir("sizes")
+    assert t.requests >= 20
+    assert len(connects) == 1
