@@ -10,7 +10,7 @@ or load the whole module as a plugin from tests/conftest.py::
 
 Servers bind 127.0.0.1 on a free port, are stopped by PID in finalizers, and
 write their output to a log file whose tail is attached to the report of any
-failing test that used them.
+failing test that used them (set PARTYFUSE_CPP_VERBOSE=1 to log every request).
 """
 
 from __future__ import annotations
@@ -230,7 +230,8 @@ class CopypartyServer:
         cmd = [
             sys.executable, "-m", "copyparty",
             "-i", "127.0.0.1", "-p", str(self.port),
-            "-q", "--no-thumb", "--no-robots", "--no-dav", "--no-crt",
+            *([] if os.environ.get("PARTYFUSE_CPP_VERBOSE") else ["-q"]),
+            "--no-thumb", "--no-robots", "--no-dav", "--no-crt",
             "--hist", str(self.workdir / "hist"),
             "--name", self.token,
             # Tests send wrong passwords and provoke 404s on purpose.
