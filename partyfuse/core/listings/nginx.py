@@ -26,6 +26,7 @@ from typing import Any
 
 from ._common import (
     MAX_RUN,
+    Link,
     ListingBuilder,
     ListingError,
     exact_or_rounded_size,
@@ -44,27 +45,44 @@ def looks_like_html(text: str) -> bool:
     return "<h1>Index of " in head and "<hr><pre>" in head.replace("\n", "")
 
 
+# One whole entry line exactly as nginx writes it (the fast path; any line it
+# does not match sends the page through the tolerant per-anchor path).
+_HTML_LINE = re.compile(
+    rf'<a href="([^"<>]{{0,{MAX_RUN}}})">[^<>]{{0,{MAX_RUN}}}</a> {{0,50}}'
+    r"(\d{1,2})-([A-Za-z]{3})-(\d{4}) (\d{1,2}):(\d{2}) {1,40}(\S{1,40})\r?$",
+    re.M,
+)
+
+
+def _add(out: ListingBuilder, link: Link, cols: tuple[str, ...]) -> None:
+    day, mon, year, hour, minute, size_tok = cols
+    mtime = utc_epoch(int(year), month_number(mon) or 0, int(day), int(hour), int(minute))
+    is_dir = size_tok == "-" or link.slash
+    size = None if is_dir else exact_or_rounded_size(size_tok)[1]
+    out.add_link(link, is_dir, size, mtime)
+
+
 def parse_html(text: str, dir_path: bytes, out: ListingBuilder) -> None:
     start = text.find("<pre>")
-    end = text.find("</pre>", start + 1) if start >= 0 else -1
-    for anchor, _before, after in iter_anchor_lines(
-        text, start + 5 if start >= 0 else 0, end if end >= 0 else None
-    ):
+    start = start + 5 if start >= 0 else 0
+    end = text.find("</pre>", start)
+    stop = end if end >= 0 else len(text)
+    lines = _HTML_LINE.findall(text, start, stop)
+    if len(lines) == text.count("<a ", start, stop) - text.count('<a href="../">', start, stop):
+        for href, *cols in lines:
+            link = resolve_href(href, dir_path)
+            if link.kind in ("child", "deep"):
+                _add(out, link, tuple(cols))
+        return
+    for anchor, _before, after in iter_anchor_lines(text, start, stop):
         link = resolve_href(anchor.href, dir_path)
         if link.kind not in ("child", "deep"):
             continue
         m = _HTML_COLS.search(strip_tags(after[:512]))
-        if not m:
+        if m:
+            _add(out, link, m.groups())
+        else:
             out.add_link(link, None, None, 0.0)
-            continue
-        day, mon, year, hour, minute, size_tok = m.groups()
-        month = month_number(mon) or 0
-        mtime = utc_epoch(int(year), month, int(day), int(hour), int(minute))
-        is_dir = size_tok == "-" or link.slash
-        size = None
-        if not is_dir:
-            _, size = exact_or_rounded_size(size_tok)
-        out.add_link(link, is_dir, size, mtime)
 
 
 def looks_like_json(doc: object) -> bool:
