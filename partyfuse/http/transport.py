@@ -93,7 +93,7 @@ def _is_listing_type(ctype: str) -> bool:
 
 
 class HttpTransport:
-    """Transport over HTTP(S); thread-safe (one keep-alive session per thread)."""
+    """Transport over HTTP(S); thread-safe (keep-alive sessions lent per exchange)."""
 
     def __init__(
         self,
@@ -175,10 +175,10 @@ class HttpTransport:
         if listing.dialect != "cpp":
             return
         access = copyparty_access(body)
-        if self._creds is not None and access.account in (None, "*"):
+        if self._creds is not None and access.anonymous:
             raise Forbidden(f"{self.base}: copyparty rejected the password (-a)")
         if not access.can_read:
-            who = "anonymous users" if access.account in (None, "*") else access.account
+            who = "anonymous users" if access.anonymous else access.account
             raise Forbidden(
                 f"{self.base}: copyparty gives {who} no read access here"
                 + ("" if self._creds else "; a password (-a) is probably needed")

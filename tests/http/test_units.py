@@ -170,4 +170,6 @@ def test_copyparty_access():
     a = copyparty_access(listing(acct="*", perms=[]))
     assert (a.account, a.can_read) == ("*", False)
     b = copyparty_access(listing(acct="ed", perms=["read", "get"]))
-    assert (b.account, b.can_read) == ("ed", True)
+    assert (b.account, b.can_read, b.anonymous) == ("ed", True, False)
+    c = copyparty_access(listing())  # an older copyparty that says neither
+    assert (c.account, c.can_read, c.anonymous) == (None, True, False)

@@ -48,11 +48,17 @@ class CopypartyAccess:
     entries, ``"acct": "*"`` and no ``"read"`` permission."""
 
     account: str | None
-    perms: frozenset[str]
+    """None when the server does not say (older copyparty)."""
+    perms: frozenset[str] | None
+    """None when the server does not say."""
+
+    @property
+    def anonymous(self) -> bool:
+        return self.account == "*"
 
     @property
     def can_read(self) -> bool:
-        return "read" in self.perms
+        return self.perms is None or "read" in self.perms
 
 
 def _load(body: bytes) -> dict[str, Any]:
@@ -82,7 +88,7 @@ def copyparty_access(body: bytes) -> CopypartyAccess:
         account=acct if isinstance(acct, str) else None,
         perms=frozenset(p for p in perms if isinstance(p, str))
         if isinstance(perms, list)
-        else frozenset(),
+        else None,
     )
 
 
