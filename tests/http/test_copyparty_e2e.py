@@ -219,3 +219,28 @@ def test_server_killed_mid_read_is_eio_then_reads_work_after_restart(scratch_ser
     assert fs.read("/big.bin", 65536, 2 << 20, fh) == data[2 << 20 :][:65536]
     fs.release("/big.bin", fh)
     assert read_all(fs, "big.bin", 1 << 20) == data
+
+
+def test_protected_sub_volume_is_403_and_a_clear_error(tmp_path):
+    from tests.support.copyparty import CopypartyServer
+
+    pub, priv = tmp_path / "pub", tmp_path / "priv"
+    pub.mkdir()
+    priv.mkdir()
+    (priv / "s.txt").write_bytes(b"secret\n")
+    server = CopypartyServer(
+        tmp_path / "run",
+        ["-a", f"{USER}:{PASSWORD}", "-v", f"{pub}::r", "-v", f"{priv}:priv:r,{USER}"],
+    )
+    server.start()
+    try:
+        with pytest.raises(Forbidden, match="password"):
+            transport(server.url + "priv/").check()
+        with pytest.raises(Forbidden, match="password"):
+            transport(server.url + "priv/", password="nope").check()
+        t = transport(server.url + "priv/", password=PASSWORD)
+        t.check()
+        (e,) = t.list_dir("")
+        assert t.read_range("s.txt", 0, 100, e) == b"secret\n"
+    finally:
+        server.stop()
