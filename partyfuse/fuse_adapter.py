@@ -196,6 +196,11 @@ class Adapter:
     # `ls -l` entry) and tools see EOPNOTSUPP, which ls and cp take quietly.
     getxattr = None
     listxattr = None
+    # nothing to flush or sync on a read-only mount; unset, the kernel stops
+    # making an upcall on every close()
+    flush = None
+    fsync = None
+    fsyncdir = None
     readlink = None
     bmap = None
     lock = None

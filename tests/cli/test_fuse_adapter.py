@@ -159,6 +159,7 @@ def test_every_write_answers_erofs(
 def test_no_xattrs_and_no_links_are_offered(binding: fusebind.Binding) -> None:
     ops = ops_for(FakeFS(), binding)
     assert ops.getxattr is None and ops.listxattr is None and ops.readlink is None
+    assert ops.flush is None and ops.fsync is None  # no upcall per close()
 
 
 def test_unexpected_exception_is_eio_with_one_traceback(
