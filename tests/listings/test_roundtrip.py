@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import pytest
 from hypothesis import HealthCheck, assume, given, note, settings
 from hypothesis import strategies as st
 
@@ -188,3 +189,28 @@ def test_iis_roundtrip(case: Case, flags: int, meta: bool) -> None:
     got = parsed(body, headers, case, "iis")
     has_date = bool(flags & render_iis.SHOW_DATE and flags & render_iis.SHOW_TIME)
     assert got == expect(case, "exact", "min" if has_date else "none")
+
+
+EMPTY_RENDERS = {
+    "nginx-html": (lambda t, p: render_nginx.render_html(t, p), "nginx"),
+    "nginx-json": (lambda t, p: render_nginx.render_json(t, p), "nginx-json"),
+    "nginx-xml": (lambda t, p: render_nginx.render_xml(t, p), "nginx-xml"),
+    "apache-table": (lambda t, p: render_apache.render(t, p, style="table"), "apache"),
+    "apache-pre": (lambda t, p: render_apache.render(t, p, style="pre"), "apache"),
+    "apache-ul": (lambda t, p: render_apache.render(t, p, style="ul"), "apache"),
+    "iis": (lambda t, p: render_iis.render(t, p), "iis"),
+    "iis-names-only": (lambda t, p: render_iis.render(t, p, flags=0), "iis"),
+}
+
+
+@pytest.mark.parametrize("path", ["", "empty dir"])
+@pytest.mark.parametrize("kind", sorted(EMPTY_RENDERS))
+def test_empty_directories_are_recognised_as_empty_listings(kind: str, path: str) -> None:
+    tree = Tree()
+    if path:
+        tree.add_dir(path)
+    render, dialect = EMPTY_RENDERS[kind]
+    body, headers = render(tree, path)
+    case = Case(tree, path, {})
+    listing = parse_listing(body, headers["Content-Type"], url_path=case.url_path)
+    assert (listing.dialect, listing.entries, listing.warnings) == (dialect, [], [])

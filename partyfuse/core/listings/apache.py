@@ -45,7 +45,8 @@ def looks_like(text: str) -> bool:
         "?C=N;O=" in head
         or "?C=M;O=" in head
         or "Parent Directory</a>" in head
-        or ("<ul><li><a href=" in head and "<title>Index of " in head)
+        # the plain list, which may be empty ("<ul></ul>") at the root
+        or ("<title>Index of " in head and "<h1>Index of " in head and "<ul>" in head)
     )
 
 
