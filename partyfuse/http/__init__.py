@@ -1,4 +1,30 @@
-"""The HTTP(S) transport: requests sessions, URLs, auth and TLS for the core."""
+"""The HTTP(S) transport: requests sessions, URLs, auth and TLS for the core.
+
+Decisions worth knowing (each verified against copyparty 1.20 in tests/http):
+
+* copyparty listings: ``dir/?ls&dots`` (dotfiles only show with the "."
+  permission); downloads: ``file?raw``, or ``file?k=KEY&raw`` when the
+  listing carried a file key.  Any other server gets plain URLs, and its
+  pages go through ``partyfuse.core.listings.parse_listing``; the dialect the
+  first listing reveals decides which (``HttpTransport.dialect``).
+* ``-a``: sent as copyparty's ``PW`` header (only while the server is, or may
+  be, copyparty -- a wrong PW would override a right Basic) and as Basic auth
+  (user:password split at the first colon; a bare password goes with an
+  empty user, which copyparty accepts and nginx does not).  Redirects are
+  followed only within the mount's origin, so neither leaves it.
+* A protected copyparty *root* answers a wrong password with an empty 200
+  listing (``acct: "*"``, no "read" in ``perms``); ``check()`` reports that.
+* Reads: one ``Range`` request; a 206 must carry exactly the asked
+  Content-Range and the listing's size; a 200 (Range ignored, or If-Range
+  failed) is checked against size/validators and sliced while streaming.
+  copyparty gets ``If-Range: <listing ts as HTTP date>`` (it compares dates
+  exactly and answers 200 when the file changed); other servers get the
+  strong ETag / Last-Modified their first answer carried.
+* Sessions are lent per exchange (requests.Session is not thread-safe), so
+  their number stays at the peak concurrency; urllib3 retries connection
+  errors and 502/503/504 (Retry-After honoured, capped); a body that breaks
+  off is retried here.  Environment proxies and .netrc are ignored.
+"""
 
 from __future__ import annotations
 
