@@ -80,7 +80,9 @@ class BlockCache:
         """Keep ``data`` (bytes ``[start, start+len)`` of ``path`` at ``version``).
 
         Only the parts not cached yet are added (a concurrent fetch may have
-        brought some), cut into blocks of at most BLOCK_SIZE.
+        brought some), cut into blocks of at most BLOCK_SIZE.  A small insert
+        that touches a block with room left is merged into it, so a run of
+        small padded reads fills whole blocks instead of one slot each.
         """
         if self.max_blocks == 0 or not data:
             return
@@ -91,15 +93,47 @@ class BlockCache:
         if fb is None:
             fb = self._files[path] = _FileBlocks(version)
         have = [Span(s, s + len(fb.data[s])) for s in fb.starts]
+        # a piece merges only when the whole of it fits the neighbour block, and
+        # only for inserts under one block: a fetch of n bytes then takes at
+        # most ceil(n / 1 MiB) new blocks, so a fetch the planner sized to the
+        # budget never evicts its own unread bytes
+        small = len(data) < BLOCK_SIZE
         for gap in gaps(start, start + len(data), have):
-            for piece in range(gap.start, gap.end, BLOCK_SIZE):
-                piece_end = min(piece + BLOCK_SIZE, gap.end)
-                chunk = data[piece - start : piece_end - start]
-                bisect.insort(fb.starts, piece)
-                fb.data[piece] = chunk
-                self._lru[(path, piece)] = None
-                self.nbytes += len(chunk)
+            pos = last = gap.start
+            before = self._block_ending_at(fb, pos) if small else None
+            if before is not None and len(fb.data[before]) + len(gap) <= BLOCK_SIZE:
+                merged = self._take(fb, path, before) + data[pos - start : gap.end - start]
+                self._put(fb, path, before, merged)
+                pos, last = gap.end, before
+            while pos < gap.end:
+                end = min(pos + BLOCK_SIZE, gap.end)
+                self._put(fb, path, pos, data[pos - start : end - start])
+                pos, last = end, pos
+            after = fb.data.get(gap.end) if small else None
+            if after is not None and len(fb.data[last]) + len(after) <= BLOCK_SIZE:
+                merged = self._take(fb, path, last) + self._take(fb, path, gap.end)
+                self._put(fb, path, last, merged)
         self._evict()
+
+    @staticmethod
+    def _block_ending_at(fb: _FileBlocks, pos: int) -> int | None:
+        i = bisect.bisect_left(fb.starts, pos) - 1
+        if i >= 0 and fb.starts[i] + len(fb.data[fb.starts[i]]) == pos:
+            return fb.starts[i]
+        return None
+
+    def _put(self, fb: _FileBlocks, path: str, start: int, chunk: bytes) -> None:
+        bisect.insort(fb.starts, start)
+        fb.data[start] = chunk
+        self._lru[(path, start)] = None
+        self.nbytes += len(chunk)
+
+    def _take(self, fb: _FileBlocks, path: str, start: int) -> bytes:
+        chunk = fb.data.pop(start)
+        fb.starts.remove(start)
+        del self._lru[(path, start)]
+        self.nbytes -= len(chunk)
+        return chunk
 
     def drop(self, path: str) -> None:
         """Forget every block of ``path``."""

@@ -241,7 +241,8 @@ class RemoteFSMachine(RuleBasedStateMachine):
         assert same, f"sequential read of {name} differs ({len(out)} of {len(data)} bytes)"
         fetched = self.fs.stats.bytes_fetched - before
         note(f"sequential {name}: {len(data)} bytes, fetched {fetched}")
-        assert fetched <= 1.1 * len(data)
+        ratio_ok = fetched <= 1.1 * len(data)
+        assert ratio_ok, f"fetched {fetched} bytes for a {len(data)} byte file"
 
     # ---- invariants --------------------------------------------------------
 
