@@ -39,6 +39,8 @@ COPYPARTY_DIALECTS = frozenset({"cpp", "cpp-html"})
 #: Bodies this small are kept whole when a server ignores Range.
 SMALL_BODY = 1 << 20
 MAX_REDIRECTS = 5
+#: A listing bigger than this is a broken or hostile server, not a directory.
+MAX_LISTING = 256 << 20
 #: Leftover body bytes worth reading to keep a connection alive.
 DRAIN_MAX = 64 << 10
 _BODY_ERRORS: tuple[type[BaseException], ...] = (
@@ -132,6 +134,7 @@ class HttpTransport:
         # Validators (strong ETag or Last-Modified) seen for (path, version).
         self._validators: OrderedDict[tuple[str, Any], str] = OrderedDict()
         self.requests = 0
+        self._said_no_ranges = False
 
     # -- public --------------------------------------------------------
 
@@ -249,7 +252,9 @@ class HttpTransport:
                 if not _is_listing_type(ctype):
                     # copyparty answers ?ls on a file with the file itself.
                     raise NotFound(f"{what}: not a directory ({ctype})")
-                body = self._read_all(r)
+                body = self._read_all(r, limit=MAX_LISTING + 1)
+                if len(body) > MAX_LISTING:
+                    raise ProtocolError(f"{what}: listing larger than {MAX_LISTING >> 20} MiB")
             return self._parse(body, ctype, path), body
 
         listing, body = self._with_body_retries(once, what)
@@ -379,6 +384,13 @@ class HttpTransport:
                 with self._lock:
                     self._validators.pop(key, None)
                 raise Changed(f"{what}: changed on the server ({field} {validator} -> {now})")
+        if not self._said_no_ranges:
+            self._said_no_ranges = True
+            log.warning(
+                "%s ignores Range requests: every read of a large file downloads it "
+                "from the start (slow)",
+                self.base.netloc,
+            )
         small = length is not None and length <= self._small_body
         if small or (entry.size is not None and entry.size <= self._small_body):
             body = self._read_all(r, limit=self._small_body + 1)
