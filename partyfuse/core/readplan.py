@@ -12,7 +12,10 @@ Policy (sizes in bytes, ``W`` = stream window):
 - empty request, or offset at/after EOF: nothing to fetch (short read).
 - ``budget == 0`` (``-cf 0``): fetch exactly the uncached request, clamped to EOF.
 - forward stream (this read starts where the handle's last one ended): pad
-  forward only, ``W`` = 1 MiB, 2 MiB, 4 MiB, then 8 MiB as the streak grows.
+  forward only to a window ``W`` of twice the bytes the run has read so far,
+  at least 256 KiB and at most 8 MiB (so each fetch roughly doubles, like the
+  kernel's own read-ahead, and a tool that reads only a file's head, such as
+  a thumbnailer, does not pull megabytes).
 - backward stream (this read ends where the last one started): same, backwards.
 - other reads up to 64 KiB: 64 KiB either side (Windows and many tools issue 4 KiB
   and 64 KiB reads around the same spot: headers, thumbnails).
@@ -44,7 +47,7 @@ SMALL_READ = 64 * KiB
 SMALL_PAD = 64 * KiB
 MEDIUM_PAD_MIN = 256 * KiB
 MEDIUM_PAD_MAX = 4 * MiB
-STREAM_WINDOW_START = 1 * MiB
+STREAM_WINDOW_MIN = 256 * KiB
 STREAM_WINDOW_MAX = 8 * MiB
 #: Read-ahead needs room for the window being read and the one being fetched,
 #: each up to half the budget in whole blocks, plus the two blocks a
@@ -78,6 +81,8 @@ class StreamState:
     """Length of the current run of forward-sequential reads."""
     backward: int = 0
     """Length of the current run of backward-sequential reads."""
+    run_bytes: int = 0
+    """Bytes read by the current run (forward or backward)."""
 
 
 @dataclass(frozen=True)
@@ -110,14 +115,14 @@ def next_stream(stream: StreamState, offset: int, end: int) -> StreamState:
             backward = stream.backward + 1
         elif offset == stream.last_start and end == stream.last_end:
             # the same read again (a retry): keep the pattern
-            forward, backward = stream.forward, stream.backward
-    return StreamState(offset, end, forward, backward)
+            return stream
+    run = stream.run_bytes + (end - offset) if forward or backward else end - offset
+    return StreamState(offset, end, forward, backward, run)
 
 
-def stream_window(streak: int, cap: int) -> int:
-    """1 MiB, 2 MiB, 4 MiB, 8 MiB ... for a streak of 1, 2, 3, 4+ reads, at most ``cap``."""
-    shift = min(max(streak - 1, 0), 3)
-    return max(0, min(STREAM_WINDOW_START << shift, STREAM_WINDOW_MAX, cap))
+def stream_window(run_bytes: int, cap: int) -> int:
+    """Twice what the run read so far, within 256 KiB..8 MiB, at most ``cap``."""
+    return max(0, min(max(2 * run_bytes, STREAM_WINDOW_MIN), STREAM_WINDOW_MAX, cap))
 
 
 def gaps(lo: int, hi: int, covered: Iterable[Span]) -> list[Span]:
@@ -198,10 +203,10 @@ def plan_read(
         background = False
     cap = (budget // 2 // BLOCK_SIZE) * BLOCK_SIZE if background else budget
     if new_stream.forward:
-        window = stream_window(new_stream.forward, cap)
+        window = stream_window(new_stream.run_bytes, cap)
         left, right = 0, max(0, window - needed)
     elif new_stream.backward:
-        window = stream_window(new_stream.backward, cap)
+        window = stream_window(new_stream.run_bytes, cap)
         left, right = max(0, window - needed), 0
     elif needed <= SMALL_READ:
         left = right = SMALL_PAD
@@ -218,7 +223,7 @@ def plan_read(
 
     ahead: tuple[Span, ...] = ()
     if background and may_read_ahead and new_stream.forward >= 2:
-        window = stream_window(new_stream.forward, cap)
+        window = stream_window(new_stream.run_bytes, cap)
         known = [*cached, *inflight, *fetch]
         reach = covered_until(end, known)
         if reach < file_size and reach - end < window // 2:

@@ -59,6 +59,13 @@ class CacheConfig:
     file_blocks: int = 12
     """-cf: file cache size in blocks of at most 1 MiB (0 = direct range reads)."""
 
+    def __post_init__(self) -> None:
+        if self.dir_max < 0 or self.file_blocks < 0 or not self.dir_ttl >= 0:
+            raise ValueError(
+                f"cache sizes and ttl must not be negative: -cdn {self.dir_max} "
+                f"-cds {self.dir_ttl} -cf {self.file_blocks}"
+            )
+
 
 @dataclass(frozen=True)
 class Attrs:
