@@ -32,7 +32,7 @@ def close_all() -> None:
         OPEN.pop().close()
 
 
-def remotefs(t: HttpTransport, **config: Any) -> RemoteFS:
+def remotefs(t: HttpTransport, *, readahead: bool = True, **config: Any) -> RemoteFS:
     def spawn(fn: Any) -> None:
         threading.Thread(target=fn, daemon=True).start()
 
@@ -41,7 +41,7 @@ def remotefs(t: HttpTransport, **config: Any) -> RemoteFS:
         clock=time.monotonic,
         config=CacheConfig(**config),
         lock_factory=threading.Lock,
-        spawn=spawn,
+        spawn=spawn if readahead else None,
     )
 
 

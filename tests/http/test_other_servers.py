@@ -59,3 +59,47 @@ def test_nginx_basic_auth_refuses_wrong_passwords_at_mount(nginx_auth, password)
     with pytest.raises(Forbidden) as e:
         transport(nginx_auth.url("/"), password=password).check()
     assert "\n" not in str(e.value)
+
+
+def test_python_http_server_ignoring_range_reads_large_files_exactly(real_server):
+    import os
+
+    from .helpers import remotefs
+
+    tree = Tree()
+    data = patterned(3_000_000, seed=9)
+    tree.add_file("big.bin", data)
+    server = real_server("python", tree)
+    fs = remotefs(transport(server.url("/")))
+    fh = fs.open("/big.bin", os.O_RDONLY)
+    for off, size in [(0, 4096), (2_500_000, 131072), (1_000_000, 1), (2_999_999, 10)]:
+        assert fs.read("/big.bin", size, off, fh) == data[off : off + size]
+    fs.release("/big.bin", fh)
+
+
+@pytest.mark.parametrize("variant", ["html", "json"])
+def test_nginx_file_replaced_under_a_cached_listing_is_never_mixed(real_server, variant):
+    import os
+
+    from .helpers import remotefs
+
+    tree = Tree()
+    old = patterned(3_000_000, seed=1)
+    new = patterned(3_000_000, seed=2)
+    tree.add_file("f.bin", old)
+    server = real_server("nginx", tree, variant=variant)
+    fs = remotefs(transport(server.url("/")), readahead=False, dir_ttl=60.0, file_blocks=4)
+    fh = fs.open("/f.bin", os.O_RDONLY)
+    assert fs.read("/f.bin", 4096, 0, fh) == old[:4096]  # the old start is now cached
+    path = server.root / "f.bin"
+    tmp = server.root / ".tmp"
+    tmp.write_bytes(new)
+    os.utime(tmp, (2_000_000_000, 2_000_000_000))
+    os.replace(tmp, path)
+    # spans the cached old start and bytes only the new file can give
+    got = fs.read("/f.bin", 2_000_000, 0, fh)
+    assert got in (old[:2_000_000], new[:2_000_000]), "bytes of two versions"
+    fs.release("/f.bin", fh)
+    fh = fs.open("/f.bin", os.O_RDONLY)
+    assert fs.read("/f.bin", 65536, 2_500_000, fh) == new[2_500_000:2_565_536]
+    fs.release("/f.bin", fh)
