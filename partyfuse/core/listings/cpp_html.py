@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 
+from . import generic
 from ._common import (
     ListingBuilder,
     iter_anchors,
@@ -31,6 +32,9 @@ def looks_like(text: str) -> bool:
 
 def parse(text: str, dir_path: bytes, out: ListingBuilder) -> None:
     start = text.find('<table id="files">')
+    if start < 0:  # not this server's layout (a forced dialect): every child link
+        generic.parse(text, dir_path, out)
+        return
     end = text.find("</table>", start)
     for cells in iter_table_rows(text, max(start, 0), end if end >= 0 else None):
         if len(cells) < 2:
