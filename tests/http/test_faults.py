@@ -348,3 +348,20 @@ def test_password_never_reaches_the_logs(httpserver: HTTPServer, caplog):
     assert caplog.records
     assert "s3cr3t-pw" not in caplog.text
     assert "s3cr3t-pw" not in repr(t.__dict__)
+
+
+def test_a_server_that_never_answers_times_out_as_transient():
+    import socket
+
+    # the kernel completes the handshake for a listening socket nobody accepts on
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        port = silent.getsockname()[1]
+        policy = RetryPolicy(retries=1, backoff=0.01)
+        t = transport(f"http://127.0.0.1:{port}/", read_timeout=0.3, retry=policy)
+        t0 = time.monotonic()
+        with pytest.raises(Transient, match="timed out") as e:
+            t.list_dir("")
+        assert time.monotonic() - t0 < 5
+        assert "\n" not in str(e.value)
