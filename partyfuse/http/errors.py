@@ -7,7 +7,7 @@ import logging
 import requests
 
 from ..core.errors import Forbidden, NotFound, ProtocolError, Transient, TransportError
-from .tls import is_verification_failure, server_certificate
+from .tls import server_certificate, verification_failure
 from .urls import BaseUrl
 
 log = logging.getLogger(__name__)
@@ -26,7 +26,8 @@ def status_error(status: int, what: str) -> TransportError:
 def connection_error(exc: Exception, base: BaseUrl, what: str) -> TransportError:
     """One-line error for a failed exchange; a TLS verification failure also
     logs the certificate the server showed, so the user can pin it with -te."""
-    if isinstance(exc, requests.exceptions.SSLError) and is_verification_failure(exc):
+    why = verification_failure(exc) if isinstance(exc, requests.exceptions.SSLError) else None
+    if why is not None:
         pem = server_certificate(base.host, base.port)
         if pem:
             log.warning(
@@ -34,9 +35,14 @@ def connection_error(exc: Exception, base: BaseUrl, what: str) -> TransportError
                 "to a file and pass it with -te FILE:\n%s",
                 pem.strip(),
             )
+        hint = (
+            "use the name the certificate is for, or drop -teh"
+            if "mismatch" in why
+            else "trust it with -te CERT, or skip the check with -td"
+        )
         return Transient(
-            f"{what}: TLS certificate verification failed for {base.netloc} "
-            "(trust it with -te CERT, or skip the check with -td)"
+            f"{what}: TLS certificate verification failed for {base.netloc}: "
+            f"{why.rstrip('.')} ({hint})"
         )
     if isinstance(exc, requests.exceptions.SSLError):
         return Transient(f"{what}: TLS error with {base.netloc}: {_first_line(exc)}")

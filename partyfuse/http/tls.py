@@ -95,17 +95,22 @@ def server_certificate(host: str, port: int, timeout: float = 5.0) -> str | None
         return None
 
 
-def is_verification_failure(exc: BaseException) -> bool:
+def verification_failure(exc: BaseException) -> str | None:
+    """Why the certificate was refused ("self-signed certificate", "Hostname
+    mismatch, ..."), or None when ``exc`` is not a verification failure.
+    requests and urllib3 wrap the ssl error a few layers deep."""
     seen: set[int] = set()
     cur: BaseException | None = exc
     while cur is not None and id(cur) not in seen:
         seen.add(id(cur))
         if isinstance(cur, ssl.SSLCertVerificationError):
-            return True
-        if "CERTIFICATE_VERIFY_FAILED" in str(cur) or "certificate verify failed" in str(cur):
-            return True
-        nxt = cur.__cause__ or cur.__context__
+            return str(cur.verify_message or "certificate verify failed")
+        reason = getattr(cur, "reason", None)  # urllib3's MaxRetryError
+        nxt = reason if isinstance(reason, BaseException) else None
+        nxt = nxt or cur.__cause__ or cur.__context__
         if nxt is None and cur.args and isinstance(cur.args[0], BaseException):
             nxt = cur.args[0]
         cur = nxt
-    return False
+    if "CERTIFICATE_VERIFY_FAILED" in str(exc) or "certificate verify failed" in str(exc):
+        return "certificate verify failed"
+    return None
