@@ -23,6 +23,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from importlib import metadata
 from pathlib import Path
 
 HERE = Path(__file__).parent
@@ -62,7 +63,7 @@ def wait_port(port: int, proc: subprocess.Popen[bytes]) -> None:
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"server exited early: {proc.args}")
+            raise RuntimeError(f"server exited early: {proc.args!r}")
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.5):
                 return
@@ -212,18 +213,16 @@ def main() -> None:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.1)
-        import copyparty.__version__ as cv
-
-        grab("copyparty_html", cport, f"copyparty {cv.S_VERSION}", BROWSER_UA)
+        grab("copyparty_html", cport, f"copyparty {metadata.version('copyparty')}", BROWSER_UA)
     finally:
-        for p in procs:
-            p.terminate()
-        for p in procs:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
             try:
-                p.wait(10)
+                proc.wait(10)
             except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
+                proc.kill()
+                proc.wait()
         shutil.rmtree(tmp, ignore_errors=True)
     (DATA / "samples.json").write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
 

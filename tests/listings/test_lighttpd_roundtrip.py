@@ -27,7 +27,7 @@ def lighttpd(real_server_module: RealServerFactory) -> RealServer:  # noqa: F811
     return real_server_module("lighttpd", Tree())
 
 
-EXAMPLES = min(settings.default.max_examples, 25)  # each example is a real HTTP round trip
+EXAMPLES = min(settings().max_examples, 25)  # each example is a real HTTP round trip
 
 
 @settings(max_examples=EXAMPLES, suppress_health_check=list(HealthCheck))

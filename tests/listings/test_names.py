@@ -22,7 +22,7 @@ def nginx_page(*hrefs: str, path: str = "/d/") -> bytes:
 
 
 def names(body: bytes, url_path: str = "/d/", **kw: str) -> tuple[list[str], list[str]]:
-    listing = parse_listing(body, "text/html", url_path=url_path, **kw)  # type: ignore[arg-type]
+    listing = parse_listing(body, "text/html", url_path=url_path, **kw)
     return [e.name for e in listing.entries], listing.warnings
 
 

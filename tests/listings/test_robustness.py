@@ -38,11 +38,12 @@ def safe_parse(
         return None
     names = [e.name for e in listing.entries]
     assert len(names) == len(set(names))
-    for e in listing.entries:
-        assert e.name not in ("", ".", "..") and "/" not in e.name and "\0" not in e.name
-        e.name.encode("utf-8", "surrogateescape")  # must be representable as bytes
-        assert e.size is None or e.size >= 0
-        assert e.mtime >= 0
+    for entry in listing.entries:
+        name = entry.name
+        assert name not in ("", ".", "..") and "/" not in name and "\0" not in name
+        name.encode("utf-8", "surrogateescape")  # must be representable as bytes
+        assert entry.size is None or entry.size >= 0
+        assert entry.mtime >= 0
     return listing
 
 

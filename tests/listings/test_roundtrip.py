@@ -7,6 +7,7 @@ so this is the parser against every name the servers can be made to show.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
@@ -107,7 +108,9 @@ def cases(draw: st.DrawFn, raw_bytes: bool = True, iis: bool = False) -> Case:
     return Case(tree, path, kids)
 
 
-def expect(case: Case, size_rule: str, mtime_rule: str, skip=lambda n: False) -> dict[str, Entry]:
+def expect(
+    case: Case, size_rule: str, mtime_rule: str, skip: Callable[[str], bool] = lambda n: False
+) -> dict[str, Entry]:
     out = {}
     for name, (is_dir, size, mtime) in case.children.items():
         if skip(name):
@@ -191,7 +194,8 @@ def test_iis_roundtrip(case: Case, flags: int, meta: bool) -> None:
     assert got == expect(case, "exact", "min" if has_date else "none")
 
 
-EMPTY_RENDERS = {
+Render = Callable[[Tree, str], tuple[bytes, dict[str, str]]]
+EMPTY_RENDERS: dict[str, tuple[Render, str]] = {
     "nginx-html": (lambda t, p: render_nginx.render_html(t, p), "nginx"),
     "nginx-json": (lambda t, p: render_nginx.render_json(t, p), "nginx-json"),
     "nginx-xml": (lambda t, p: render_nginx.render_xml(t, p), "nginx-xml"),
