@@ -76,6 +76,14 @@ class BlockCache:
             if key in self._lru:
                 self._lru.move_to_end(key)
 
+    def demote(self, path: str, starts: list[int]) -> None:
+        """Mark blocks as the first to evict: a forward stream has read past them
+        (drop-behind), so they must not push out bytes fetched ahead and not read yet."""
+        for s in starts:
+            key = (path, s)
+            if key in self._lru:
+                self._lru.move_to_end(key, last=False)
+
     def insert(self, path: str, version: FileVersion, start: int, data: bytes) -> None:
         """Keep ``data`` (bytes ``[start, start+len)`` of ``path`` at ``version``).
 

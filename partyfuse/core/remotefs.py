@@ -397,8 +397,14 @@ class RemoteFS:
                 ]
                 if not gates or waited:
                     self._account(plan)
-                    used = [s for s, d in held if s < plan.end and s + len(d) > plan.start]
-                    self._blocks.touch(path, used)
+                    used = [
+                        (s, s + len(d)) for s, d in held if s < plan.end and s + len(d) > plan.start
+                    ]
+                    if handle.stream.forward:
+                        self._blocks.demote(path, [s for s, e in used if e <= plan.end])
+                        self._blocks.touch(path, [s for s, e in used if e > plan.end])
+                    else:
+                        self._blocks.touch(path, [s for s, _ in used])
                     ahead = [_Pending(span, version, self._lock_factory()) for span in plan.ahead]
                     if ahead:
                         self._inflight.setdefault(path, []).extend(ahead)
