@@ -56,6 +56,8 @@ KiB = 1 << 10
 # copyparty's -lo log has one line per request, e.g.
 #   "@2026-1121-100752.676  LOG [127.0.0.1 59812      ] GET  /big.bin @* [0-4095]"
 REQ_LINE = re.compile(rb"\] (GET|HEAD|POST|PUT|OPTIONS|PROPFIND) +(\S+)")
+# ... and a ranged request ends in the Range it asked for: "[first-last]", "[first-]", "[-n]"
+RANGE_TAIL = re.compile(rb" \[(\d*)-(\d*)\]\s*$")
 
 
 class BenchError(Exception):
@@ -285,6 +287,7 @@ class Server:
     def __init__(self, cfg: Config, tree: Tree, work: Path, cleanup: Cleanup) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/"
+        self.root = tree.root
         self.log = work / "copyparty.log"
         self.out = open(work / "copyparty.out", "wb")  # noqa: SIM115 - lives as long as the server
         cmd = [
@@ -344,7 +347,7 @@ class Server:
         with open(self.log, "rb") as f:
             f.seek(offset)
             text = f.read()
-        counts = {"requests": 0, "listings": 0, "ranged": 0}
+        counts = {"requests": 0, "listings": 0, "ranged": 0, "file_bytes": 0}
         for line in text.splitlines():
             m = REQ_LINE.search(line)
             if not m:
@@ -353,9 +356,29 @@ class Server:
             target = m.group(2)
             if b"?ls" in target:
                 counts["listings"] += 1
-            if line.rstrip().endswith(b"]") and b" [" in line[m.end() :]:
+                continue
+            size = self._file_size(target)
+            r = RANGE_TAIL.search(line, m.end())
+            if r:
                 counts["ranged"] += 1
+                if not r.group(1):  # suffix range: the last n bytes
+                    counts["file_bytes"] += min(int(r.group(2) or 0), size)
+                else:
+                    first = int(r.group(1))
+                    last = int(r.group(2)) if r.group(2) else size - 1
+                    counts["file_bytes"] += max(0, min(last, size - 1) - first + 1)
+            elif m.group(1) == b"GET":
+                counts["file_bytes"] += size
         return counts
+
+    def _file_size(self, target: bytes) -> int:
+        """Size of the served file a request names (0 for directories and unknowns)."""
+        rel = urllib.parse.unquote(target.split(b"?", 1)[0].decode("utf-8", "replace"))
+        p = self.root / rel.lstrip("/")
+        try:
+            return p.stat().st_size if p.is_file() else 0
+        except OSError:
+            return 0
 
 
 # --------------------------------------------------------------------------- clients
@@ -1051,8 +1074,16 @@ def _fmt(v: float | None, ratio: bool = False) -> str:
 
 
 def _cpu_table(rep: dict[str, Any]) -> list[str]:
-    """Client CPU per run: steadier than rates when the machine is shared."""
-    head = ["metric", "client CPU ms: raw", "upstream", "partyfuse", "pf/upstream CPU"]
+    """Cost per run: client CPU (steadier than rates on a shared machine) and file
+    bytes asked of the server (more than the workload needs = wasted fetches)."""
+    head = [
+        "metric",
+        "client CPU ms: raw",
+        "upstream",
+        "partyfuse",
+        "pf/upstream CPU",
+        "MiB fetched raw/up/pf",
+    ]
     rows = [head]
     for mname, e in rep["metrics"].items():
         c = e["clients"]
@@ -1061,6 +1092,10 @@ def _cpu_table(rep: dict[str, Any]) -> list[str]:
             v = c.get(name, {}).get("cpu_median")
             return "-" if v is None else f"{v * 1000:,.0f}"
 
+        def mib(name: str, c: dict[str, Any] = c) -> str:
+            r = c.get(name, {}).get("requests")
+            return "-" if not r else f"{r['file_bytes'] / MiB:,.1f}"
+
         rows.append(
             [
                 mname,
@@ -1068,6 +1103,7 @@ def _cpu_table(rep: dict[str, Any]) -> list[str]:
                 ms("upstream"),
                 ms("partyfuse"),
                 _fmt(e.get("cpu_partyfuse_over_upstream"), True),
+                "/".join(mib(n) for n in CLIENTS),
             ]
         )
     widths = [max(len(r[i]) for r in rows) for i in range(len(head))]

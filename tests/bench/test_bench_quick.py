@@ -69,6 +69,14 @@ def test_quick_run_reports_every_metric_for_raw_and_upstream(tmp_path: Path) -> 
     # request counting is real: streaming the file is exactly one GET for raw
     assert rep["metrics"]["seq_1m"]["clients"]["raw"]["requests"]["requests"] == 1
     assert rep["metrics"]["random_4k"]["clients"]["raw"]["requests"]["requests"] == 50
+    # ... and so is byte counting: raw asks for exactly what the workload reads
+    raw = {name: e["clients"]["raw"]["requests"] for name, e in rep["metrics"].items()}
+    assert raw["seq_1m"]["file_bytes"] == rep["config"]["big_mb"] << 20
+    assert raw["random_4k"]["file_bytes"] == 50 * 4096
+    assert raw["small_files"]["file_bytes"] == rep["config"]["small_count"] * 4096
+    assert raw["direct_4k"]["file_bytes"] == rep["config"]["direct_mb"] << 20
+    # upstream reads every byte of the big file at least once
+    assert rep["metrics"]["seq_1m"]["clients"]["upstream"]["requests"]["file_bytes"] >= 8 << 20
     # the table names every metric, and nothing stays mounted
     for name in METRICS:
         assert re.search(rf"^{name}\s", r.stdout, re.M), r.stdout
