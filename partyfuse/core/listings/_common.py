@@ -107,9 +107,10 @@ class Link:
     """An href resolved against the listed directory."""
 
     kind: str
-    """"child", "parent" (a link to the listed dir itself or above), or "other"."""
+    """"child"; "deep" (below a child: not an entry, worth a warning); "parent" (the
+    listed dir itself or above); "other" (query, fragment, another path or origin)."""
     raw: bytes = b""
-    """Decoded child name bytes (kind "child" only), trailing slash removed."""
+    """Decoded name bytes ("child"; the decoded rest for "deep"), trailing slash removed."""
     slash: bool = False
     """The href ended in "/": servers mark directories that way."""
 
