@@ -181,6 +181,23 @@ def test_is_read_only(mounted: Mounted) -> None:
         (mounted.mountpoint / "missing.txt").read_bytes()
 
 
+@pytest.mark.skipif(sys.platform != "linux", reason="reads the mount process's /proc/PID/maps")
+def test_binding_loads_the_libfuse_it_stands_for(mounted: Mounted) -> None:
+    """What the tox fusepy/mfusepy environments promise: libfuse2 vs libfuse3."""
+    want = os.environ.get("PARTYFUSE_FUSE", "").strip().lower()
+    if not want:
+        import importlib.util
+
+        want = "mfusepy" if importlib.util.find_spec("mfusepy") else "fusepy"
+    maps = Path(f"/proc/{mounted.proc.pid}/maps").read_text()
+    libs = {Path(line.split()[-1]).name for line in maps.splitlines() if "libfuse" in line}
+    if want == "mfusepy":
+        assert any(lib.startswith("libfuse3.so") for lib in libs), libs
+    else:
+        assert any(lib.startswith("libfuse.so.2") for lib in libs), libs
+        assert not any(lib.startswith("libfuse3") for lib in libs), libs
+
+
 def test_unmounts_on_interrupt(mounted: Mounted) -> None:
     """Last test of the module: Ctrl-C (terminate on Windows) leaves no mount behind."""
     _stop(mounted.proc, mounted.mountpoint)
