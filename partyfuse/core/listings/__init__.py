@@ -17,6 +17,13 @@ name rules every one of them shares.  Every parser is tolerant (a row it cannot
 read still gives the name, with size None), while auto-detection is strict (a
 page that matches no server and links to nothing is an error, not an empty
 directory).
+
+Sizes: only what a listing prints as exact bytes is kept; a rounded size
+("12K", "1.0M", lighttpd's "0.1K") is None, resolved exactly by the core.
+Directories have size 0.  Times are read as UTC.  Listings in the server's
+local time (nginx with ``autoindex_localtime on``, Apache, lighttpd, IIS) are
+therefore off by the server's UTC offset: a listing never says its zone, and a
+constant offset still orders files right and changes whenever they change.
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ from ..errors import ProtocolError
 from ..model import Entry, Listing
 from . import apache, cpp_html, generic, iis, lighttpd, nginx, pyhttp
 from ._common import ListingBuilder, ListingError, decode_body, norm_dir_path
+from .copyparty import parse_copyparty_json
 
 __all__ = ["DIALECTS", "ListingError", "parse_listing"]
 
@@ -39,8 +47,6 @@ _HTML_ORDER = ("cpp-html", "iis", "lighttpd", "python", "apache", "nginx")
 
 
 def _copyparty_json(body: bytes) -> list[Entry]:
-    from .copyparty import parse_copyparty_json
-
     try:
         return parse_copyparty_json(body)
     except ListingError:
