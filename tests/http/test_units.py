@@ -173,3 +173,11 @@ def test_copyparty_access():
     assert (b.account, b.can_read, b.anonymous) == ("ed", True, False)
     c = copyparty_access(listing())  # an older copyparty that says neither
     assert (c.account, c.can_read, c.anonymous) == (None, True, False)
+
+
+def test_copyparty_parser_reports_what_it_skipped():
+    body = listing(files=[{"href": "..", "sz": 1, "ts": 1}, {"href": "a", "sz": 1, "ts": 1},
+                          {"href": "a", "sz": 1, "ts": 1}])  # fmt: skip
+    warnings: list[str] = []
+    assert [e.name for e in parse_copyparty_json(body, warnings)] == ["a"]
+    assert len(warnings) == 2 and all("\n" not in w for w in warnings)

@@ -110,9 +110,20 @@ def _number(node: dict[str, Any], field: str) -> int | None:
     return int(value)
 
 
-def parse_copyparty_json(body: bytes) -> list[Entry]:
-    """Entries of one copyparty ``?ls`` answer; hostile or malformed nodes are skipped."""
+def parse_copyparty_json(body: bytes, warnings: list[str] | None = None) -> list[Entry]:
+    """Entries of one copyparty ``?ls`` answer; hostile or malformed nodes are skipped.
+
+    Each skipped name is reported as one line in ``warnings`` (for
+    ``Listing.warnings``), or logged when no list is given.
+    """
     doc = _load(body)
+
+    def warn(line: str) -> None:
+        if warnings is None:
+            log.warning("%s", line)
+        else:
+            warnings.append(line)
+
     out: list[Entry] = []
     seen: set[str] = set()
     for section, is_dir in (("dirs", True), ("files", False)):
@@ -124,11 +135,11 @@ def parse_copyparty_json(body: bytes) -> list[Entry]:
                 continue
             parsed = name_from_href(node["href"])
             if parsed is None:
-                log.warning("skipping unsafe name in listing: %r", node["href"])
+                warn(f"skipped unsafe name {node['href']!r}")
                 continue
             name, key = parsed
             if name in seen:
-                log.warning("skipping duplicate name in listing: %r", name)
+                warn(f"skipped duplicate name {name!r}")
                 continue
             size = _number(node, "sz")
             if size is None or size < 0:
