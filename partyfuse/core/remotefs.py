@@ -19,12 +19,12 @@ import contextlib
 import errno
 import logging
 import os
-import stat
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 from typing import Any, NoReturn, Protocol, TypeVar
 
+from .attrs import Attrs, CacheConfig, attrs_of
 from .blockcache import BlockCache, same_version
 from .dircache import DirCache
 from .errors import Changed, FsError, TransportError
@@ -33,6 +33,8 @@ from .model import BLOCK_SIZE, Entry, FileVersion
 from .readplan import ReadPlan, Span, StreamState, plan_read
 from .stats import Stats
 from .transport import Clock, Transport
+
+__all__ = ["Attrs", "CacheConfig", "FsError", "NameMap", "RemoteFS", "Spawn", "LockFactory"]
 
 log = logging.getLogger(__name__)
 
@@ -48,49 +50,6 @@ class NameMap(Protocol):
     def to_local(self, name: str) -> str: ...
 
     def to_remote(self, path: str) -> str: ...
-
-
-@dataclass(frozen=True)
-class CacheConfig:
-    dir_max: int = 24
-    """-cdn: most directory listings held (0 = no directory cache)."""
-    dir_ttl: float = 1.0
-    """-cds: seconds before a held listing is stale."""
-    file_blocks: int = 12
-    """-cf: file cache size in blocks of at most 1 MiB (0 = direct range reads)."""
-
-    def __post_init__(self) -> None:
-        if self.dir_max < 0 or self.file_blocks < 0 or not self.dir_ttl >= 0:
-            raise ValueError(
-                f"cache sizes and ttl must not be negative: -cdn {self.dir_max} "
-                f"-cds {self.dir_ttl} -cf {self.file_blocks}"
-            )
-
-
-@dataclass(frozen=True)
-class Attrs:
-    is_dir: bool
-    size: int
-    mtime: float
-
-    def to_stat(self) -> dict[str, int | float]:
-        mode = (stat.S_IFDIR | 0o555) if self.is_dir else (stat.S_IFREG | 0o444)
-        return {
-            "st_mode": mode,
-            "st_nlink": 2 if self.is_dir else 1,
-            "st_size": self.size,
-            "st_mtime": self.mtime,
-            "st_atime": self.mtime,
-            "st_ctime": self.mtime,
-            "st_blocks": -(-self.size // 512),
-        }
-
-
-def _attrs(entry: Entry) -> Attrs:
-    if entry.is_dir:
-        return Attrs(True, 0, entry.mtime)
-    assert entry.size is not None
-    return Attrs(False, entry.size, entry.mtime)
 
 
 def _split(rpath: str) -> tuple[str, str]:
@@ -244,7 +203,7 @@ class RemoteFS:
 
     # ---- metadata ------------------------------------------------------
 
-    def _root_attrs(self) -> Attrs:
+    def _rootattrs_of(self) -> Attrs:
         with self._lock:
             held = self._dirs.peek("")
         mtime = max((e.mtime for e in held.values()), default=0.0) if held else 0.0
@@ -253,8 +212,8 @@ class RemoteFS:
     def getattr(self, path: str) -> Attrs:
         rpath = self._remote(path)
         if not rpath:
-            return self._root_attrs()
-        return _attrs(self._guard(lambda: self._lookup(rpath)))
+            return self._rootattrs_of()
+        return attrs_of(self._guard(lambda: self._lookup(rpath)))
 
     def readdir(self, path: str) -> list[tuple[str, Attrs | None]]:
         """Names with attrs; ``None`` attrs for files whose size is not known yet
@@ -273,7 +232,7 @@ class RemoteFS:
                     raise FsError(errno.ENOTDIR, rpath)
             table = self._list(rpath)
             return [
-                (self._local(e.name), _attrs(e) if e.is_dir or e.size is not None else None)
+                (self._local(e.name), attrs_of(e) if e.is_dir or e.size is not None else None)
                 for e in table.values()
             ]
 

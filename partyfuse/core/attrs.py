@@ -1,0 +1,57 @@
+"""What the filesystem tells the kernel about a path, and the cache options.
+
+Plain values shared by the core and the FUSE adapter (``Attrs.to_stat`` is
+the dict fusepy/mfusepy expect); the mount is read-only, so every mode lacks
+write bits.  Re-exported by ``partyfuse.core.remotefs``.
+"""
+
+from __future__ import annotations
+
+import stat
+from dataclasses import dataclass
+
+from .model import Entry
+
+
+@dataclass(frozen=True)
+class CacheConfig:
+    dir_max: int = 24
+    """-cdn: most directory listings held (0 = no directory cache)."""
+    dir_ttl: float = 1.0
+    """-cds: seconds before a held listing is stale."""
+    file_blocks: int = 12
+    """-cf: file cache size in blocks of at most 1 MiB (0 = direct range reads)."""
+
+    def __post_init__(self) -> None:
+        if self.dir_max < 0 or self.file_blocks < 0 or not self.dir_ttl >= 0:
+            raise ValueError(
+                f"cache sizes and ttl must not be negative: -cdn {self.dir_max} "
+                f"-cds {self.dir_ttl} -cf {self.file_blocks}"
+            )
+
+
+@dataclass(frozen=True)
+class Attrs:
+    is_dir: bool
+    size: int
+    mtime: float
+
+    def to_stat(self) -> dict[str, int | float]:
+        mode = (stat.S_IFDIR | 0o555) if self.is_dir else (stat.S_IFREG | 0o444)
+        return {
+            "st_mode": mode,
+            "st_nlink": 2 if self.is_dir else 1,
+            "st_size": self.size,
+            "st_mtime": self.mtime,
+            "st_atime": self.mtime,
+            "st_ctime": self.mtime,
+            "st_blocks": -(-self.size // 512),
+        }
+
+
+def attrs_of(entry: Entry) -> Attrs:
+    """Attrs of a listing entry whose size is resolved (directories report 0)."""
+    if entry.is_dir:
+        return Attrs(True, 0, entry.mtime)
+    assert entry.size is not None
+    return Attrs(False, entry.size, entry.mtime)
