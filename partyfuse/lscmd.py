@@ -18,6 +18,7 @@ line on stderr and status 1.
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
 import time
@@ -94,9 +95,18 @@ def run_ls(
         names=names,
     )
     errors: list[str] = []
-    for record in _walk(fs, "", recursive, errors):
-        out.write(json_line(record) + "\n")
-    out.flush()
+    try:
+        for record in _walk(fs, "", recursive, errors):
+            out.write(json_line(record) + "\n")
+        out.flush()
+    except BrokenPipeError:
+        # `partyfuse --ls URL | head`: the reader has all it wanted.  Point
+        # stdout at /dev/null so the interpreter's final flush stays quiet.
+        if out is sys.stdout:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            os.close(devnull)
+        return 0
     where = getattr(transport, "base", None)
     for line in errors:
         err.write(f"partyfuse --ls: {where}: {line}\n" if where else f"partyfuse --ls: {line}\n")

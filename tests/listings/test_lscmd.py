@@ -78,3 +78,14 @@ def test_ls_reports_a_forbidden_subdirectory_and_lists_the_rest() -> None:
     assert rc == 1
     assert [r["path"] for r in rows] == ["a.txt", "empty", "sub dir"]
     assert "sub dir" in err and "403" in err and err.count("\n") == 1
+
+
+class _ClosedPipe(io.StringIO):
+    def write(self, s: str) -> int:
+        raise BrokenPipeError(32, "Broken pipe")
+
+
+def test_ls_into_a_closed_pipe_stops_quietly() -> None:
+    err = io.StringIO()
+    assert run_ls(tree(), recursive=True, out=_ClosedPipe(), err=err) == 0
+    assert err.getvalue() == ""
