@@ -44,6 +44,12 @@ def read_password(arg: str) -> str:
 class Credentials:
     password: str
 
+    def __post_init__(self) -> None:
+        # A newline would let the password end the header early (requests
+        # refuses it, with the value in the message).
+        if any(ord(c) < 32 or ord(c) == 127 for c in self.password):
+            raise PasswordError("the password contains control characters")
+
     def __repr__(self) -> str:  # never let a password reach a log line
         return "Credentials(<hidden>)"
 
@@ -54,10 +60,12 @@ class Credentials:
         pair = f"{user}:{pw}" if sep else f":{self.password}"
         return "Basic " + base64.b64encode(pair.encode("utf-8")).decode("ascii")
 
-    def headers(self, *, copyparty: bool) -> dict[str, str]:
-        out = {"Authorization": self.basic_header()}
+    def headers(self, *, copyparty: bool) -> dict[str, str | bytes]:
+        out: dict[str, str | bytes] = {"Authorization": self.basic_header()}
         if copyparty:
-            out["PW"] = self.password
+            # UTF-8 bytes: http.client would encode a str as latin-1 and fail
+            # on any other character; copyparty decodes the header as UTF-8.
+            out["PW"] = self.password.encode("utf-8")
         return out
 
 

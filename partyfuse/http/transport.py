@@ -18,6 +18,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from typing import Any
+from urllib.parse import quote
 
 import requests
 import urllib3
@@ -290,7 +291,7 @@ class HttpTransport:
     def _file_url(self, path: str, entry: Entry) -> str:
         if not self.is_copyparty:
             return self.base.url(path)
-        query = f"k={entry.key}&raw" if entry.key else "raw"
+        query = f"k={quote(entry.key, safe='')}&raw" if entry.key else "raw"
         return self.base.url(path, query=query)
 
     def _validator(self, key: tuple[str, Any], entry: Entry) -> str | None:
@@ -467,7 +468,7 @@ class HttpTransport:
                 break
         return bytes(out)
 
-    def _auth_headers(self) -> dict[str, str]:
+    def _auth_headers(self) -> dict[str, str | bytes]:
         if self._creds is None:
             return {}
         return self._creds.headers(copyparty=self.is_copyparty)
@@ -496,7 +497,7 @@ class HttpTransport:
         """One request, following redirects only within the mount's origin so
         the password (PW header, Basic auth) never reaches another host."""
         for _ in range(MAX_REDIRECTS + 1):
-            hdrs = {**headers}
+            hdrs: dict[str, str | bytes] = {**headers}
             if origin_of(url) == self.base.origin:
                 hdrs.update(self._auth_headers())
             t0 = time.monotonic()

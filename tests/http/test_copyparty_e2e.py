@@ -246,3 +246,22 @@ def test_protected_sub_volume_is_403_and_a_clear_error(tmp_path):
         assert t.read_range("s.txt", 0, 100, e) == b"secret\n"
     finally:
         server.stop()
+
+
+def test_unicode_password(tmp_path):
+    from tests.support.copyparty import CopypartyServer
+
+    pw = "pä密🎉"
+    (tmp_path / "t").mkdir()
+    (tmp_path / "t" / "a.txt").write_bytes(b"ok\n")
+    server = CopypartyServer(tmp_path / "run", ["-a", f"u:{pw}", "-v", f"{tmp_path / 't'}::r,u"])
+    server.start()
+    try:
+        t = transport(server.url, password=pw)
+        t.check()
+        (e,) = t.list_dir("")
+        assert t.read_range("a.txt", 0, 3, e) == b"ok\n"
+        with pytest.raises(Forbidden):
+            transport(server.url, password="pä密").check()
+    finally:
+        server.stop()

@@ -365,3 +365,20 @@ def test_a_server_that_never_answers_times_out_as_transient():
             t.list_dir("")
         assert time.monotonic() - t0 < 5
         assert "\n" not in str(e.value)
+
+
+def test_file_key_is_requoted_in_the_download_url(httpserver: HTTPServer):
+    seen = []
+    files = [{"href": "f.bin?k=a%26b%23c", "sz": len(DATA), "ts": MTIME}]
+    body = json.dumps({"dirs": [], "files": files})
+    httpserver.expect_request("/", query_string="ls&dots").respond_with_data(
+        body, content_type="application/json"
+    )
+    httpserver.expect_request("/f.bin").respond_with_handler(
+        lambda r: seen.append(r.query_string) or ranged(r)
+    )
+    t = transport(httpserver.url_for("/"))
+    (e,) = t.list_dir("")
+    assert e.key == "a&b#c"
+    assert t.read_range("f.bin", 0, 5, e) == DATA[:5]
+    assert seen == [b"k=a%26b%23c&raw"]

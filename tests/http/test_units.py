@@ -100,7 +100,7 @@ def test_password_file_with_tilde(tmp_path, monkeypatch):
 def test_credentials_hide_the_password():
     c = Credentials("hunter2")
     assert "hunter2" not in repr(c)
-    assert c.headers(copyparty=True)["PW"] == "hunter2"
+    assert c.headers(copyparty=True)["PW"] == b"hunter2"
     assert "PW" not in c.headers(copyparty=False)
 
 
@@ -181,3 +181,9 @@ def test_copyparty_parser_reports_what_it_skipped():
     warnings: list[str] = []
     assert [e.name for e in parse_copyparty_json(body, warnings)] == ["a"]
     assert len(warnings) == 2 and all("\n" not in w for w in warnings)
+
+
+@pytest.mark.parametrize("pw", ["a\nb", "x\r", "\x00", "t\tab"])
+def test_passwords_with_control_characters_are_refused(pw):
+    with pytest.raises(PasswordError, match="control"):
+        Credentials(pw)
