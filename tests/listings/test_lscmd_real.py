@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import io
 import json
+from pathlib import Path
 
 import pytest
 
 from fakes.tree import Tree, awkward_tree
 from partyfuse.lscmd import printable, run_ls_url
+from tests.support.copyparty import ServerFactory, copyparty_factory  # noqa: F401
 from tests.support.real_servers import (  # noqa: F401 - fixture
     GMTOFF_MINUTES,
     KINDS,
@@ -121,3 +123,16 @@ def test_ls_of_a_bad_url_is_one_clean_line() -> None:
     err = io.StringIO()
     assert run_ls_url("ftp://nowhere/", out=io.StringIO(), err=err) == 1
     assert err.getvalue().startswith("partyfuse --ls: ") and err.getvalue().count("\n") == 1
+
+
+def test_ls_recursive_on_copyparty_gives_exact_sizes_and_seconds(
+    copyparty_factory: ServerFactory,  # noqa: F811
+    tree: Tree,
+    tmp_path: Path,
+) -> None:
+    server = copyparty_factory(tree.write_to(tmp_path / "root"))
+    out, err = io.StringIO(), io.StringIO()
+    rc = run_ls_url(server.url, recursive=True, out=out, err=err)
+    rows = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert (rc, err.getvalue()) == (0, "")
+    assert {r["path"]: r for r in rows} == expected(tree, "gmt-sec")
