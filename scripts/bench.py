@@ -873,6 +873,28 @@ def partyfuse_runnable(python: str, env: dict[str, str], cwd: Path) -> str | Non
     return tail[-1] if tail else f"exit status {r.returncode}"
 
 
+def machine_info(python: str) -> dict[str, Any]:
+    """Enough about the box to read the numbers later (they only compare within one run)."""
+    model = ""
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    cpp = subprocess.run(
+        [python, "-c", "import copyparty.__version__ as v; print(v.S_VERSION)"],
+        capture_output=True,
+        text=True,
+    )
+    return {
+        "cpus": os.cpu_count(),
+        "cpu_model": model,
+        "kernel": os.uname().release,
+        "python": sys.version.split()[0],
+        "copyparty": cpp.stdout.strip() or None,
+    }
+
+
 def log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
@@ -1004,6 +1026,7 @@ def run_bench(cfg: Config) -> dict[str, Any]:
         rep["config"]["partyfuse_source"] = pf_source
         rep["config"]["loadavg_before"] = load_before
         rep["config"]["loadavg_after"] = os.getloadavg()[0]
+        rep["config"]["machine"] = machine_info(cfg.python)
         return rep
     finally:
         signal.signal(signal.SIGTERM, old_term)
@@ -1073,45 +1096,21 @@ def _fmt(v: float | None, ratio: bool = False) -> str:
     return f"{v:,.0f}" if v >= 100 else f"{v:,.1f}"
 
 
-def _cpu_table(rep: dict[str, Any]) -> list[str]:
-    """Cost per run: client CPU (steadier than rates on a shared machine) and file
-    bytes asked of the server (more than the workload needs = wasted fetches)."""
-    head = [
-        "metric",
-        "client CPU ms: raw",
-        "upstream",
-        "partyfuse",
-        "pf/upstream CPU",
-        "MiB fetched raw/up/pf",
-    ]
-    rows = [head]
-    for mname, e in rep["metrics"].items():
-        c = e["clients"]
-
-        def ms(name: str, c: dict[str, Any] = c) -> str:
-            v = c.get(name, {}).get("cpu_median")
-            return "-" if v is None else f"{v * 1000:,.0f}"
-
-        def mib(name: str, c: dict[str, Any] = c) -> str:
-            r = c.get(name, {}).get("requests")
-            return "-" if not r else f"{r['file_bytes'] / MiB:,.1f}"
-
-        rows.append(
-            [
-                mname,
-                ms("raw"),
-                ms("upstream"),
-                ms("partyfuse"),
-                _fmt(e.get("cpu_partyfuse_over_upstream"), True),
-                "/".join(mib(n) for n in CLIENTS),
-            ]
+def _render(rows: list[list[str]], left: int, markdown: bool) -> list[str]:
+    """Aligned text columns (the first ``left`` left-aligned), or a markdown table."""
+    if markdown:
+        out = ["| " + " | ".join(rows[0]) + " |"]
+        out.append(
+            "|" + "|".join(":---" if i < left else "---:" for i in range(len(rows[0]))) + "|"
         )
-    widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
+        out += ["| " + " | ".join(r) + " |" for r in rows[1:]]
+        return out
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     out = []
     for j, r in enumerate(rows):
         out.append(
             "  ".join(
-                x.ljust(w) if i == 0 else x.rjust(w)
+                x.ljust(w) if i < left else x.rjust(w)
                 for i, (x, w) in enumerate(zip(r, widths, strict=True))
             )
         )
@@ -1120,18 +1119,19 @@ def _cpu_table(rep: dict[str, Any]) -> list[str]:
     return out
 
 
-def format_table(rep: dict[str, Any]) -> str:
-    head = [
-        "metric",
-        "unit",
-        "raw HTTP",
-        "upstream",
-        "partyfuse",
-        "pf/upstream",
-        "pf/raw",
-        "requests raw/up/pf",
+def _rate_rows(rep: dict[str, Any]) -> list[list[str]]:
+    rows = [
+        [
+            "metric",
+            "unit",
+            "raw HTTP",
+            "upstream",
+            "partyfuse",
+            "pf/upstream",
+            "pf/raw",
+            "requests raw/up/pf",
+        ]
     ]
-    rows = [head]
     for mname, e in rep["metrics"].items():
         c = e["clients"]
 
@@ -1156,35 +1156,73 @@ def format_table(rep: dict[str, Any]) -> str:
                 "/".join(reqs(n) for n in CLIENTS),
             ]
         )
-    widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
-    lines = []
-    for j, r in enumerate(rows):
-        lines.append(
-            "  ".join(
-                x.ljust(w) if i < 2 else x.rjust(w)
-                for i, (x, w) in enumerate(zip(r, widths, strict=True))
-            )
+    return rows
+
+
+def _cost_rows(rep: dict[str, Any]) -> list[list[str]]:
+    """Cost per run: client CPU (steadier than rates on a shared machine) and file
+    bytes asked of the server (more than the workload needs = wasted fetches)."""
+    rows = [
+        [
+            "metric",
+            "client CPU ms: raw",
+            "upstream",
+            "partyfuse",
+            "pf/upstream CPU",
+            "MiB fetched raw/up/pf",
+        ]
+    ]
+    for mname, e in rep["metrics"].items():
+        c = e["clients"]
+
+        def ms(name: str, c: dict[str, Any] = c) -> str:
+            v = c.get(name, {}).get("cpu_median")
+            return "-" if v is None else f"{v * 1000:,.0f}"
+
+        def mib(name: str, c: dict[str, Any] = c) -> str:
+            r = c.get(name, {}).get("requests")
+            return "-" if not r else f"{r['file_bytes'] / MiB:,.1f}"
+
+        rows.append(
+            [
+                mname,
+                ms("raw"),
+                ms("upstream"),
+                ms("partyfuse"),
+                _fmt(e.get("cpu_partyfuse_over_upstream"), True),
+                "/".join(mib(n) for n in CLIENTS),
+            ]
         )
-        if j == 0:
-            lines.append("  ".join("-" * w for w in widths))
+    return rows
+
+
+def format_table(rep: dict[str, Any], markdown: bool = False) -> str:
+    lines = _render(_rate_rows(rep), 2, markdown)
     lines.append("")
-    lines += _cpu_table(rep)
+    lines += _render(_cost_rows(rep), 1, markdown)
     cfg = rep["config"]
     lines.append("")
-    lines.append(
+    notes = [
         f"median of {cfg['runs']} run(s); big file {cfg['big_mb']} MiB, "
         f"{cfg['small_count']} x {cfg['small_kb']} KiB small files, "
         f"{cfg['tree_dirs']} dirs, {cfg['random_reads']} random reads, "
         f"O_DIRECT over {cfg['direct_mb']} MiB; server cpu {cfg['server_cpu']}, "
         f"client cpu {cfg['client_cpu']}; drop_caches={cfg['drop_caches']}"
-    )
+    ]
+    mi = cfg.get("machine")
+    if mi:
+        notes.append(
+            f"machine: {mi['cpus']} x {mi['cpu_model']}, Linux {mi['kernel']}, "
+            f"Python {mi['python']}, copyparty {mi['copyparty']}"
+        )
     if cfg.get("partyfuse_source"):
-        lines.append(f"partyfuse: {cfg['partyfuse_source']}")
+        notes.append(f"partyfuse: {cfg['partyfuse_source']}")
     lb, la = cfg.get("loadavg_before"), cfg.get("loadavg_after")
     if lb is not None and la is not None:
         # other work on the box skews absolute numbers; ratios suffer less
-        lines.append(f"load average (1 min): {lb:.2f} before, {la:.2f} after")
-    lines.append("verify: " + ", ".join(f"{k}={v}" for k, v in rep["verify"].items()))
+        notes.append(f"load average (1 min): {lb:.2f} before, {la:.2f} after")
+    notes.append("verify: " + ", ".join(f"{k}={v}" for k, v in rep["verify"].items()))
+    lines += [f"- {n}" for n in notes] if markdown else notes
     return "\n".join(lines)
 
 
@@ -1244,6 +1282,9 @@ def parse_args(argv: list[str] | None) -> tuple[Config, argparse.Namespace]:
         metavar="FILE",
         default=None,
         help="write the JSON report to FILE ('-' = stdout, table goes to stderr)",
+    )
+    ap.add_argument(
+        "--markdown", action="store_true", help="print the tables as markdown (for README/notes)"
     )
     a = ap.parse_args(argv)
 
@@ -1317,7 +1358,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("bench: interrupted; everything stopped and unmounted", file=sys.stderr)
         return 130
-    table = format_table(rep)
+    table = format_table(rep, markdown=a.markdown)
     if a.json == "-":
         print(table, file=sys.stderr)
         json.dump(rep, sys.stdout, indent=2)
