@@ -94,3 +94,25 @@ def test_copyparty_html_is_parsed_when_cpp_is_forced_on_a_browser_page() -> None
     listing = parse_listing(body, "text/html", url_path="/sub%20dir/", dialect="cpp")
     assert listing.dialect == "cpp-html"
     assert {e.name for e in listing.entries} == {"inner.txt", "deeper"}
+
+
+def test_an_nginx_directory_whose_path_looks_like_an_iis_title_is_still_nginx() -> None:
+    body = (
+        b"<html>\r\n<head><title>Index of /a - /b/</title></head>\r\n<body>\r\n"
+        b'<h1>Index of /a - /b/</h1><hr><pre><a href="../">../</a>\r\n'
+        b'<a href="x.txt">x.txt</a>                                              '
+        b"14-Nov-2023 22:13                   5\r\n</pre><hr></body>\r\n</html>\r\n"
+    )
+    listing = parse_listing(body, "text/html", url_path="/a%20-%20/b/")
+    assert listing.dialect == "nginx"
+    assert listing.entries == [Entry("x.txt", False, 5, 1700000000.0 - 20)]
+
+
+def test_an_nginx_directory_named_like_an_apache_sort_link_is_still_nginx() -> None:
+    body = (
+        b"<html>\r\n<head><title>Index of /?C=N;O=D Parent Directory&lt;/a&gt;/</title></head>\r\n"
+        b"<body>\r\n<h1>Index of /?C=N;O=D Parent Directory&lt;/a&gt;/</h1><hr><pre>"
+        b'<a href="../">../</a>\r\n</pre><hr></body>\r\n</html>\r\n'
+    )
+    listing = parse_listing(body, "text/html", url_path="/%3FC%3DN%3BO%3DD/")
+    assert listing.dialect == "nginx"

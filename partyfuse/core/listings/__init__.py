@@ -42,8 +42,9 @@ __all__ = ["DIALECTS", "ListingError", "parse_listing"]
 DIALECTS = ("cpp", "nginx", "iis", "apache", "lighttpd", "python", "generic")
 
 #: HTML parsers in auto-detection order: the most specific signatures first
-#: (an Apache page also says "Index of", a copyparty page has tables...).
-_HTML_ORDER = ("cpp-html", "iis", "lighttpd", "python", "apache", "nginx")
+#: (every page quotes the directory path, which may itself look like a marker;
+#: nginx's "<h1>Index of ...</h1><hr><pre>" is exact, so it goes before Apache's looser test).
+_HTML_ORDER = ("cpp-html", "iis", "lighttpd", "python", "nginx", "apache")
 
 
 def _copyparty_json(body: bytes) -> list[Entry]:

@@ -48,7 +48,8 @@ _ROW = re.compile(r"(?:[AaPp]\.?[Mm]\.?|\d:\d\d) +(?:&lt;dir&gt;|[\d,]+) <[Aa] [
 
 
 # The page head: "<title>HOST - /path/</title></head><body><H1>HOST - /path/</H1><hr>"
-_HEAD = re.compile(r"<H1>[^<>]{0,2048} - /[^<>]{0,8192}</H1><hr>\s*<pre>", re.I)
+# (IIS writes "<H1>" in capitals; nginx's "<h1>Index of /a - /b/</h1>" must not match.)
+_HEAD = re.compile(r"<H1>[^<>]{0,2048} - /[^<>]{0,8192}</H1><hr>\s*<pre>")
 
 
 _COLS_MAX = 512

@@ -40,9 +40,11 @@ from ._common import (
 _HTML_COLS = re.compile(r"(\d{1,2})-([A-Za-z]{3})-(\d{4}) (\d{1,2}):(\d{2})\s+(\S+)")
 
 
+_HTML_HEAD = re.compile(rf"<h1>Index of [^<>]{{0,{MAX_RUN}}}</h1><hr><pre>")
+
+
 def looks_like_html(text: str) -> bool:
-    head = text[:4096]
-    return "<h1>Index of " in head and "<hr><pre>" in head.replace("\n", "")
+    return _HTML_HEAD.search(text, 0, 16384) is not None
 
 
 # One whole entry line exactly as nginx writes it (the fast path; any line it
