@@ -59,8 +59,9 @@ def _split(rpath: str) -> tuple[str, str]:
 
 @dataclass(eq=False)
 class _Pending:
-    """A read-ahead in flight; its job holds ``gate`` while fetching, so a reader
-    that needs those bytes can wait for them instead of fetching them twice."""
+    """A fetch in flight (a read's own, or a read-ahead); whoever fetches holds
+    ``gate`` meanwhile, so a reader that needs those bytes can wait for them
+    instead of fetching them twice."""
 
     span: Span
     version: FileVersion
@@ -365,13 +366,19 @@ class RemoteFS:
                     else:
                         self._blocks.touch(path, [s for s, _ in used])
                     ahead = [_Pending(span, version, self._lock_factory()) for span in plan.ahead]
-                    if ahead:
-                        self._inflight.setdefault(path, []).extend(ahead)
-                        handle.inflight.extend(p.span for p in ahead)
+                    handle.inflight.extend(p.span for p in ahead)
+                    # our own fetches are announced too, gates already held (a fresh
+                    # lock never blocks), so a concurrent reader of the same bytes
+                    # (the kernel issues parallel reads) waits instead of fetching
+                    mine = [_Pending(span, version, self._lock_factory()) for span in plan.fetch]
+                    for p in mine:
+                        p.gate.__enter__()
+                    if ahead or mine:
+                        self._inflight.setdefault(path, []).extend(mine + ahead)
             if gates and not waited:
-                # a read-ahead is bringing these bytes: wait for it (its job holds
-                # the gate while fetching), then plan again; if it failed or the
-                # gates cannot block (nullcontext), the second plan fetches them
+                # another fetch is bringing these bytes: wait for it (it holds the
+                # gate while fetching), then plan again; if it failed or the gates
+                # cannot block (nullcontext), the second plan fetches them
                 for gate in gates:
                     with gate:
                         pass
@@ -379,11 +386,16 @@ class RemoteFS:
                 continue
             break
         pieces = [(s, d) for s, d in held if s < plan.end and s + len(d) > plan.start]
-        for span in plan.fetch:
-            data = self._fetch(path, entry, span, "range")
-            pieces.append((span.start, data))
-            with self._lock:
-                self._blocks.insert(path, version, span.start, data)
+        try:
+            for span in plan.fetch:
+                data = self._fetch(path, entry, span, "range")
+                pieces.append((span.start, data))
+                with self._lock:
+                    self._blocks.insert(path, version, span.start, data)
+        finally:
+            for p in mine:
+                self._settle(path, p)
+                p.gate.__exit__(None, None, None)
         for job in ahead:
             self._start_readahead(handle, entry, job)
         out = _assemble(plan, pieces)
@@ -430,14 +442,19 @@ class RemoteFS:
 
     def _landed(self, handle: FileHandle, pending: _Pending) -> None:
         """A read-ahead finished (or never started): it is no longer in flight."""
+        self._settle(handle.path, pending)
         with self._lock:
-            queue = self._inflight.get(handle.path, [])
+            if pending.span in handle.inflight:
+                handle.inflight.remove(pending.span)
+
+    def _settle(self, path: str, pending: _Pending) -> None:
+        """A fetch is over (landed or failed): stop announcing it."""
+        with self._lock:
+            queue = self._inflight.get(path, [])
             if pending in queue:
                 queue.remove(pending)
             if not queue:
-                self._inflight.pop(handle.path, None)
-            if pending.span in handle.inflight:
-                handle.inflight.remove(pending.span)
+                self._inflight.pop(path, None)
 
     # ---- everything that would modify the tree -------------------------
 

@@ -141,3 +141,54 @@ def test_concurrent_readers_on_real_threads_get_exact_bytes() -> None:
     for name, data in files.items():
         assert results[name] == [data, data]
     assert fs.cached_bytes <= 6 * MiB
+
+
+class _WatchedLock:
+    """A threading.Lock that tells the test when some thread starts waiting on it."""
+
+    waiting = threading.Event()
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> None:
+        if self._lock.locked():
+            _WatchedLock.waiting.set()
+        self._lock.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self._lock.release()
+
+
+class _HeldTransport(MemoryTransport):
+    """The first range request blocks until the test lets it go."""
+
+    def __init__(self, files: dict[str, bytes]) -> None:
+        super().__init__(files)
+        self.inside = threading.Event()
+        self.go = threading.Event()
+
+    def read_range(self, path: str, start: int, end: int, entry):  # type: ignore[no-untyped-def]
+        if not self.inside.is_set():
+            self.inside.set()
+            assert self.go.wait(30)
+        return super().read_range(path, start, end, entry)
+
+
+def test_parallel_reader_of_bytes_being_fetched_waits_instead_of_fetching_again() -> None:
+    data = payload(2 * MiB)
+    t = _HeldTransport({"f": data})
+    _WatchedLock.waiting.clear()
+    fs = RemoteFS(t, clock=FakeClock(), lock_factory=_WatchedLock)
+    results: dict[str, bytes] = {}
+    a = threading.Thread(target=lambda: results.update(a=fs.read("/f", 128 * KiB, 0, 0)))
+    b = threading.Thread(target=lambda: results.update(b=fs.read("/f", 64 * KiB, 64 * KiB, 0)))
+    a.start()
+    assert t.inside.wait(30)  # A is fetching [0, 384K)
+    b.start()
+    assert _WatchedLock.waiting.wait(10)  # B found A's fetch in flight and waits for it
+    t.go.set()
+    a.join(30)
+    b.join(30)
+    assert results == {"a": data[: 128 * KiB], "b": data[64 * KiB : 128 * KiB]}
+    assert len(t.requests("range")) == 1
