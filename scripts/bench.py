@@ -39,8 +39,10 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.parse
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -77,6 +79,7 @@ class Config:
     tree_files: int
     random_reads: int
     direct_mb: int
+    parallel: int
     runs: int
     seed: int
     clients: list[str]
@@ -104,6 +107,7 @@ class Tree:
     deep_dir: str
     small_digest: str  # digest over (relpath, content) of every small file, sorted
     small_count: int
+    small_tops: list[str]  # top-level dirs under small/, split between parallel readers
     deep_listing: list[tuple[str, bool, int]]  # (relpath, is_dir, size) sorted
 
 
@@ -175,6 +179,7 @@ def make_tree(root: Path, cfg: Config) -> Tree:
         deep_dir="deep",
         small_digest=_digest_files(small_items),
         small_count=len(small_items),
+        small_tops=sorted(p.name for p in (root / "small").iterdir() if p.is_dir()),
         deep_listing=sorted(deep),
     )
 
@@ -660,6 +665,137 @@ def _check_small(ev: Any, tree: Tree, cfg: Config) -> str | None:
     return None
 
 
+def _in_threads(n: int, job: Callable[[int], list[Any]]) -> tuple[float, list[Any]]:
+    """Run ``job(k)`` for k in 0..n-1 on n threads; seconds and the joined results.
+
+    An exception in any thread is raised here, so a failed read is never a fast one.
+    """
+    results: list[list[Any]] = [[] for _ in range(n)]
+    errors: list[BaseException] = []
+    start = threading.Barrier(n + 1)
+
+    def run(k: int) -> None:
+        try:
+            start.wait()
+            results[k] = job(k)
+        except BaseException as e:  # noqa: BLE001 - re-raised in the caller
+            errors.append(e)
+
+    threads = [threading.Thread(target=run, args=(k,), daemon=True) for k in range(n)]
+    for t in threads:
+        t.start()
+    start.wait()
+    t0 = time.perf_counter()
+    for t in threads:
+        t.join()
+    dt = time.perf_counter() - t0
+    if errors:
+        raise errors[0]
+    return dt, [x for r in results for x in r]
+
+
+def _par_small_mount(root: Path, tree: Tree, cfg: Config) -> tuple[float, float, Any]:
+    base = root / tree.small_dir
+    tops = sorted(tree.small_tops)
+
+    def job(k: int) -> list[tuple[str, bytes]]:
+        items = []
+        for top in tops[k :: cfg.parallel]:
+            for dirpath, _dirs, files in os.walk(base / top):
+                for fn in files:
+                    p = os.path.join(dirpath, fn)
+                    with open(p, "rb") as f:
+                        items.append((os.path.relpath(p, base), f.read()))
+        return items
+
+    dt, items = _in_threads(cfg.parallel, job)
+    return len(items), dt, items
+
+
+def _par_small_raw(raw: RawClient, tree: Tree, cfg: Config) -> tuple[float, float, Any]:
+    tops = sorted(tree.small_tops)
+
+    def job(k: int) -> list[tuple[str, bytes]]:
+        own = RawClient(raw.port)
+        items = []
+        with own.connected():
+            stack = [f"{t}/" for t in tops[k :: cfg.parallel]]
+            while stack:
+                rel = stack.pop()
+                dirs, files = own.listdir(f"/{tree.small_dir}/{rel}")
+                stack.extend(f"{rel}{d}/" for d in dirs)
+                for name, _size in files:
+                    items.append((rel + name, own.get(f"/{tree.small_dir}/{rel}{name}").read()))
+        return items
+
+    dt, items = _in_threads(cfg.parallel, job)
+    return len(items), dt, items
+
+
+def _quarters(tree: Tree, cfg: Config) -> list[tuple[int, int]]:
+    step = -(-tree.big_size // cfg.parallel)
+    return [(o, min(o + step, tree.big_size)) for o in range(0, tree.big_size, step)]
+
+
+def _par_seq_mount(root: Path, tree: Tree, cfg: Config) -> tuple[float, float, Any]:
+    parts = _quarters(tree, cfg)
+
+    def job(k: int) -> list[tuple[int, int, int]]:
+        lo, hi = parts[k]
+        buf = bytearray(MiB)
+        view = memoryview(buf)
+        crc, pos = 0, lo
+        with open(root / "big.bin", "rb", buffering=0) as f:
+            f.seek(lo)
+            while pos < hi:
+                n = f.readinto(view[: min(MiB, hi - pos)])
+                if not n:
+                    break
+                crc = zlib.crc32(view[:n], crc)
+                pos += n
+        return [(k, pos - lo, crc)]
+
+    dt, got = _in_threads(min(cfg.parallel, len(parts)), job)
+    return sum(n for _, n, _ in got) / MiB, dt, got
+
+
+def _par_seq_raw(raw: RawClient, tree: Tree, cfg: Config) -> tuple[float, float, Any]:
+    parts = _quarters(tree, cfg)
+
+    def job(k: int) -> list[tuple[int, int, int]]:
+        lo, hi = parts[k]
+        own = RawClient(raw.port)
+        buf = bytearray(MiB)
+        view = memoryview(buf)
+        crc, got = 0, 0
+        with own.connected():
+            resp = own.get("/big.bin", (lo, hi))
+            while got < hi - lo:
+                n = resp.readinto(view[: min(MiB, hi - lo - got)])
+                if not n:
+                    break
+                crc = zlib.crc32(view[:n], crc)
+                got += n
+            resp.read()
+        return [(k, got, crc)]
+
+    dt, got = _in_threads(min(cfg.parallel, len(parts)), job)
+    return sum(n for _, n, _ in got) / MiB, dt, got
+
+
+def _check_par_seq(ev: Any, tree: Tree, cfg: Config) -> str | None:
+    parts = _quarters(tree, cfg)
+    with open(tree.big, "rb") as f:
+        for k, n, crc in sorted(ev):
+            lo, hi = parts[k]
+            f.seek(lo)
+            if n != hi - lo:
+                return f"reader {k} got {n} bytes of [{lo}, {hi})"
+            if zlib.crc32(f.read(hi - lo)) != crc:
+                return f"reader {k} got wrong bytes in [{lo}, {hi})"
+    return None
+
+
 def _walk_mount(root: Path, tree: Tree, cfg: Config) -> tuple[float, float, Any]:
     base = root / tree.deep_dir
     seen = []
@@ -783,6 +919,22 @@ METRICS: dict[str, Metric] = {
             _direct_mount(64 * KiB),
             _seq_raw(64 * KiB, _direct_limit),
             _check_len,
+        ),
+        Metric(
+            "par_seq",
+            "MB/s",
+            "N threads each read one Nth of the big file (1 MiB buffer, --parallel)",
+            _par_seq_mount,
+            _par_seq_raw,
+            _check_par_seq,
+        ),
+        Metric(
+            "par_small",
+            "files/s",
+            "N threads walk + read disjoint parts of the small files (--parallel)",
+            _par_small_mount,
+            _par_small_raw,
+            _check_small,
         ),
     ]
 }
@@ -1052,6 +1204,7 @@ def report(
             "tree_dirs": tree_dirs(tree),
             "random_reads": cfg.random_reads,
             "direct_mb": cfg.direct_mb,
+            "parallel": cfg.parallel,
             "runs": cfg.runs,
             "seed": cfg.seed,
             "server_cpu": cfg.server_cpu,
@@ -1254,6 +1407,9 @@ def parse_args(argv: list[str] | None) -> tuple[Config, argparse.Namespace]:
     ap.add_argument(
         "--direct-mb", type=int, default=None, help="MiB read by the O_DIRECT metrics (default 32)"
     )
+    ap.add_argument(
+        "--parallel", type=int, default=4, help="readers in the par_* metrics (default 4)"
+    )
     ap.add_argument("--runs", type=int, default=None, help="runs per measurement (default 3)")
     ap.add_argument("--seed", type=int, default=1234)
     ap.add_argument("--server-cpu", default="0", help="CPU for copyparty; 'none' = no pinning")
@@ -1320,6 +1476,7 @@ def parse_args(argv: list[str] | None) -> tuple[Config, argparse.Namespace]:
         tree_files=a.tree_files,
         random_reads=pick(a.random_reads, 500, 50),
         direct_mb=pick(a.direct_mb, 32, 2),
+        parallel=a.parallel,
         runs=pick(a.runs, 3, 1),
         seed=a.seed,
         clients=clients,

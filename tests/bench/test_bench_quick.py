@@ -26,6 +26,8 @@ METRICS = {
     "seq_64k",
     "direct_4k",
     "direct_64k",
+    "par_seq",
+    "par_small",
 }
 
 
