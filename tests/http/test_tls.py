@@ -71,3 +71,17 @@ def test_td_skips_verification_with_a_warning(cpp_https, source_tree, caplog):
 def test_unreadable_te_file_is_a_clear_error(tmp_path):
     with pytest.raises(ValueError, match="cannot load -te"):
         TlsOptions(trust_file=str(tmp_path / "missing.pem")).context()
+
+
+def test_openssl_fallback_makes_a_usable_certificate(tmp_path):
+    import ssl
+
+    from tests.support.copyparty import _self_signed_openssl
+
+    server, cert = _self_signed_openssl(tmp_path, hosts=("localhost",), ips=("127.0.0.1",))
+    ssl.create_default_context(cafile=str(cert))  # loads as a trust anchor
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(str(server))  # key and certificate in one file, as copyparty wants
+    info = ssl._ssl._test_decode_cert(str(cert))  # type: ignore[attr-defined]
+    assert ("DNS", "localhost") in info["subjectAltName"]
+    assert ("IP Address", "127.0.0.1") in info["subjectAltName"]
