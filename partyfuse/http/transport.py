@@ -525,7 +525,7 @@ class HttpTransport:
             if r.status_code not in (301, 302, 303, 307, 308) or "Location" not in r.headers:
                 return r
             target = requests.compat.urljoin(url, r.headers["Location"])
-            r.close()
+            _finish(r)  # a redirect's small body: keep the connection
             if origin_of(target) != self.base.origin:
                 raise ProtocolError(
                     f"{what}: the server redirects to another site ({target.split('?')[0]}); "
