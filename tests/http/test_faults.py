@@ -382,3 +382,19 @@ def test_file_key_is_requoted_in_the_download_url(httpserver: HTTPServer):
     assert e.key == "a&b#c"
     assert t.read_range("f.bin", 0, 5, e) == DATA[:5]
     assert seen == [b"k=a%26b%23c&raw"]
+
+
+def test_ipv6_literal_base_url_end_to_end():
+    seen = []
+    server = HTTPServer(host="::1", port=0)
+    server.start()
+    try:
+        server.expect_request("/pre fix/f.bin").respond_with_handler(
+            lambda r: seen.append(r.headers.get("Host")) or ranged(r)
+        )
+        t = transport(f"http://[::1]:{server.port}/pre%20fix/", dialect="nginx")
+        assert t.read_range("f.bin", 3, 9, entry()) == DATA[3:9]
+        assert seen == [f"[::1]:{server.port}"]
+    finally:
+        server.clear()
+        server.stop()
