@@ -398,3 +398,25 @@ def test_ipv6_literal_base_url_end_to_end():
     finally:
         server.clear()
         server.stop()
+
+
+def test_200_for_a_large_file_is_not_downloaded_whole(httpserver: HTTPServer):
+    size = 64 << 20
+    produced = [0]
+    block = bytes(range(256)) * 256  # 64 KiB
+
+    def respond(request):
+        def body():
+            while produced[0] < size:
+                produced[0] += len(block)
+                yield block
+
+        return Response(body(), 200, headers={"Content-Length": str(size)})
+
+    httpserver.expect_request("/huge").respond_with_handler(respond)
+    t = transport(httpserver.url_for("/"), dialect="nginx")
+    e = entry("huge", size)
+    assert t.read_range("huge", 70_000, 70_100, e) == (block * 2)[70_000 - 65536 : 70_100 - 65536]
+    t.close()
+    # the server may have filled socket buffers, but never the whole 64 MiB
+    assert produced[0] < size // 4
