@@ -105,3 +105,32 @@ def test_generic_fallback_finds_every_name_of_a_real_sample(fname: str) -> None:
             name = name.encode("utf-8", "surrogatepass").decode("utf-8", "surrogateescape")
         want[name] = size is None
     assert {e.name: e.is_dir for e in listing.entries} == want
+
+
+@pytest.mark.parametrize(
+    ("module", "fname"),
+    [
+        ("nginx", "nginx_exact__root.bin"),
+        ("nginx", "nginx_rounded__root.bin"),
+        ("nginx", "nginx_exact__sub.bin"),
+        ("apache", "apache_table__root.bin"),
+        ("apache", "apache_table__sub.bin"),
+    ],
+)
+def test_real_nginx_and_apache_pages_take_the_whole_line_fast_path(
+    monkeypatch: pytest.MonkeyPatch, module: str, fname: str
+) -> None:
+    from partyfuse.core.listings import apache, nginx
+
+    def slow_path(*_a: object, **_k: object) -> None:
+        raise AssertionError("the tolerant per-anchor path was used")
+
+    mod = {"nginx": nginx, "apache": apache}[module]
+    for name in ("iter_anchor_lines", "iter_table_rows"):
+        if hasattr(mod, name):
+            monkeypatch.setattr(mod, name, slow_path)
+    meta = MANIFEST[fname]
+    listing = parse_listing(
+        (DATA / fname).read_bytes(), meta["content_type"], url_path=meta["url_path"]
+    )
+    assert listing.entries

@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 
 from ._common import (
+    MAX_RUN,
     Link,
     ListingBuilder,
     exact_or_rounded_size,
@@ -85,11 +86,37 @@ def _is_entry(link: Link) -> bool:
     return link.kind == "child" or link.kind == "deep"
 
 
+# One whole HTMLTable row exactly as mod_autoindex writes it (the fast path;
+# a page with any row it does not match goes through the tolerant path).
+_TABLE_ROW = re.compile(
+    rf'<tr><td valign="top">(?:<img [^<>]{{0,{MAX_RUN}}}>|&nbsp;)</td>'
+    rf'<td><a href="([^"<>]{{0,{MAX_RUN}}})">[^<>]{{0,{MAX_RUN}}}</a></td>'
+    r'<td align="right">(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2})  </td>'
+    r'<td align="right">([^<>]{0,40})</td>'
+)
+
+
+def _fast_table(text: str, start: int, stop: int, dir_path: bytes, out: ListingBuilder) -> bool:
+    rows = _TABLE_ROW.findall(text, start, stop)
+    parent = 1 if "Parent Directory</a></td>" in text[start : start + MAX_RUN] else 0
+    if len(rows) != text.count("<tr><td", start, stop) - parent:
+        return False
+    for href, y, mo, d, hh, mm, size_tok in rows:
+        link = resolve_href(href, dir_path)
+        if link.kind != "child" and link.kind != "deep":
+            continue
+        size = None if link.slash else exact_or_rounded_size(size_tok)[1]
+        out.add_link(link, link.slash, size, utc_epoch(int(y), int(mo), int(d), int(hh), int(mm)))
+    return True
+
+
 def parse(text: str, dir_path: bytes, out: ListingBuilder) -> None:
     table = text.find("<table")
     pre = text.find("<pre")
     if table >= 0 and (pre < 0 or table < pre):
         end = text.find("</table>", table)
+        if _fast_table(text, table, end if end >= 0 else len(text), dir_path, out):
+            return
         for cells in iter_table_rows(text, table, end if end >= 0 else None):
             found = _first_link(cells, dir_path)
             if found is not None:
