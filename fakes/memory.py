@@ -148,6 +148,10 @@ class MemoryTransport:
         where = None if path is None else _norm(path)
         self._faults.append(_Fault("range", where, times, None, short=True))
 
+    def clear_faults(self) -> None:
+        """Forget faults that have not fired yet."""
+        self._faults.clear()
+
     def _before(self, kind: str, path: str) -> bool:
         """Log a call, let time pass, raise an injected error; True = cut the body short."""
         if self.clock is not None and self.delay:

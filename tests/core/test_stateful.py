@@ -9,6 +9,7 @@ after every step: cached memory within ``-cf`` * 1 MiB, at most ``-cf`` blocks.
 
 from __future__ import annotations
 
+import errno
 import os
 import random
 from collections.abc import Callable
@@ -27,6 +28,7 @@ from hypothesis.stateful import (
 
 from fakes.clock import FakeClock
 from fakes.memory import MemoryTransport
+from partyfuse.core.errors import Forbidden, FsError, Transient
 from partyfuse.core.remotefs import CacheConfig, RemoteFS
 
 KiB = 1 << 10
@@ -163,6 +165,34 @@ class RemoteFSMachine(RuleBasedStateMachine):
             return
         span = len(self.model.versions[handle.name][-1]) + 64 * KiB
         offset = where * span // 1000
+        got = self.fs.read("/" + handle.name, size, offset, handle.fh)
+        self._check(handle.name, offset, size, got)
+        handle.pos = offset + len(got)
+
+    @rule(
+        handle=handles,
+        size=st.sampled_from(READ_SIZES),
+        where=st.integers(0, 1000),
+        fault=st.sampled_from(["transient", "short", "forbidden"]),
+    )
+    def read_through_a_fault(self, handle: OpenFile, size: int, where: int, fault: str) -> None:
+        """A failed fetch is a clean errno, poisons nothing, and the retry is exact."""
+        if not self._live(handle):
+            return
+        span = len(self.model.versions[handle.name][-1]) + 1
+        offset = where * span // 1000
+        if fault == "short":
+            self.transport.short_bodies(path=handle.name)
+        else:
+            error = Transient("down") if fault == "transient" else Forbidden("no")
+            self.transport.fail(error, kind="range", path=handle.name)
+        try:
+            got = self.fs.read("/" + handle.name, size, offset, handle.fh)
+        except FsError as e:
+            assert e.errno == (errno.EACCES if fault == "forbidden" else errno.EIO)
+        else:
+            self._check(handle.name, offset, size, got)
+        self.transport.clear_faults()
         got = self.fs.read("/" + handle.name, size, offset, handle.fh)
         self._check(handle.name, offset, size, got)
         handle.pos = offset + len(got)
