@@ -427,7 +427,9 @@ class RemoteFS:
                 with pending.gate:
                     data = self._fetch(path, entry, span, "ahead")
                     with self._lock:
-                        self._blocks.insert(path, pending.version, span.start, data)
+                        # a late read-ahead must not push out a newer version's blocks
+                        if self._blocks.version_of(path) in (None, pending.version):
+                            self._blocks.insert(path, pending.version, span.start, data)
             except Exception as e:  # the foreground read will meet it again and report it
                 log.debug("read-ahead of %s [%d:%d) failed: %r", path, span.start, span.end, e)
             finally:

@@ -28,7 +28,8 @@ class Stats:
     misses: int = 0
     """Reads that needed at least one range fetch."""
     changed_retries: int = 0
-    """Reads retried after the server said the file changed under them."""
+    """Times a read met Changed: the file's blocks and its parent's listing were
+    dropped, and the read was retried once (or failed with EIO the second time)."""
 
     def snapshot(self) -> dict[str, int]:
         return asdict(self)
