@@ -7,10 +7,13 @@ time from ``clock``, locks from ``lock_factory`` and background work (read-ahead
 from ``spawn``.  The lock is never held during a transport call, so one slow
 request does not stall other FUSE threads.
 
-Memory: cached file data never exceeds ``file_blocks * BLOCK_SIZE`` bytes.
-Transiently, each read in progress also holds the bytes it fetches (at most
-``max(read size, min(8 MiB, cache budget))``), and each read-ahead in flight at
-most ``min(8 MiB, cache budget / 2)``; at most one read-ahead runs per open handle.
+Memory: cached file data never exceeds ``file_blocks * BLOCK_SIZE`` bytes
+(``-cf 12``: 12 MiB).  Transiently, each read in progress also holds the bytes
+it fetches, at most ``max(read size, min(cache budget, read size + 8 MiB))``
+(padding is at most 4 MiB a side, a stream window at most 8 MiB), and each
+read-ahead in flight at most ``min(8 MiB, half the budget)``; at most one
+read-ahead runs per open handle, so the worst case is the cache plus, per busy
+FUSE thread, one read's fetch, plus 8 MiB per streaming handle.
 """
 
 from __future__ import annotations
