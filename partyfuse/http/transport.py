@@ -149,6 +149,11 @@ class HttpTransport:
         d = self.dialect
         return d is None or d in COPYPARTY_DIALECTS
 
+    @property
+    def _surrogatepass(self) -> bool:
+        """Quote names the way python http.server links them (see urls.py)."""
+        return self.dialect == "python"
+
     def close(self) -> None:
         self._pool.close()
 
@@ -242,7 +247,9 @@ class HttpTransport:
 
     def _fetch_listing(self, path: str) -> tuple[Listing, bytes]:
         cpp = self.is_copyparty
-        url = self.base.url(path, is_dir=True, query="ls&dots" if cpp else "")
+        url = self.base.url(
+            path, is_dir=True, query="ls&dots" if cpp else "", surrogatepass=self._surrogatepass
+        )
         what = f"list {path or '/'!r}"
 
         def once() -> tuple[Listing, bytes]:
@@ -273,7 +280,9 @@ class HttpTransport:
                 result = parse_listing(
                     body,
                     ctype,
-                    url_path=self.base.url_path(path, is_dir=True),
+                    url_path=self.base.url_path(
+                        path, is_dir=True, surrogatepass=self._surrogatepass
+                    ),
                     dialect=self._forced,
                 )
             except TransportError:
@@ -290,7 +299,7 @@ class HttpTransport:
 
     def _file_url(self, path: str, entry: Entry) -> str:
         if not self.is_copyparty:
-            return self.base.url(path)
+            return self.base.url(path, surrogatepass=self._surrogatepass)
         query = f"k={quote(entry.key, safe='')}&raw" if entry.key else "raw"
         return self.base.url(path, query=query)
 

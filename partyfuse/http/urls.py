@@ -4,6 +4,11 @@ Every name must round-trip: a path is encoded to bytes with surrogateescape
 (so names that were not UTF-8 on the server go back as the same bytes) and
 then percent-quoted, leaving only "/" unescaped.  "#", "?", "%", "&", "+" and
 spaces are all quoted, so no name can be mistaken for a fragment or query.
+
+Python's http.server is the exception: it links an undecodable byte such as
+0xFF as the UTF-8 of its escape surrogate ("%ED%B3%BF", ``quote(errors=
+"surrogatepass")``) and unquotes request paths the same way, so "%FF" is a 404
+there.  ``surrogatepass=True`` quotes the way it does.
 """
 
 from __future__ import annotations
@@ -38,16 +43,16 @@ class BaseUrl:
     def origin(self) -> tuple[str, str, int]:
         return (self.scheme, self.host.lower(), self.port)
 
-    def url(self, path: str, *, is_dir: bool = False, query: str = "") -> str:
+    def url(
+        self, path: str, *, is_dir: bool = False, query: str = "", surrogatepass: bool = False
+    ) -> str:
         """Absolute URL of remote ``path`` ("" is the root, no leading "/")."""
-        tail = quote_path(path)
-        if is_dir and tail:
-            tail += "/"
-        out = f"{self.scheme}://{self.netloc}{self.prefix}{tail}"
+        tail = self.url_path(path, is_dir=is_dir, surrogatepass=surrogatepass)
+        out = f"{self.scheme}://{self.netloc}{tail}"
         return f"{out}?{query}" if query else out
 
-    def url_path(self, path: str, *, is_dir: bool = False) -> str:
-        tail = quote_path(path)
+    def url_path(self, path: str, *, is_dir: bool = False, surrogatepass: bool = False) -> str:
+        tail = quote_path(path, surrogatepass=surrogatepass)
         if is_dir and tail:
             tail += "/"
         return self.prefix + tail
@@ -56,8 +61,8 @@ class BaseUrl:
         return f"{self.scheme}://{self.netloc}{self.prefix}"
 
 
-def quote_path(path: str) -> str:
-    raw = path.strip("/").encode("utf-8", "surrogateescape")
+def quote_path(path: str, *, surrogatepass: bool = False) -> str:
+    raw = path.strip("/").encode("utf-8", "surrogatepass" if surrogatepass else "surrogateescape")
     return quote_from_bytes(raw, safe="/")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import urllib.parse
 
 import pytest
@@ -30,6 +31,16 @@ def test_every_name_round_trips_through_the_url(raw):
     assert "#" not in quoted and "?" not in quoted and " " not in quoted
     assert urllib.parse.unquote_to_bytes(quoted) == raw
     assert unquote_to_bytes(quoted) == raw
+
+
+@given(names)
+def test_python_dialect_quotes_names_the_way_http_server_links_and_reads_them(raw):
+    # http.server: href = quote(name, errors="surrogatepass"); the request path
+    # is unquote(path, errors="surrogatepass") and then os.fsencode'd.
+    name = raw.decode("utf-8", "surrogateescape")
+    quoted = quote_path(name, surrogatepass=True)
+    assert quoted == urllib.parse.quote(name, errors="surrogatepass")
+    assert os.fsencode(urllib.parse.unquote(quoted, errors="surrogatepass")) == raw
 
 
 @given(st.text(max_size=40))

@@ -44,15 +44,12 @@ SERVERS = [(k, v) for k, vs in KINDS.items() for v in vs]
 _BAD = b"bad\xff\xfe.bin".decode("utf-8", "surrogateescape")
 # Files a listing shows but the server will not serve, so --ls reports them on
 # stderr (the mount's stat would fail with EIO the same way), by HTTP status:
-# * lighttpd refuses a path with a control character or invalid UTF-8 (400,
-#   its default server.http-parseopts);
-# * python http.server unquotes paths with errors="surrogatepass", so it only
-#   finds an undecodable name under "%ED%B3%BF"-style quoting (the quoting its
-#   listing uses); the transport sends "%FF" and gets 404.  (Asked of the
-#   transport: quote python-dialect names the way the listing did.)
+# lighttpd refuses a path with a control character or invalid UTF-8 (400, its
+# default server.http-parseopts).  (python http.server only finds an
+# undecodable name under the "%ED%B3%BF"-style quoting its listing uses; the
+# transport quotes that way for the python dialect, so it is read like the rest.)
 UNREACHABLE = {
     "lighttpd": {"tab\tname.txt": "400", _BAD: "400"},
-    "python": {_BAD: "404"},
 }
 
 
