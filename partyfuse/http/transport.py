@@ -24,6 +24,7 @@ import requests
 import urllib3
 
 from ..core.errors import Changed, Forbidden, NotFound, ProtocolError, TransportError
+from ..core.listings import ListingError
 from ..core.listings.copyparty import copyparty_access, parse_copyparty_json
 from ..core.model import Entry, Listing
 from .auth import AUTH_HEADERS, Credentials
@@ -265,13 +266,46 @@ class HttpTransport:
                     raise ProtocolError(f"{what}: listing larger than {MAX_LISTING >> 20} MiB")
             return self._parse(body, ctype, path), body
 
-        listing, body = self._with_body_retries(once, what)
+        try:
+            listing, body = self._with_body_retries(once, what)
+        except (NotFound, ListingError) as e:
+            if path == "" and self._names_a_file():
+                raise NotFound(
+                    f"{self.base.url('').rstrip('/')}: the URL must name a folder, not a file"
+                ) from None
+            if isinstance(e, ListingError):
+                raise ListingError(f"{url.split('?')[0]}: {e}") from None
+            raise
         if self._forced is None and self._detected != listing.dialect:
-            log.info("%s: server looks like %s", self.base, listing.dialect)
+            log.debug("%s: server looks like %s", self.base, listing.dialect)
             self._detected = listing.dialect
         for w in listing.warnings:
             log.warning("%s: %s", what, w)
         return listing, body
+
+    def _names_a_file(self) -> bool:
+        """After the root failed to list: is the base URL, without its "/", a file?
+
+        Servers answer "file/" with a 404 (nginx, Apache, python), or with the
+        file itself (lighttpd, copyparty's ``file/?ls``), while a folder without
+        its "/" redirects (nginx, Apache, lighttpd, python) or lists (copyparty)
+        -- and would have listed with it.  So a 200 here means a file.
+        """
+        if self.base.prefix == "/":
+            return False
+        url = self.base.url("").rstrip("/")
+        headers: dict[str, str | bytes] = {"Accept-Encoding": "identity"}
+        headers.update(self._auth_headers())
+        try:
+            with self._pool.session() as session:
+                r = session.head(url, headers=headers, timeout=self._timeout, allow_redirects=False)
+                r.close()
+        except requests.exceptions.RequestException:
+            return False
+        with self._lock:
+            self.requests += 1
+        log.debug("HEAD %s -> %d (is the URL a file?)", url, r.status_code)
+        return r.status_code == 200
 
     def _parse(self, body: bytes, ctype: str, path: str) -> Listing:
         parse_listing = _find_parse_listing()
