@@ -87,6 +87,26 @@ def _finish(r: requests.Response) -> None:
     r.close()
 
 
+_READ_ATTR = "_partyfuse_body_bytes"
+
+
+def _count(r: requests.Response, n: int) -> None:
+    """Tally body bytes read for the debug line (urllib3's tell() misses chunked bodies)."""
+    setattr(r, _READ_ATTR, getattr(r, _READ_ATTR, 0) + n)
+
+
+def _log_exchange(method: str, r: requests.Response, rng: str | None, t0: float) -> None:
+    log.debug(
+        "%s %s%s -> %d, %d bytes, %.0f ms",
+        method,
+        r.url,
+        f" Range: {rng}" if rng else "",
+        r.status_code,
+        getattr(r, _READ_ATTR, 0),
+        (time.monotonic() - t0) * 1000,
+    )
+
+
 def _http_date(epoch: float) -> str:
     return email.utils.formatdate(epoch, usegmt=True)
 
@@ -453,6 +473,7 @@ class HttpTransport:
         out = bytearray()
         pos = 0
         for chunk in r.iter_content(1 << 16):
+            _count(r, len(chunk))
             nxt = pos + len(chunk)
             if nxt > start:
                 out += chunk[max(0, start - pos) : end - pos]
@@ -499,6 +520,7 @@ class HttpTransport:
             if not chunk:
                 break
             parts.append(chunk)
+            _count(r, len(chunk))
             got += len(chunk)
         return b"".join(parts)
 
@@ -506,6 +528,7 @@ class HttpTransport:
         out = bytearray()
         for chunk in r.iter_content(1 << 16):
             out += chunk
+            _count(r, len(chunk))
             if limit is not None and len(out) >= limit:
                 del out[limit:]
                 break
@@ -520,12 +543,18 @@ class HttpTransport:
     def _exchange(
         self, method: str, url: str, headers: dict[str, str], *, what: str
     ) -> Iterator[requests.Response]:
-        """A streamed response, closed (and its session given back) on exit."""
+        """A streamed response, closed (and its session given back) on exit.
+
+        Logs one debug line per exchange once its body is read, so ``-d``
+        shows what each read asked for and what it cost."""
+        t0 = time.monotonic()
         with self._pool.session() as session:
             r = self._send(session, method, url, headers, what=what)
             try:
                 yield r
             finally:
+                if log.isEnabledFor(logging.DEBUG):
+                    _log_exchange(method, r, headers.get("Range"), t0)
                 _finish(r)
 
     def _send(
@@ -558,16 +587,17 @@ class HttpTransport:
                 raise connection_error(e, self.base, what) from None
             with self._lock:
                 self.requests += 1
-            log.debug(
-                "%s %s -> %d (%.0f ms)",
-                method,
-                url,
-                r.status_code,
-                (time.monotonic() - t0) * 1000,
-            )
             if r.status_code not in (301, 302, 303, 307, 308) or "Location" not in r.headers:
                 return r
             target = requests.compat.urljoin(url, r.headers["Location"])
+            log.debug(
+                "%s %s -> %d, redirect to %s (%.0f ms)",
+                method,
+                url,
+                r.status_code,
+                target,
+                (time.monotonic() - t0) * 1000,
+            )
             _finish(r)  # a redirect's small body: keep the connection
             if origin_of(target) != self.base.origin:
                 raise ProtocolError(
