@@ -411,6 +411,7 @@ class MountClient:
         self.logpath = work / f"{name}.out"
         self.proc: subprocess.Popen[bytes] | None = None
         self.log_start = 0
+        self.mount_seconds: list[float] = []
 
     def last_error(self) -> str:
         """The last lines the client logged during the latest mount (its complaint)."""
@@ -430,6 +431,7 @@ class MountClient:
     def mounted(self) -> Iterator[Path]:
         drop_caches(self.cfg.drop_caches)
         self.log_start = self.logpath.stat().st_size if self.logpath.exists() else 0
+        started = time.monotonic()
         logf = open(self.logpath, "ab")  # noqa: SIM115 - closed in finally
         self.proc = subprocess.Popen(
             # URL MNT first, flags after: both CLIs document it in that order
@@ -447,6 +449,7 @@ class MountClient:
         try:
             try:
                 wait_until(lambda: is_mounted(self.mnt), 30, f"mount {self.name}", self.proc)
+                self.mount_seconds.append(time.monotonic() - started)
             except BenchError as e:
                 tail = self.logpath.read_bytes()[-800:].decode(errors="replace")
                 raise BenchError(f"{e}; log tail: {tail.strip()!r}") from None
@@ -1179,6 +1182,12 @@ def run_bench(cfg: Config) -> dict[str, Any]:
         rep["config"]["loadavg_before"] = load_before
         rep["config"]["loadavg_after"] = os.getloadavg()[0]
         rep["config"]["machine"] = machine_info(cfg.python)
+        # start to mounted: interpreter start-up, imports, the first listing, FUSE init
+        rep["mount_seconds"] = {
+            name: statistics.median(mc.mount_seconds)
+            for name, mc in mounts.items()
+            if mc.mount_seconds
+        }
         return rep
     finally:
         signal.signal(signal.SIGTERM, old_term)
@@ -1374,6 +1383,11 @@ def format_table(rep: dict[str, Any], markdown: bool = False) -> str:
     if lb is not None and la is not None:
         # other work on the box skews absolute numbers; ratios suffer less
         notes.append(f"load average (1 min): {lb:.2f} before, {la:.2f} after")
+    if rep.get("mount_seconds"):
+        notes.append(
+            "median time to mount: "
+            + ", ".join(f"{k} {v:.2f}s" for k, v in rep["mount_seconds"].items())
+        )
     notes.append("verify: " + ", ".join(f"{k}={v}" for k, v in rep["verify"].items()))
     lines += [f"- {n}" for n in notes] if markdown else notes
     return "\n".join(lines)

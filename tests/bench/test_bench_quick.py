@@ -79,6 +79,7 @@ def test_quick_run_reports_every_metric_for_raw_and_upstream(tmp_path: Path) -> 
     assert raw["direct_4k"]["file_bytes"] == rep["config"]["direct_mb"] << 20
     # upstream reads every byte of the big file at least once
     assert rep["metrics"]["seq_1m"]["clients"]["upstream"]["requests"]["file_bytes"] >= 8 << 20
+    assert rep["mount_seconds"]["upstream"] > 0
     # the table names every metric, and nothing stays mounted
     for name in METRICS:
         assert re.search(rf"^{name}\s", r.stdout, re.M), r.stdout
