@@ -33,7 +33,7 @@ from .dircache import DirCache
 from .errors import Changed, FsError, TransportError
 from .handles import FileHandle, HandleTable
 from .model import BLOCK_SIZE, Entry, FileVersion
-from .readplan import ReadPlan, Span, StreamState, plan_read
+from .readplan import ReadPlan, Span, StreamState, gaps, plan_read
 from .stats import Stats
 from .transport import Clock, Transport
 
@@ -428,11 +428,17 @@ class RemoteFS:
         def job() -> None:
             try:
                 with pending.gate:
-                    data = self._fetch(path, entry, span, "ahead")
+                    # a job that waited in the spawner's queue may find readers
+                    # fetched part of its range meanwhile: fetch only what is missing
                     with self._lock:
-                        # a late read-ahead must not push out a newer version's blocks
-                        if self._blocks.version_of(path) in (None, pending.version):
-                            self._blocks.insert(path, pending.version, span.start, data)
+                        held = self._blocks.spans(path, pending.version)
+                    todo = gaps(span.start, span.end, [Span(s, s + len(d)) for s, d in held])
+                    for part in todo:
+                        data = self._fetch(path, entry, part, "ahead")
+                        with self._lock:
+                            # a late read-ahead must not push out a newer version's blocks
+                            if self._blocks.version_of(path) in (None, pending.version):
+                                self._blocks.insert(path, pending.version, part.start, data)
             except Exception as e:  # the foreground read will meet it again and report it
                 log.debug("read-ahead of %s [%d:%d) failed: %r", path, span.start, span.end, e)
             finally:
