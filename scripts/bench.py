@@ -48,9 +48,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-UPSTREAM_DEFAULT = Path(
-    "/root/.pyenv/versions/3.11.7/lib/python3.11/site-packages/copyparty/web/a/partyfuse.py"
-)
 CLIENTS = ("raw", "upstream", "partyfuse")
 MiB = 1 << 20
 KiB = 1 << 10
@@ -1396,6 +1393,16 @@ def format_table(rep: dict[str, Any], markdown: bool = False) -> str:
 # --------------------------------------------------------------------------- cli
 
 
+def find_upstream(python: str) -> Path:
+    """partyfuse.py as shipped inside the copyparty package that `python` imports."""
+    r = subprocess.run(
+        [python, "-c", "import copyparty, os; print(os.path.dirname(copyparty.__file__))"],
+        capture_output=True,
+        text=True,
+    )
+    return Path(r.stdout.strip() or "copyparty-not-importable") / "web" / "a" / "partyfuse.py"
+
+
 def parse_args(argv: list[str] | None) -> tuple[Config, argparse.Namespace]:
     ap = argparse.ArgumentParser(
         description="benchmark partyfuse against raw HTTP and upstream partyfuse.py (ratios)"
@@ -1429,7 +1436,10 @@ def parse_args(argv: list[str] | None) -> tuple[Config, argparse.Namespace]:
     ap.add_argument("--server-cpu", default="0", help="CPU for copyparty; 'none' = no pinning")
     ap.add_argument("--client-cpu", default="1", help="CPU for clients; 'none' = no pinning")
     ap.add_argument(
-        "--upstream", type=Path, default=UPSTREAM_DEFAULT, help="path to upstream partyfuse.py"
+        "--upstream",
+        type=Path,
+        default=None,
+        help="path to upstream partyfuse.py (default: the one in the copyparty package)",
     )
     ap.add_argument("--upstream-args", default="-q", help="extra args for upstream")
     ap.add_argument("--partyfuse-args", default="-q", help="extra args for python -m partyfuse")
@@ -1497,7 +1507,7 @@ def parse_args(argv: list[str] | None) -> tuple[Config, argparse.Namespace]:
         metrics=metrics,
         server_cpu=cpu(a.server_cpu),
         client_cpu=cpu(a.client_cpu),
-        upstream=a.upstream,
+        upstream=a.upstream or find_upstream(a.python),
         upstream_args=a.upstream_args.split(),
         partyfuse_args=a.partyfuse_args.split(),
         partyfuse_rev=a.partyfuse_rev,

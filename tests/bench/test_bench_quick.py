@@ -15,6 +15,13 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
+# The harness pins with taskset, reads /proc and unmounts with fusermount: Linux only.
+pytestmark = pytest.mark.skipif(
+    not sys.platform.startswith("linux"), reason="scripts/bench.py is Linux-only"
+)
+
 BENCH = Path(__file__).resolve().parents[2] / "scripts" / "bench.py"
 METRICS = {
     "seq_1m",
