@@ -6,7 +6,11 @@ Decisions worth knowing (each verified against copyparty 1.20 in tests/http):
   permission); downloads: ``file?raw``, or ``file?k=KEY&raw`` when the
   listing carried a file key.  Any other server gets plain URLs, and its
   pages go through ``partyfuse.core.listings.parse_listing``; the dialect the
-  first listing reveals decides which (``HttpTransport.dialect``).
+  first listing reveals decides which (``HttpTransport.dialect``).  Names
+  are quoted as their listing linked them: bytes as "%FF", except for
+  python's http.server, which links and reads 0xFF as "%ED%B3%BF" (urls.py).
+* A root that does not list is checked for being a file (a HEAD without the
+  trailing "/" that answers 200), so a file URL gets "must name a folder".
 * ``-a``: sent as copyparty's ``PW`` header (only while the server is, or may
   be, copyparty -- a wrong PW would override a right Basic) and as Basic auth
   (user:password split at the first colon; a bare password goes with an
