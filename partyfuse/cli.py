@@ -221,7 +221,8 @@ def check_server(transport: Any) -> None:
     except Forbidden as ex:
         raise CliError(f"{ex} (check the password given with -a)") from None
     except NotFound as ex:
-        raise CliError(f"{ex} (check the URL: it must name a folder)") from None
+        hint = "" if "must name a folder" in str(ex) else " (check the URL: it must name a folder)"
+        raise CliError(f"{ex}{hint}") from None
     except TransportError as ex:
         raise CliError(f"{ex} (is the server running and the URL right?)") from None
     except ValueError as ex:  # e.g. an unreadable -te file
