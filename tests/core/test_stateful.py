@@ -213,6 +213,23 @@ class RemoteFSMachine(RuleBasedStateMachine):
         assert self.fs.getattr("/" + name).size == len(self.model.versions[name][-1])
         self.model.settled.add(name)
 
+    @rule(directory=st.sampled_from(["", "d", "d/e"]))
+    def list_directory(self, directory: str) -> None:
+        """readdir shows every name; a size it shows is exact (unknown ones are None)."""
+        prefix = directory + "/" if directory else ""
+        listed = dict(self.fs.readdir("/" + directory))
+        files = {
+            n[len(prefix) :] for n in NAMES if n.startswith(prefix) and "/" not in n[len(prefix) :]
+        }
+        dirs = {n[len(prefix) :].split("/")[0] for n in NAMES if n.startswith(prefix)} - files
+        assert set(listed) == files | dirs
+        for name in files:
+            attrs = listed[name]
+            if attrs is not None:
+                sizes = {len(v) for v in self.model.versions[prefix + name]}
+                assert not attrs.is_dir and attrs.size in sizes
+        assert all(listed[d] is not None and listed[d].is_dir for d in dirs)  # type: ignore[union-attr]
+
     @rule(name=st.sampled_from(NAMES), size=st.sampled_from(FILE_SIZES), seed=st.integers(0, 99))
     def replace_on_server(self, name: str, size: int, seed: int) -> None:
         data = _bytes(size, 10_000 + seed + len(self.model.versions[name]))
