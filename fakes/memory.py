@@ -13,6 +13,7 @@ path (or all paths) for the next N calls.
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -79,6 +80,9 @@ class MemoryTransport:
         )
         self.log: list[Request] = []
         self._faults: list[_Fault] = []
+        # a file's bytes and mtime change together, as on a server that renames
+        # a finished upload into place (tests replace files from other threads)
+        self._mutex = threading.RLock()
         for d in dirs:
             self.add_dir(d)
         for path, data in (files or {}).items():
@@ -95,17 +99,19 @@ class MemoryTransport:
         """Create or replace a file; a replacement gets a newer mtime unless one is given."""
         path = _norm(path)
         parent = path.rpartition("/")[0]
-        if parent:
-            self.add_dir(parent)
-        if mtime is None:
-            mtime = self.mtimes[path] + 1.0 if path in self.mtimes else self.default_mtime
-        self.files[path] = bytes(data)
-        self.mtimes[path] = mtime
+        with self._mutex:
+            if parent:
+                self.add_dir(parent)
+            if mtime is None:
+                mtime = self.mtimes[path] + 1.0 if path in self.mtimes else self.default_mtime
+            self.files[path] = bytes(data)
+            self.mtimes[path] = mtime
 
     def remove(self, path: str) -> None:
         path = _norm(path)
-        self.files.pop(path, None)
-        self.mtimes.pop(path, None)
+        with self._mutex:
+            self.files.pop(path, None)
+            self.mtimes.pop(path, None)
 
     def etag_of(self, path: str) -> str | None:
         if not self.etags:
@@ -170,28 +176,31 @@ class MemoryTransport:
         path = _norm(path)
         self.log.append(Request("list", path))
         self._before("list", path)
-        if path not in self.dirs:
-            raise NotFound(path)
-        prefix = path + "/" if path else ""
-        names = {
-            p[len(prefix) :].split("/")[0]
-            for p in [*self.files, *self.dirs]
-            if p.startswith(prefix) and p != path and p
-        }
-        return [self.entry_of(prefix + n) for n in sorted(names)]
+        with self._mutex:
+            if path not in self.dirs:
+                raise NotFound(path)
+            prefix = path + "/" if path else ""
+            names = {
+                p[len(prefix) :].split("/")[0]
+                for p in [*self.files, *self.dirs]
+                if p.startswith(prefix) and p != path and p
+            }
+            return [self.entry_of(prefix + n) for n in sorted(names)]
 
     def read_range(self, path: str, start: int, end: int, entry: Entry) -> bytes:
         path = _norm(path)
         self.log.append(Request("range", path, start, end))
         short = self._before("range", path)
-        if path not in self.files:
-            raise NotFound(path)
-        data = self.files[path]
-        if (
-            entry.mtime != self.mtimes[path]
-            or (entry.size is not None and entry.size != len(data))
-            or (entry.etag is not None and entry.etag != self.etag_of(path))
-        ):
+        with self._mutex:
+            if path not in self.files:
+                raise NotFound(path)
+            data = self.files[path]
+            changed = (
+                entry.mtime != self.mtimes[path]
+                or (entry.size is not None and entry.size != len(data))
+                or (entry.etag is not None and entry.etag != self.etag_of(path))
+            )
+        if changed:
             raise Changed(path)
         if not 0 <= start <= end <= len(data) or start == end:
             raise ProtocolError(f"bad range [{start}:{end}) of {path} ({len(data)} bytes)")
@@ -207,9 +216,10 @@ class MemoryTransport:
         path = _norm(path)
         self.log.append(Request("probe", path))
         self._before("probe", path)
-        if path not in self.files:
-            raise NotFound(path)
-        return len(self.files[path])
+        with self._mutex:
+            if path not in self.files:
+                raise NotFound(path)
+            return len(self.files[path])
 
     # ---- log helpers ---------------------------------------------------
 
