@@ -1,0 +1,258 @@
+"""Results, ratios and the tables (text or markdown) the benchmark prints."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import statistics
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bench_common import CLIENTS, Config, MiB, Tree, tree_dirs
+from bench_workloads import METRICS
+
+
+@dataclass
+class Result:
+    runs: list[float] = field(default_factory=list)
+    seconds: list[float] = field(default_factory=list)
+    requests: list[dict[str, int]] = field(default_factory=list)
+    daemon_cpu: list[float] = field(default_factory=list)
+    reader_cpu: list[float] = field(default_factory=list)
+    error: str | None = None
+
+    @property
+    def cpu_median(self) -> float | None:
+        """Median client CPU seconds per run (FUSE daemon + the reading process).
+
+        CPU time barely moves when other work shares the machine, so it is the
+        steadiest number here when wall-clock rates are noisy.
+        """
+        if not self.reader_cpu:
+            return None
+        daemon = self.daemon_cpu or [0.0] * len(self.reader_cpu)
+        return statistics.median(d + r for d, r in zip(daemon, self.reader_cpu, strict=True))
+
+    @property
+    def median(self) -> float | None:
+        return statistics.median(self.runs) if self.runs else None
+
+
+def machine_info(python: str) -> dict[str, Any]:
+    """Enough about the box to read the numbers later (they only compare within one run)."""
+    model = ""
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    cpp = subprocess.run(
+        [python, "-c", "import copyparty.__version__ as v; print(v.S_VERSION)"],
+        capture_output=True,
+        text=True,
+    )
+    return {
+        "cpus": os.cpu_count(),
+        "cpu_model": model,
+        "kernel": os.uname().release,
+        "python": sys.version.split()[0],
+        "copyparty": cpp.stdout.strip() or None,
+    }
+
+
+def _ratio(a: float | None, b: float | None) -> float | None:
+    return a / b if a is not None and b else None
+
+
+def report(
+    cfg: Config, tree: Tree, results: dict[str, dict[str, Result]], verify: dict[str, str]
+) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "config": {
+            "big_mb": cfg.big_mb,
+            "small_count": cfg.small_count,
+            "small_kb": cfg.small_kb,
+            "tree_dirs": tree_dirs(tree),
+            "random_reads": cfg.random_reads,
+            "direct_mb": cfg.direct_mb,
+            "parallel": cfg.parallel,
+            "runs": cfg.runs,
+            "seed": cfg.seed,
+            "server_cpu": cfg.server_cpu,
+            "client_cpu": cfg.client_cpu,
+            "drop_caches": cfg.drop_caches,
+            "clients": cfg.clients,
+            "upstream_args": cfg.upstream_args,
+            "partyfuse_args": cfg.partyfuse_args,
+        },
+        "verify": verify,
+        "metrics": {},
+    }
+    for mname, per in results.items():
+        m = METRICS[mname]
+        entry: dict[str, Any] = {"unit": m.unit, "help": m.help, "clients": {}}
+        for cname, r in per.items():
+            entry["clients"][cname] = {
+                "median": r.median,
+                "runs": r.runs,
+                "seconds": r.seconds,
+                "requests": r.requests[-1] if r.requests else None,
+                "cpu_median": r.cpu_median,
+                "daemon_cpu": r.daemon_cpu,
+                "reader_cpu": r.reader_cpu,
+                "error": r.error,
+            }
+        med = {c: r.median for c, r in per.items()}
+        entry["partyfuse_over_upstream"] = _ratio(med.get("partyfuse"), med.get("upstream"))
+        entry["partyfuse_over_raw"] = _ratio(med.get("partyfuse"), med.get("raw"))
+        entry["upstream_over_raw"] = _ratio(med.get("upstream"), med.get("raw"))
+        cpu = {c: r.cpu_median for c, r in per.items()}
+        entry["cpu_partyfuse_over_upstream"] = _ratio(cpu.get("partyfuse"), cpu.get("upstream"))
+        out["metrics"][mname] = entry
+    return out
+
+
+def _fmt(v: float | None, ratio: bool = False) -> str:
+    if v is None:
+        return "-"
+    if ratio:
+        return f"{v:.2f}x"
+    return f"{v:,.0f}" if v >= 100 else f"{v:,.1f}"
+
+
+def _render(rows: list[list[str]], left: int, markdown: bool) -> list[str]:
+    """Aligned text columns (the first ``left`` left-aligned), or a markdown table."""
+    if markdown:
+        out = ["| " + " | ".join(rows[0]) + " |"]
+        out.append(
+            "|" + "|".join(":---" if i < left else "---:" for i in range(len(rows[0]))) + "|"
+        )
+        out += ["| " + " | ".join(r) + " |" for r in rows[1:]]
+        return out
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    out = []
+    for j, r in enumerate(rows):
+        out.append(
+            "  ".join(
+                x.ljust(w) if i < left else x.rjust(w)
+                for i, (x, w) in enumerate(zip(r, widths, strict=True))
+            )
+        )
+        if j == 0:
+            out.append("  ".join("-" * w for w in widths))
+    return out
+
+
+def _rate_rows(rep: dict[str, Any]) -> list[list[str]]:
+    rows = [
+        [
+            "metric",
+            "unit",
+            "raw HTTP",
+            "upstream",
+            "partyfuse",
+            "pf/upstream",
+            "pf/raw",
+            "requests raw/up/pf",
+        ]
+    ]
+    for mname, e in rep["metrics"].items():
+        c = e["clients"]
+
+        def med(name: str, c: dict[str, Any] = c) -> str:
+            if name not in c:
+                return "-"
+            return "FAIL" if c[name]["error"] else _fmt(c[name]["median"])
+
+        def reqs(name: str, c: dict[str, Any] = c) -> str:
+            r = c.get(name, {}).get("requests")
+            return str(r["requests"]) if r else "-"
+
+        rows.append(
+            [
+                mname,
+                e["unit"],
+                med("raw"),
+                med("upstream"),
+                med("partyfuse"),
+                _fmt(e["partyfuse_over_upstream"], True),
+                _fmt(e["partyfuse_over_raw"], True),
+                "/".join(reqs(n) for n in CLIENTS),
+            ]
+        )
+    return rows
+
+
+def _cost_rows(rep: dict[str, Any]) -> list[list[str]]:
+    """Cost per run: client CPU (steadier than rates on a shared machine) and file
+    bytes asked of the server (more than the workload needs = wasted fetches)."""
+    rows = [
+        [
+            "metric",
+            "client CPU ms: raw",
+            "upstream",
+            "partyfuse",
+            "pf/upstream CPU",
+            "MiB fetched raw/up/pf",
+        ]
+    ]
+    for mname, e in rep["metrics"].items():
+        c = e["clients"]
+
+        def ms(name: str, c: dict[str, Any] = c) -> str:
+            v = c.get(name, {}).get("cpu_median")
+            return "-" if v is None else f"{v * 1000:,.0f}"
+
+        def mib(name: str, c: dict[str, Any] = c) -> str:
+            r = c.get(name, {}).get("requests")
+            return "-" if not r else f"{r['file_bytes'] / MiB:,.1f}"
+
+        rows.append(
+            [
+                mname,
+                ms("raw"),
+                ms("upstream"),
+                ms("partyfuse"),
+                _fmt(e.get("cpu_partyfuse_over_upstream"), True),
+                "/".join(mib(n) for n in CLIENTS),
+            ]
+        )
+    return rows
+
+
+def format_table(rep: dict[str, Any], markdown: bool = False) -> str:
+    lines = _render(_rate_rows(rep), 2, markdown)
+    lines.append("")
+    lines += _render(_cost_rows(rep), 1, markdown)
+    cfg = rep["config"]
+    lines.append("")
+    notes = [
+        f"median of {cfg['runs']} run(s); big file {cfg['big_mb']} MiB, "
+        f"{cfg['small_count']} x {cfg['small_kb']} KiB small files, "
+        f"{cfg['tree_dirs']} dirs, {cfg['random_reads']} random reads, "
+        f"O_DIRECT over {cfg['direct_mb']} MiB; server cpu {cfg['server_cpu']}, "
+        f"client cpu {cfg['client_cpu']}; drop_caches={cfg['drop_caches']}"
+    ]
+    mi = cfg.get("machine")
+    if mi:
+        notes.append(
+            f"machine: {mi['cpus']} x {mi['cpu_model']}, Linux {mi['kernel']}, "
+            f"Python {mi['python']}, copyparty {mi['copyparty']}"
+        )
+    if cfg.get("partyfuse_source"):
+        notes.append(f"partyfuse: {cfg['partyfuse_source']}")
+    lb, la = cfg.get("loadavg_before"), cfg.get("loadavg_after")
+    if lb is not None and la is not None:
+        # other work on the box skews absolute numbers; ratios suffer less
+        notes.append(f"load average (1 min): {lb:.2f} before, {la:.2f} after")
+    if rep.get("mount_seconds"):
+        notes.append(
+            "median time to mount: "
+            + ", ".join(f"{k} {v:.2f}s" for k, v in rep["mount_seconds"].items())
+        )
+    notes.append("verify: " + ", ".join(f"{k}={v}" for k, v in rep["verify"].items()))
+    lines += [f"- {n}" for n in notes] if markdown else notes
+    return "\n".join(lines)

@@ -1,0 +1,455 @@
+"""The workloads: each one on a mount and its raw-HTTP counterpart, plus the check
+that the bytes read are the source's."""
+
+from __future__ import annotations
+
+import mmap
+import os
+import random
+import threading
+import time
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bench_common import Config, KiB, MiB, Tree, digest_files
+from bench_procs import RawClient
+
+#
+# Each workload returns (amount, seconds, evidence); evidence is compared with the
+# source tree *after* the clock stops, so checking never slows the measurement.
+
+
+Outcome = tuple[float, float, Any]  # (amount, seconds, evidence)
+MountFn = Callable[[Path, "Tree", "Config"], Outcome]
+RawFn = Callable[["RawClient", "Tree", "Config"], Outcome]
+
+
+@dataclass
+class Metric:
+    name: str
+    unit: str
+    help: str
+    on_mount: Callable[[Path, Tree, Config], tuple[float, float, Any]]
+    on_raw: Callable[[RawClient, Tree, Config], tuple[float, float, Any]]
+    check: Callable[[Any, Tree, Config], str | None]
+
+
+def _seq_mount(bufsize: int, limit_mb: Callable[[Tree, Config], int] | None = None) -> MountFn:
+    def run(root: Path, tree: Tree, cfg: Config) -> tuple[float, float, Any]:
+        limit = tree.big_size if limit_mb is None else min(tree.big_size, limit_mb(tree, cfg) * MiB)
+        buf = bytearray(bufsize)
+        view = memoryview(buf)
+        got = 0
+        t0 = time.perf_counter()
+        with open(root / "big.bin", "rb", buffering=0) as f:
+            while got < limit:
+                n = f.readinto(view[: min(bufsize, limit - got)])
+                if not n:
+                    break
+                got += n
+        dt = time.perf_counter() - t0
+        return got / MiB, dt, (got, limit)
+
+    return run
+
+
+def _seq_raw(bufsize: int, limit_mb: Callable[[Tree, Config], int] | None = None) -> RawFn:
+    def run(raw: RawClient, tree: Tree, cfg: Config) -> tuple[float, float, Any]:
+        limit = tree.big_size if limit_mb is None else min(tree.big_size, limit_mb(tree, cfg) * MiB)
+        buf = bytearray(bufsize)
+        view = memoryview(buf)
+        got = 0
+        t0 = time.perf_counter()
+        resp = raw.get("/big.bin", (0, limit) if limit < tree.big_size else None)
+        while got < limit:
+            n = resp.readinto(view[: min(bufsize, limit - got)])
+            if not n:
+                break
+            got += n
+        resp.read()
+        dt = time.perf_counter() - t0
+        return got / MiB, dt, (got, limit)
+
+    return run
+
+
+def _direct_mount(bufsize: int) -> MountFn:
+    """O_DIRECT reads bypass the page cache and kernel readahead, so the daemon sees
+    every 4 KiB / 64 KiB request -- the pattern WinFsp delivers on Windows."""
+
+    def run(root: Path, tree: Tree, cfg: Config) -> tuple[float, float, Any]:
+        limit = min(tree.big_size, cfg.direct_mb * MiB)
+        mm = mmap.mmap(-1, bufsize)  # page-aligned, as O_DIRECT wants
+        got = 0
+        fd = os.open(root / "big.bin", os.O_RDONLY | os.O_DIRECT)
+        try:
+            t0 = time.perf_counter()
+            while got < limit:
+                n = os.preadv(fd, [mm], got)
+                if not n:
+                    break
+                got += n
+            dt = time.perf_counter() - t0
+        finally:
+            os.close(fd)
+            mm.close()
+        return got / MiB, dt, (got, limit)
+
+    return run
+
+
+def _check_len(ev: Any, tree: Tree, cfg: Config) -> str | None:
+    got, limit = ev
+    return None if got == limit else f"read {got} bytes, expected {limit}"
+
+
+def _offsets(tree: Tree, cfg: Config) -> list[int]:
+    rng = random.Random(cfg.seed + 1)
+    blocks = tree.big_size // 4096
+    return [rng.randrange(blocks) * 4096 for _ in range(cfg.random_reads)]
+
+
+def _random_mount(root: Path, tree: Tree, cfg: Config) -> tuple[float, float, Any]:
+    offs = _offsets(tree, cfg)
+    out = []
+    fd = os.open(root / "big.bin", os.O_RDONLY)
+    try:
+        t0 = time.perf_counter()
+        for o in offs:
+            out.append(os.pread(fd, 4096, o))
+        dt = time.perf_counter() - t0
+    finally:
+        os.close(fd)
+    return len(offs), dt, out
+
+
+def _random_raw(raw: RawClient, tree: Tree, cfg: Config) -> tuple[float, float, Any]:
+    offs = _offsets(tree, cfg)
+    out = []
+    t0 = time.perf_counter()
+    for o in offs:
+        out.append(raw.get("/big.bin", (o, o + 4096)).read())
+    dt = time.perf_counter() - t0
+    return len(offs), dt, out
+
+
+def _check_random(ev: Any, tree: Tree, cfg: Config) -> str | None:
+    with open(tree.big, "rb") as f:
+        for o, data in zip(_offsets(tree, cfg), ev, strict=True):
+            f.seek(o)
+            if f.read(4096) != data:
+                return f"random read at offset {o} returned wrong bytes"
+    return None
+
+
+def _small_mount(root: Path, tree: Tree, cfg: Config) -> tuple[float, float, Any]:
+    base = root / tree.small_dir
+    items = []
+    t0 = time.perf_counter()
+    for dirpath, _dirs, files in os.walk(base):
+        for fn in files:
+            p = os.path.join(dirpath, fn)
+            with open(p, "rb") as f:
+                items.append((os.path.relpath(p, base), f.read()))
+    dt = time.perf_counter() - t0
+    return len(items), dt, items
+
+
+def _small_raw(raw: RawClient, tree: Tree, cfg: Config) -> tuple[float, float, Any]:
+    items = []
+    t0 = time.perf_counter()
+    stack = [""]
+    while stack:
+        rel = stack.pop()
+        dirs, files = raw.listdir(f"/{tree.small_dir}/{rel}")
+        stack.extend(f"{rel}{d}/" for d in dirs)
+        for name, _size in files:
+            items.append((rel + name, raw.get(f"/{tree.small_dir}/{rel}{name}").read()))
+    dt = time.perf_counter() - t0
+    return len(items), dt, items
+
+
+def _check_small(ev: Any, tree: Tree, cfg: Config) -> str | None:
+    if len(ev) != tree.small_count:
+        return f"copied {len(ev)} small files, expected {tree.small_count}"
+    if digest_files(ev) != tree.small_digest:
+        return "small-file contents differ from the source"
+    return None
+
+
+def _in_threads(n: int, job: Callable[[int], list[Any]]) -> tuple[float, list[Any]]:
+    """Run ``job(k)`` for k in 0..n-1 on n threads; seconds and the joined results.
+
+    An exception in any thread is raised here, so a failed read is never a fast one.
+    """
+    results: list[list[Any]] = [[] for _ in range(n)]
+    errors: list[BaseException] = []
+    start = threading.Barrier(n + 1)
+
+    def run(k: int) -> None:
+        try:
+            start.wait()
+            results[k] = job(k)
+        except BaseException as e:  # noqa: BLE001 - re-raised in the caller
+            errors.append(e)
+
+    threads = [threading.Thread(target=run, args=(k,), daemon=True) for k in range(n)]
+    for t in threads:
+        t.start()
+    start.wait()
+    t0 = time.perf_counter()
+    for t in threads:
+        t.join()
+    dt = time.perf_counter() - t0
+    if errors:
+        raise errors[0]
+    return dt, [x for r in results for x in r]
+
+
+def _par_small_mount(root: Path, tree: Tree, cfg: Config) -> tuple[float, float, Any]:
+    base = root / tree.small_dir
+    tops = sorted(tree.small_tops)
+
+    def job(k: int) -> list[tuple[str, bytes]]:
+        items = []
+        for top in tops[k :: cfg.parallel]:
+            for dirpath, _dirs, files in os.walk(base / top):
+                for fn in files:
+                    p = os.path.join(dirpath, fn)
+                    with open(p, "rb") as f:
+                        items.append((os.path.relpath(p, base), f.read()))
+        return items
+
+    dt, items = _in_threads(cfg.parallel, job)
+    return len(items), dt, items
+
+
+def _par_small_raw(raw: RawClient, tree: Tree, cfg: Config) -> tuple[float, float, Any]:
+    tops = sorted(tree.small_tops)
+
+    def job(k: int) -> list[tuple[str, bytes]]:
+        own = RawClient(raw.port)
+        items = []
+        with own.connected():
+            stack = [f"{t}/" for t in tops[k :: cfg.parallel]]
+            while stack:
+                rel = stack.pop()
+                dirs, files = own.listdir(f"/{tree.small_dir}/{rel}")
+                stack.extend(f"{rel}{d}/" for d in dirs)
+                for name, _size in files:
+                    items.append((rel + name, own.get(f"/{tree.small_dir}/{rel}{name}").read()))
+        return items
+
+    dt, items = _in_threads(cfg.parallel, job)
+    return len(items), dt, items
+
+
+def _quarters(tree: Tree, cfg: Config) -> list[tuple[int, int]]:
+    step = -(-tree.big_size // cfg.parallel)
+    return [(o, min(o + step, tree.big_size)) for o in range(0, tree.big_size, step)]
+
+
+def _par_seq_mount(root: Path, tree: Tree, cfg: Config) -> tuple[float, float, Any]:
+    parts = _quarters(tree, cfg)
+
+    def job(k: int) -> list[tuple[int, int, int]]:
+        lo, hi = parts[k]
+        buf = bytearray(MiB)
+        view = memoryview(buf)
+        crc, pos = 0, lo
+        with open(root / "big.bin", "rb", buffering=0) as f:
+            f.seek(lo)
+            while pos < hi:
+                n = f.readinto(view[: min(MiB, hi - pos)])
+                if not n:
+                    break
+                crc = zlib.crc32(view[:n], crc)
+                pos += n
+        return [(k, pos - lo, crc)]
+
+    dt, got = _in_threads(min(cfg.parallel, len(parts)), job)
+    return sum(n for _, n, _ in got) / MiB, dt, got
+
+
+def _par_seq_raw(raw: RawClient, tree: Tree, cfg: Config) -> tuple[float, float, Any]:
+    parts = _quarters(tree, cfg)
+
+    def job(k: int) -> list[tuple[int, int, int]]:
+        lo, hi = parts[k]
+        own = RawClient(raw.port)
+        buf = bytearray(MiB)
+        view = memoryview(buf)
+        crc, got = 0, 0
+        with own.connected():
+            resp = own.get("/big.bin", (lo, hi))
+            while got < hi - lo:
+                n = resp.readinto(view[: min(MiB, hi - lo - got)])
+                if not n:
+                    break
+                crc = zlib.crc32(view[:n], crc)
+                got += n
+            resp.read()
+        return [(k, got, crc)]
+
+    dt, got = _in_threads(min(cfg.parallel, len(parts)), job)
+    return sum(n for _, n, _ in got) / MiB, dt, got
+
+
+def _check_par_seq(ev: Any, tree: Tree, cfg: Config) -> str | None:
+    parts = _quarters(tree, cfg)
+    with open(tree.big, "rb") as f:
+        for k, n, crc in sorted(ev):
+            lo, hi = parts[k]
+            f.seek(lo)
+            if n != hi - lo:
+                return f"reader {k} got {n} bytes of [{lo}, {hi})"
+            if zlib.crc32(f.read(hi - lo)) != crc:
+                return f"reader {k} got wrong bytes in [{lo}, {hi})"
+    return None
+
+
+def _walk_mount(root: Path, tree: Tree, cfg: Config) -> tuple[float, float, Any]:
+    base = root / tree.deep_dir
+    seen = []
+    ndirs = 0
+    t0 = time.perf_counter()
+    for dirpath, dirs, files in os.walk(base):
+        ndirs += 1
+        for name in dirs + files:
+            p = os.path.join(dirpath, name)
+            st = os.lstat(p)
+            isdir = name in dirs
+            seen.append((os.path.relpath(p, base), isdir, 0 if isdir else st.st_size))
+    dt = time.perf_counter() - t0
+    return ndirs, dt, seen
+
+
+def _walk_raw(raw: RawClient, tree: Tree, cfg: Config) -> tuple[float, float, Any]:
+    seen = []
+    ndirs = 0
+    t0 = time.perf_counter()
+    stack = [""]
+    while stack:
+        rel = stack.pop()
+        ndirs += 1
+        dirs, files = raw.listdir(f"/{tree.deep_dir}/{rel}")
+        for d in dirs:
+            seen.append((rel + d, True, 0))
+            stack.append(f"{rel}{d}/")
+        seen.extend((rel + n, False, sz) for n, sz in files)
+    dt = time.perf_counter() - t0
+    return ndirs, dt, seen
+
+
+def _check_walk(ev: Any, tree: Tree, cfg: Config) -> str | None:
+    got = sorted(ev)
+    if got != tree.deep_listing:
+        missing = set(tree.deep_listing) - set(got)
+        extra = set(got) - set(tree.deep_listing)
+        return (
+            f"traversal differs: {len(missing)} missing (e.g. {sorted(missing)[:2]}), "
+            f"{len(extra)} unexpected (e.g. {sorted(extra)[:2]})"
+        )
+    return None
+
+
+def _direct_limit(tree: Tree, cfg: Config) -> int:
+    return cfg.direct_mb
+
+
+METRICS: dict[str, Metric] = {
+    m.name: m
+    for m in [
+        Metric(
+            "seq_1m",
+            "MB/s",
+            "sequential read of the big file, 1 MiB buffer",
+            _seq_mount(MiB),
+            _seq_raw(MiB),
+            _check_len,
+        ),
+        Metric(
+            "seq_128k",
+            "MB/s",
+            "sequential read of the big file, 128 KiB buffer",
+            _seq_mount(128 * KiB),
+            _seq_raw(128 * KiB),
+            _check_len,
+        ),
+        Metric(
+            "small_files",
+            "files/s",
+            "walk + read every small file",
+            _small_mount,
+            _small_raw,
+            _check_small,
+        ),
+        Metric(
+            "traverse",
+            "dirs/s",
+            "os.walk + lstat of every entry in the deep tree",
+            _walk_mount,
+            _walk_raw,
+            _check_walk,
+        ),
+        Metric(
+            "random_4k",
+            "reads/s",
+            "4 KiB preads at random aligned offsets",
+            _random_mount,
+            _random_raw,
+            _check_random,
+        ),
+        Metric(
+            "seq_4k",
+            "MB/s",
+            "dd bs=4k of the big file (page cache, kernel readahead)",
+            _seq_mount(4 * KiB),
+            _seq_raw(4 * KiB),
+            _check_len,
+        ),
+        Metric(
+            "seq_64k",
+            "MB/s",
+            "dd bs=64k of the big file (page cache, kernel readahead)",
+            _seq_mount(64 * KiB),
+            _seq_raw(64 * KiB),
+            _check_len,
+        ),
+        Metric(
+            "direct_4k",
+            "MB/s",
+            "O_DIRECT 4 KiB sequential reads (Windows-like: every read reaches the daemon)",
+            _direct_mount(4 * KiB),
+            _seq_raw(4 * KiB, _direct_limit),
+            _check_len,
+        ),
+        Metric(
+            "direct_64k",
+            "MB/s",
+            "O_DIRECT 64 KiB sequential reads (Windows-like: every read reaches the daemon)",
+            _direct_mount(64 * KiB),
+            _seq_raw(64 * KiB, _direct_limit),
+            _check_len,
+        ),
+        Metric(
+            "par_seq",
+            "MB/s",
+            "N threads each read one Nth of the big file (1 MiB buffer, --parallel)",
+            _par_seq_mount,
+            _par_seq_raw,
+            _check_par_seq,
+        ),
+        Metric(
+            "par_small",
+            "files/s",
+            "N threads walk + read disjoint parts of the small files (--parallel)",
+            _par_small_mount,
+            _par_small_raw,
+            _check_small,
+        ),
+    ]
+}
