@@ -121,3 +121,16 @@ def test_missing_paths_are_enoent(path: str) -> None:
     with pytest.raises(FsError) as info:
         fs.getattr(path)
     assert info.value.errno == 2
+
+
+def test_missing_names_are_answered_from_the_held_listing() -> None:
+    # desktop managers and Windows probe for .hidden, desktop.ini, autorun.inf ...
+    from partyfuse.core.errors import FsError
+
+    fs, t, _ = make_fs({"d/a": b"1"})
+    assert fs.getattr("/d/a").size == 1
+    for name in (".hidden", "desktop.ini", "autorun.inf"):
+        with pytest.raises(FsError) as info:
+            fs.getattr(f"/d/{name}")
+        assert info.value.errno == 2
+    assert _lists(t) == ["d"]
