@@ -34,7 +34,7 @@ class Transient(TransportError):
 
 
 class ProtocolError(TransportError):
-    """The server answered, but not sensibly (bad Content-Range, short body, unparseable listing)."""
+    """The server answered, but not sensibly (bad Content-Range, short body, bad listing)."""
 
     errno = errno.EIO
 

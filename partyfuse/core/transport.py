@@ -8,7 +8,8 @@ without leading or trailing slash; ``""`` is the root.
 
 from __future__ import annotations
 
-from typing import Callable, Protocol
+from collections.abc import Callable
+from typing import Protocol
 
 from .model import Entry
 
