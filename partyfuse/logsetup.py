@@ -174,8 +174,13 @@ def setup(
     logf: str | None = None,
     secrets: Iterable[str] = (),
     stream: IO[str] | None = None,
+    slowterm_interval: float = 0.1,
 ) -> LogSetup:
-    """Route ``partyfuse.*`` records to the terminal (and FILE) for the given flags."""
+    """Route ``partyfuse.*`` records to the terminal (and FILE) for the given flags.
+
+    ``slowterm_interval`` is how often the --slowterm batch is written (tests
+    set it huge and flush by hand, so a loaded machine cannot split a batch).
+    """
     stream = stream if stream is not None else sys.stderr
     level = level_for(quiet=quiet, debug=debug)
     fmt = "%(asctime)s.%(msecs)03d %(levelname).1s "
@@ -188,7 +193,7 @@ def setup(
 
     console: logging.Handler
     if slowterm or logf:
-        console = RecentLinesHandler(stream)
+        console = RecentLinesHandler(stream, interval=slowterm_interval)
     else:
         console = logging.StreamHandler(stream)
     console.setFormatter(formatter)

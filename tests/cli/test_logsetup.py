@@ -72,17 +72,22 @@ def test_debug_shows_everything_with_thread(setup: Callable[..., logsetup.LogSet
 
 def test_slowterm_batches_and_drops_old_lines(setup: Callable[..., logsetup.LogSetup]) -> None:
     out = io.StringIO()
-    s = setup(stream=out, slowterm=True)
+    # the timer must not fire mid-flood (it would on a loaded machine): flush by hand
+    s = setup(stream=out, slowterm=True, slowterm_interval=3600.0)
     handler = s.handlers[0]
     assert isinstance(handler, logsetup.RecentLinesHandler)
     for i in range(1000):
         log.info("flood %d", i)
-    wait_for(lambda: "flood 999" in out.getvalue())
+    assert out.getvalue() == "", "nothing is written before the batch is flushed"
+    handler.flush()
     text = out.getvalue()
-    assert "older log lines dropped" in text
+    assert f"[{1000 - handler.keep} older log lines dropped]" in text
     assert "flood 0\n" not in text
     kept = [ln for ln in text.splitlines() if "flood" in ln]
-    assert len(kept) <= handler.keep
+    assert len(kept) == handler.keep
+    assert kept[0].endswith(f"flood {1000 - handler.keep}") and kept[-1].endswith("flood 999")
+    handler.flush()
+    assert out.getvalue() == text, "a flush writes each line once"
 
 
 def test_slowterm_flushes_single_line_without_more_logging(
