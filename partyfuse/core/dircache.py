@@ -47,6 +47,11 @@ class DirCache:
         self._dirs.move_to_end(path)
         return cached.entries
 
+    def age(self, path: str) -> float | None:
+        """Seconds since ``path``'s held listing was asked for (fresh or stale)."""
+        cached = self._dirs.get(path)
+        return None if cached is None else self._clock() - cached.fetched_at
+
     def peek(self, path: str) -> dict[str, Entry] | None:
         """The entries of ``path`` even when stale (to compare with a new listing)."""
         cached = self._dirs.get(path)

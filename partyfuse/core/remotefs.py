@@ -22,7 +22,7 @@ import contextlib
 import errno
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 from typing import Any, NoReturn, Protocol, TypeVar
@@ -148,8 +148,14 @@ class RemoteFS:
         """Entries of directory ``rpath``: from cache if fresh, else one list_dir."""
         with self._lock:
             cached = self._dirs.get(rpath)
+            age = None if cached is not None or not _debug() else self._dirs.age(rpath)
         if cached is not None:
+            log.debug("dir cache hit /%s", rpath)
             return cached
+        if age is None:
+            log.debug("dir cache miss /%s", rpath)
+        else:
+            log.debug("dir cache stale /%s (%.1f s old, ttl %.1f s)", rpath, age, self._dirs.ttl)
         asked_at = self.clock()
         entries = self._call("list", lambda: self.transport.list_dir(rpath))
         with self._lock:
@@ -379,6 +385,7 @@ class RemoteFS:
                     if ahead or mine:
                         self._inflight.setdefault(path, []).extend(mine + ahead)
             if gates and not waited:
+                log.debug("read /%s [%d+%d): waiting for a fetch in flight", path, offset, size)
                 # another fetch is bringing these bytes: wait for it (it holds the
                 # gate while fetching), then plan again; if it failed or the gates
                 # cannot block (nullcontext), the second plan fetches them
@@ -388,6 +395,8 @@ class RemoteFS:
                 waited = True
                 continue
             break
+        if _debug():
+            _log_plan(path, offset, size, plan)
         pieces = [(s, d) for s, d in held if s < plan.end and s + len(d) > plan.start]
         try:
             for span in plan.fetch:
@@ -433,6 +442,9 @@ class RemoteFS:
                     with self._lock:
                         held = self._blocks.spans(path, pending.version)
                     todo = gaps(span.start, span.end, [Span(s, s + len(d)) for s, d in held])
+                    if _debug():
+                        what = f"fetched {_spans_text(todo)}" if todo else "already read"
+                        log.debug("read-ahead /%s %s %s", path, _spans_text([span]), what)
                     for part in todo:
                         data = self._fetch(path, entry, part, "ahead")
                         with self._lock:
@@ -481,6 +493,27 @@ class RemoteFS:
     def version_cached(self, path: str) -> FileVersion | None:
         with self._lock:
             return self._blocks.version_of(self._remote(path))
+
+
+def _debug() -> bool:
+    return log.isEnabledFor(logging.DEBUG)
+
+
+def _spans_text(spans: Iterable[Span]) -> str:
+    return " ".join(f"[{s.start}-{s.end})" for s in spans)
+
+
+def _log_plan(path: str, offset: int, size: int, plan: ReadPlan) -> None:
+    """What a read decided, for ``-d`` (only called when DEBUG is on)."""
+    if plan.end <= plan.start:
+        what = "at or past EOF"
+    elif plan.is_hit:
+        what = "block cache hit"
+    else:
+        what = f"block cache miss, fetch {_spans_text(plan.fetch)}"
+    log.debug("read /%s [%d+%d): %s", path, offset, size, what)
+    if plan.ahead:
+        log.debug("read /%s read-ahead %s", path, _spans_text(plan.ahead))
 
 
 def _assemble(plan: ReadPlan, pieces: list[tuple[int, bytes]]) -> bytes:

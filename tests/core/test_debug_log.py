@@ -1,0 +1,102 @@
+"""`-d` shows the cache decisions: directory hits/misses/staleness, block hits
+and misses with the spans fetched, read-ahead; and nothing is formatted when
+DEBUG is off (the read path must not pay for logging it does not do)."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+
+import pytest
+
+from partyfuse.core import remotefs
+
+from .support import KiB, MiB, make_fs, payload
+
+CORE = "partyfuse.core"
+
+
+def messages(caplog: pytest.LogCaptureFixture) -> list[str]:
+    out = []
+    for r in caplog.records:
+        assert r.name.startswith(CORE + "."), r.name
+        assert r.levelno == logging.DEBUG
+        out.append(r.getMessage())
+    return out
+
+
+def test_dir_cache_hit_miss_and_stale(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG, logger=CORE)
+    fs, _, clock = make_fs({"a/b.txt": b"x"}, dir_ttl=1.0)
+    fs.getattr("/a/b.txt")
+    assert "dir cache miss /a" in messages(caplog)
+    caplog.clear()
+    fs.getattr("/a/b.txt")
+    assert messages(caplog) == ["dir cache hit /a"]
+    caplog.clear()
+    clock.advance(1.5)
+    fs.getattr("/a/b.txt")
+    assert "dir cache stale /a (1.5 s old, ttl 1.0 s)" in messages(caplog)
+    assert "dir cache miss /a" not in messages(caplog)
+    caplog.clear()
+    fs.readdir("/")
+    assert "dir cache miss /" in messages(caplog)
+
+
+def test_block_cache_hit_and_miss_show_the_fetched_spans(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG, logger=CORE)
+    data = payload(4 * MiB)
+    fs, _, _ = make_fs({"f": data})
+    fh = fs.open("/f", os.O_RDONLY)
+    caplog.clear()
+    assert fs.read("/f", 4 * KiB, MiB, fh) == data[MiB : MiB + 4 * KiB]
+    # a small random read is padded 64 KiB either side
+    lo, hi = MiB - 64 * KiB, MiB + 68 * KiB
+    assert messages(caplog) == [f"read /f [{MiB}+{4 * KiB}): block cache miss, fetch [{lo}-{hi})"]
+    caplog.clear()
+    assert fs.read("/f", 4 * KiB, MiB + 8 * KiB, fh) == data[MiB + 8 * KiB : MiB + 12 * KiB]
+    assert messages(caplog) == [f"read /f [{MiB + 8 * KiB}+{4 * KiB}): block cache hit"]
+
+
+def test_readahead_decisions_are_logged(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG, logger=CORE)
+    data = payload(8 * MiB)
+    jobs: list[Callable[[], None]] = []
+    fs, _, _ = make_fs({"f": data}, spawn=jobs.append)
+    fh = fs.open("/f", os.O_RDONLY)
+    pos = 0
+    while not jobs:
+        assert fs.read("/f", 128 * KiB, pos, fh) == data[pos : pos + 128 * KiB]
+        pos += 128 * KiB
+        assert pos < len(data), "a forward stream must start a read-ahead"
+    planned = [m for m in messages(caplog) if "read-ahead" in m]
+    assert len(planned) == 1 and planned[0].startswith("read /f read-ahead [")
+    span = planned[0].removeprefix("read /f read-ahead ")
+    lo, hi = (int(x) for x in span.strip("[)").split("-"))
+    assert pos <= lo < hi <= len(data)
+    caplog.clear()
+    jobs.pop()()
+    assert messages(caplog) == [f"read-ahead /f {span} fetched {span}"]
+
+
+def test_nothing_is_formatted_when_debug_is_off(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    caplog.set_level(logging.INFO, logger=CORE)
+
+    def forbidden(*_a: object) -> str:
+        raise AssertionError("debug text built while DEBUG is off")
+
+    monkeypatch.setattr(remotefs, "_spans_text", forbidden)
+    data = payload(8 * MiB)
+    jobs: list[Callable[[], None]] = []
+    fs, _, clock = make_fs({"f": data}, spawn=jobs.append)
+    fh = fs.open("/f", os.O_RDONLY)
+    for pos in range(0, 4 * MiB, 128 * KiB):
+        assert fs.read("/f", 128 * KiB, pos, fh) == data[pos : pos + 128 * KiB]
+    for job in jobs:
+        job()
+    clock.advance(5)
+    fs.getattr("/f")
+    assert caplog.records == []
