@@ -248,6 +248,7 @@ def _mount(args: argparse.Namespace, transport: Any, on_ready: Any = None) -> No
         lock_factory=threading.Lock,
         names=plat.names_for(),
         spawn=spawner,
+        mount_time=time.time(),
     )
     ops = make_operations(fs, binding, timeout=args.cds, on_init=on_ready)
     opts = mount_options(

@@ -85,8 +85,13 @@ class RemoteFS:
         lock_factory: LockFactory = contextlib.nullcontext,
         names: NameMap | None = None,
         spawn: Spawn | None = None,
+        mount_time: float = 0.0,
     ) -> None:
+        """``mount_time`` is the wall-clock time (epoch seconds) the filesystem was
+        made: the root's mtime, since no server reports one for it (``clock`` is
+        monotonic, so the caller passes it)."""
         self.transport = transport
+        self.mount_time = mount_time
         self.config = config
         self.clock = clock
         self.names = names
@@ -213,16 +218,10 @@ class RemoteFS:
 
     # ---- metadata ------------------------------------------------------
 
-    def _rootattrs_of(self) -> Attrs:
-        with self._lock:
-            held = self._dirs.peek("")
-        mtime = max((e.mtime for e in held.values()), default=0.0) if held else 0.0
-        return Attrs(True, 0, mtime)
-
     def getattr(self, path: str) -> Attrs:
         rpath = self._remote(path)
         if not rpath:
-            return self._rootattrs_of()
+            return Attrs(True, 0, self.mount_time)
         return attrs_of(self._guard(lambda: self._lookup(rpath)))
 
     def readdir(self, path: str) -> list[tuple[str, Attrs | None]]:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import pytest
 
 from fakes.clock import FakeClock
+from fakes.memory import MemoryTransport
 from partyfuse.core.dircache import DirCache
 from partyfuse.core.model import Entry
+from partyfuse.core.remotefs import RemoteFS
 
 from .support import make_fs
 
@@ -29,6 +31,16 @@ def test_root_attrs_need_no_request() -> None:
     attrs = fs.getattr("/")
     assert attrs.is_dir and attrs.to_stat()["st_mode"] == 0o40555
     assert t.log == []
+
+
+def test_root_mtime_is_when_the_filesystem_was_made_whatever_is_cached() -> None:
+    t = MemoryTransport({"a": b"1"}, default_mtime=1_600_000_000.0)
+    fs = RemoteFS(t, clock=FakeClock(), mount_time=1_700_000_000.5)
+    assert fs.getattr("/").mtime == 1_700_000_000.5
+    assert fs.getattr("/").to_stat()["st_mtime"] == 1_700_000_000.5
+    fs.readdir("/")  # a held root listing does not change it
+    assert fs.getattr("/").mtime == 1_700_000_000.5
+    assert [r.kind for r in t.log] == ["list"]
 
 
 def test_listing_is_reused_within_ttl_and_refetched_after() -> None:

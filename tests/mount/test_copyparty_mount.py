@@ -6,6 +6,7 @@ import errno
 import hashlib
 import os
 import subprocess
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -180,3 +181,9 @@ def test_mount_is_listed_read_only_with_our_type(anon: Mount) -> None:
     assert fsname.startswith("partyfuse:http://127.0.0.1:")
     assert fstype == "fuse.partyfuse"
     assert "ro" in opts.split(",")
+
+
+def test_root_mtime_is_the_mount_time_not_1970(anon: Mount) -> None:
+    # the module's mount was made during this test session, within the hour
+    mtime = os.stat(anon.path).st_mtime
+    assert time.time() - 3600 < mtime <= time.time()
