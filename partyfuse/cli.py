@@ -16,12 +16,15 @@ import sys
 import threading
 import time
 from collections.abc import Sequence
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from . import __version__
 from . import platform as plat
 from .logsetup import LogSetup
 from .logsetup import setup as setup_logging
+
+if TYPE_CHECKING:
+    from .core.attrs import CacheConfig
 
 log = logging.getLogger("partyfuse.cli")
 
@@ -50,6 +53,23 @@ def _nonneg_int(text: str) -> int:
     if v < 0:
         raise argparse.ArgumentTypeError(f"must be 0 or more: {text!r}")
     return v
+
+
+def _nonneg_count(text: str) -> int:
+    """A count that may be spelled as a float (upstream parses -cdn as a float:
+    ``-cdn 24.0`` works there), as long as it is a whole number."""
+    try:
+        return _nonneg_int(text)
+    except argparse.ArgumentTypeError:
+        try:
+            v = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+        if not v.is_integer():  # also nan and inf
+            raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+        if v < 0:
+            raise argparse.ArgumentTypeError(f"must be 0 or more: {text!r}") from None
+        return int(v)
 
 
 def _nonneg_float(text: str) -> float:
@@ -139,7 +159,7 @@ def build_parser(platform: str | None = None) -> argparse.ArgumentParser:
     g.add_argument(
         "-cdn",
         metavar="DIRS",
-        type=_nonneg_int,
+        type=_nonneg_count,
         default=24,
         help="directory cache: most folders kept; keep above the tree depth; 0=off "
         "(default: %(default)s)",
@@ -233,9 +253,15 @@ def _fsname(transport: Any) -> str:
     return "partyfuse:" + str(getattr(transport, "base", "remote"))
 
 
+def _cache_config(args: argparse.Namespace) -> CacheConfig:
+    from .core.attrs import CacheConfig
+
+    return CacheConfig(dir_max=args.cdn, dir_ttl=args.cds, file_blocks=args.cf)
+
+
 def _mount(args: argparse.Namespace, transport: Any, on_ready: Any = None) -> None:
     """Build the RemoteFS and block in the FUSE loop until unmounted."""
-    from .core.remotefs import CacheConfig, RemoteFS
+    from .core.remotefs import RemoteFS
     from .fuse_adapter import Spawner, make_operations, mount_options, run_mount
     from .fusebind import load
 
@@ -244,7 +270,7 @@ def _mount(args: argparse.Namespace, transport: Any, on_ready: Any = None) -> No
     fs = RemoteFS(
         transport,
         clock=time.monotonic,
-        config=CacheConfig(dir_max=args.cdn, dir_ttl=args.cds, file_blocks=args.cf),
+        config=_cache_config(args),
         lock_factory=threading.Lock,
         names=plat.names_for(),
         spawn=spawner,
@@ -400,6 +426,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         ap.error("--ls takes just a URL")
     if args.ls is None and args.r:
         ap.error("-r only goes with --ls")
+    try:
+        _cache_config(args)
+    except ValueError as ex:  # the option types should have caught it; never a traceback
+        ap.error(str(ex))
 
     logs: LogSetup | None = None
     try:

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from partyfuse import __version__
+from partyfuse import __version__, cli
 from partyfuse.cli import build_parser, main
 
 REFERENCE_OPTIONS = [
@@ -81,6 +81,55 @@ def test_bad_usage_exits_2(argv: list[str], capsys: pytest.CaptureFixture[str]) 
     assert ei.value.code == 2
     err = capsys.readouterr().err
     assert "usage: partyfuse" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize(("text", "want"), [("24.0", 24), ("0", 0), ("0.0", 0), ("1e2", 100)])
+def test_cdn_takes_integral_floats_like_upstream(text: str, want: int) -> None:
+    a = build_parser().parse_args(["-cdn", text, "http://h/", "mnt"])
+    assert a.cdn == want and isinstance(a.cdn, int)
+
+
+@pytest.mark.parametrize(
+    ("opt", "text", "why"),
+    [
+        ("-cdn", "2.5", "not a whole number: '2.5'"),
+        ("-cdn", "-1", "must be 0 or more: '-1'"),
+        ("-cdn", "-1.0", "must be 0 or more: '-1.0'"),
+        ("-cdn", "nan", "not a whole number: 'nan'"),
+        ("-cdn", "inf", "not a whole number: 'inf'"),
+        ("-cdn", "lots", "not a whole number: 'lots'"),
+        ("-cds", "-0.5", "must be a finite number, 0 or more: '-0.5'"),
+        ("-cds", "nan", "must be a finite number, 0 or more: 'nan'"),
+        ("-cf", "-3", "must be 0 or more: '-3'"),
+        ("-cf", "2.5", "not a whole number: '2.5'"),
+    ],
+)
+def test_bad_cache_values_are_one_clear_line(
+    opt: str, text: str, why: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as ei:
+        main([opt, text, "http://h/", "mnt"])
+    assert ei.value.code == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert err.splitlines()[-1] == f"partyfuse: error: argument {opt}: {why}"
+
+
+def test_a_value_the_core_refuses_is_a_usage_error_too(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from partyfuse.core.attrs import CacheConfig
+
+    def refuse(args: object) -> CacheConfig:
+        raise ValueError("cache sizes and ttl must not be negative: -cdn -1 -cds 1.0 -cf 12")
+
+    monkeypatch.setattr(cli, "_cache_config", refuse)
+    with pytest.raises(SystemExit) as ei:
+        main(["http://h/", "mnt"])
+    assert ei.value.code == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert err.splitlines()[-1].startswith("partyfuse: error: cache sizes and ttl must not")
 
 
 def test_console_script_and_module_agree() -> None:
