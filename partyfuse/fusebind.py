@@ -10,6 +10,7 @@ and tox can pin a binding per environment with ``PARTYFUSE_FUSE``.
 from __future__ import annotations
 
 import codecs
+import importlib
 import os
 import sys
 from ctypes.util import find_library
@@ -24,6 +25,10 @@ ENV_BINDING = "PARTYFUSE_FUSE"
 #: with ``bytes.decode(encoding)`` and no errors argument, so a non-UTF-8 name
 #: on the server would raise there; under this codec it round-trips instead.
 PATH_CODEC = "partyfuse-utf8b"
+
+
+#: Where the FUSE-T installer puts its libfuse-compatible library.
+FUSE_T_LIBRARY = "/usr/local/lib/libfuse-t.dylib"
 
 
 class FuseUnavailable(Exception):
@@ -88,15 +93,30 @@ def _prefer_libfuse3() -> None:
             os.environ["FUSE_LIBRARY_NAME"] = "fuse3"
 
 
+def _use_fuse_t_if_needed() -> None:
+    # fusepy 3.0.1 looks for fuse4x, osxfuse and fuse on macOS but never for
+    # FUSE-T (the kext-less FUSE), so point it at FUSE-T's dylib when that is
+    # all there is; a library the user chose, or macFUSE, wins.
+    if sys.platform != "darwin" or os.environ.get("FUSE_LIBRARY_PATH"):
+        return
+    if any(find_library(n) for n in ("fuse4x", "osxfuse", "fuse")):
+        return
+    if os.path.exists(FUSE_T_LIBRARY):
+        os.environ["FUSE_LIBRARY_PATH"] = FUSE_T_LIBRARY
+
+
+#: Seam for tests: the bindings choose their C library when imported.
+_import_module = importlib.import_module
+
+
 def _import(name: str) -> Binding:
+    _use_fuse_t_if_needed()
     if name == "mfusepy":
         _prefer_libfuse3()
-        import mfusepy as mod  # type: ignore[import-not-found,unused-ignore]
-
+        mod = _import_module("mfusepy")
         major = int(getattr(mod, "fuse_version_major", 2))
     else:
-        import fuse as mod  # type: ignore[import-not-found,unused-ignore]
-
+        mod = _import_module("fuse")
         major = 2
     return Binding(name, mod, mod.FUSE, mod.Operations, mod.FuseOSError, major)
 

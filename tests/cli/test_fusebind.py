@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+import types
+from pathlib import Path
 
 import pytest
 
@@ -83,3 +86,67 @@ def test_path_codec_round_trips_undecodable_bytes() -> None:
     fusebind.load()
     raw = b"caf\xe9/\xff.bin"
     assert raw.decode(fusebind.PATH_CODEC).encode(fusebind.PATH_CODEC) == raw
+
+
+@pytest.fixture
+def macos(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """A faked macOS with FUSE-T installed and no macFUSE: returns the dylib path."""
+    lib = tmp_path / "libfuse-t.dylib"
+    lib.write_bytes(b"")
+    monkeypatch.setattr(fusebind.sys, "platform", "darwin")
+    monkeypatch.setattr(fusebind, "FUSE_T_LIBRARY", str(lib))
+    monkeypatch.setattr(fusebind, "find_library", lambda name: None)
+    for var in ("FUSE_LIBRARY_PATH", "FUSE_LIBRARY_NAME"):
+        monkeypatch.setenv(var, "")  # recorded, so what the code sets is undone after
+        monkeypatch.delenv(var)
+    return lib
+
+
+def test_fuse_t_is_used_on_macos_when_no_other_library_is_found(macos: Path) -> None:
+    fusebind._use_fuse_t_if_needed()
+    assert os.environ["FUSE_LIBRARY_PATH"] == str(macos)
+
+
+def test_fuse_t_is_set_before_the_binding_imports(
+    macos: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[str | None] = []
+
+    def fake_import(name: str) -> types.ModuleType:
+        seen.append(os.environ.get("FUSE_LIBRARY_PATH"))
+        mod = types.ModuleType(name)
+        mod.FUSE = mod.Operations = object  # type: ignore[attr-defined]
+        mod.FuseOSError = OSError  # type: ignore[attr-defined]
+        return mod
+
+    monkeypatch.setattr(fusebind, "_import_module", fake_import)
+    monkeypatch.setenv(fusebind.ENV_BINDING, "fusepy")
+    assert fusebind.load().name == "fusepy"
+    assert seen == [str(macos)]
+
+
+def test_fuse_t_is_left_alone_when_the_user_chose_a_library(
+    macos: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FUSE_LIBRARY_PATH", "/opt/my/libfuse.dylib")
+    fusebind._use_fuse_t_if_needed()
+    assert os.environ["FUSE_LIBRARY_PATH"] == "/opt/my/libfuse.dylib"
+
+
+def test_macfuse_wins_over_fuse_t(macos: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    found = {"osxfuse": "/usr/local/lib/libosxfuse.2.dylib"}
+    monkeypatch.setattr(fusebind, "find_library", found.get)
+    fusebind._use_fuse_t_if_needed()
+    assert "FUSE_LIBRARY_PATH" not in os.environ
+
+
+def test_no_fuse_t_no_change(macos: Path) -> None:
+    macos.unlink()
+    fusebind._use_fuse_t_if_needed()
+    assert "FUSE_LIBRARY_PATH" not in os.environ
+
+
+def test_fuse_t_is_a_macos_thing(macos: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(fusebind.sys, "platform", "linux")
+    fusebind._use_fuse_t_if_needed()
+    assert "FUSE_LIBRARY_PATH" not in os.environ
