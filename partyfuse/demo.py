@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 import random
+import shlex
 import shutil
 import signal
 import socket
@@ -24,6 +25,8 @@ import time
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
+
+from .platform import force_unmount_command
 
 START_DEADLINE = 30.0
 
@@ -199,8 +202,11 @@ class Demo:
                 except OSError:
                     pass
             shutil.rmtree(self.work, ignore_errors=True)
-        print("unmounted and stopped copyparty" if not os.path.ismount(self.mnt) else
-              f"could not unmount {self.mnt}; try: fusermount -uz {self.mnt}")  # fmt: skip
+        if os.path.ismount(self.mnt):
+            fix = shlex.join(force_unmount_command(str(self.mnt)))
+            print(f"could not unmount {self.mnt}; try: {fix}")
+        else:
+            print("unmounted and stopped copyparty")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -9,7 +9,10 @@ from __future__ import annotations
 import errno
 import os
 import re
+import shlex
+import shutil
 import sys
+from collections.abc import Callable
 
 from .core.names import IdentityNames, NameMap, WindowsNames
 
@@ -87,28 +90,35 @@ def check_mountpoint(path: str, *, nonempty: bool, platform: str | None = None) 
     except FileNotFoundError:
         return f"mount point {path} does not exist; create it first: mkdir -p {path}"
     except OSError as ex:
-        return _stale(path, ex) or f"cannot access mount point {path}: {ex.strerror}"
+        return (
+            stale_mount_hint(path, ex, platform)
+            or f"cannot access mount point {path}: {ex.strerror}"
+        )
     if not os.path.isdir(path):
         return f"mount point {path} is not a directory"
     try:
         with os.scandir(path) as it:
             busy = any(True for _ in it)
     except OSError as ex:
-        return _stale(path, ex) or f"cannot read mount point {path}: {ex.strerror}"
+        return (
+            stale_mount_hint(path, ex, platform) or f"cannot read mount point {path}: {ex.strerror}"
+        )
     if busy and not nonempty:
         return f"mount point {path} is not empty; use an empty directory or pass --nonempty"
     return None
 
 
-def _stale(path: str, ex: OSError) -> str | None:
-    # a FUSE server died without unmounting: the kernel answers ENOTCONN
-    # (stat may still succeed from the kernel's cache; listing does not)
-    if ex.errno in (errno.ENOTCONN, errno.ECONNABORTED):
-        return (
-            f"mount point {path} is a stale mount (transport endpoint is not "
-            f"connected); unmount it first: fusermount -uz {path}"
-        )
-    return None
+def stale_mount_hint(path: str, ex: OSError, platform: str | None = None) -> str | None:
+    """The message for a mount point whose FUSE server died without unmounting
+    (the kernel answers ENOTCONN; stat may still succeed from its cache, listing
+    does not), naming this OS's command that clears it; None for other errors."""
+    if ex.errno not in (errno.ENOTCONN, errno.ECONNABORTED):
+        return None
+    fix = shlex.join(force_unmount_command(path, platform))
+    return (
+        f"mount point {path} is a stale mount (transport endpoint is not "
+        f"connected); unmount it first: {fix}"
+    )
 
 
 def fuse_mount_options(platform: str | None = None) -> dict[str, object]:
@@ -119,10 +129,37 @@ def fuse_mount_options(platform: str | None = None) -> dict[str, object]:
     return {}
 
 
-def unmount_command(mountpoint: str, platform: str | None = None) -> list[str]:
+Which = Callable[[str], str | None]
+
+
+def _fusermount(which: Which) -> str:
+    # fuse3-only systems ship fusermount3 alone; fuse2 ones fusermount
+    return next((t for t in ("fusermount3", "fusermount") if which(t)), "fusermount")
+
+
+def _uses_fusermount(platform: str | None) -> bool:
+    return (platform or sys.platform).startswith("linux")
+
+
+def unmount_command(
+    mountpoint: str, platform: str | None = None, which: Which | None = None
+) -> list[str]:
     """What a user types to unmount (for hints in messages)."""
-    if is_macos(platform):
-        return ["umount", mountpoint]
     if is_windows(platform):
         return []
-    return ["fusermount", "-u", mountpoint]
+    if _uses_fusermount(platform):
+        return [_fusermount(which or shutil.which), "-u", mountpoint]
+    return ["umount", mountpoint]
+
+
+def force_unmount_command(
+    mountpoint: str, platform: str | None = None, which: Which | None = None
+) -> list[str]:
+    """What clears a stale mount: lazy on Linux (busy users keep their handles),
+    forced on macOS and the BSDs (no fusermount there); nothing on Windows,
+    where a dead WinFsp mount goes away with its process."""
+    if is_windows(platform):
+        return []
+    if _uses_fusermount(platform):
+        return [_fusermount(which or shutil.which), "-uz", mountpoint]
+    return ["umount", "-f", mountpoint]

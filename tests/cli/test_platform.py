@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import os
+from collections.abc import Callable
 
 import pytest
 
@@ -83,3 +85,53 @@ def test_windows_directory_mount_points_must_not_exist_yet(tmp_path: os.PathLike
         os.path.join(base, "no", "deeper"), nonempty=False, platform="win32"
     )
     assert msg is not None and "does not exist" in msg
+
+
+def _which(*found: str) -> Callable[[str], str | None]:
+    return lambda tool: f"/usr/bin/{tool}" if tool in found else None
+
+
+@pytest.mark.parametrize(
+    ("platform", "found", "cmd"),
+    [
+        ("darwin", (), ["umount", "-f", "/m n"]),
+        ("freebsd14", (), ["umount", "-f", "/m n"]),
+        ("linux", ("fusermount3", "fusermount"), ["fusermount3", "-uz", "/m n"]),
+        ("linux", ("fusermount",), ["fusermount", "-uz", "/m n"]),
+        ("linux", (), ["fusermount", "-uz", "/m n"]),
+        ("win32", (), []),
+    ],
+)
+def test_force_unmount_command_per_os(
+    platform: str, found: tuple[str, ...], cmd: list[str]
+) -> None:
+    assert plat.force_unmount_command("/m n", platform, which=_which(*found)) == cmd
+
+
+@pytest.mark.parametrize(
+    ("platform", "found", "cmd"),
+    [
+        ("darwin", (), ["umount", "/m"]),
+        ("linux", ("fusermount3",), ["fusermount3", "-u", "/m"]),
+        ("linux", ("fusermount",), ["fusermount", "-u", "/m"]),
+        ("win32", (), []),
+    ],
+)
+def test_unmount_command_per_os(platform: str, found: tuple[str, ...], cmd: list[str]) -> None:
+    assert plat.unmount_command("/m", platform, which=_which(*found)) == cmd
+
+
+@pytest.mark.parametrize(
+    ("platform", "fix"),
+    [("darwin", "umount -f '/Volumes/my nas'"), ("linux", "fusermount -uz '/Volumes/my nas'")],
+)
+def test_stale_mount_hint_names_this_oss_unmount(
+    platform: str, fix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(plat.shutil, "which", _which("fusermount"))
+    dead = OSError(errno.ENOTCONN, "Transport endpoint is not connected")
+    msg = plat.stale_mount_hint("/Volumes/my nas", dead, platform)
+    assert msg is not None and "stale mount" in msg and msg.endswith(f"unmount it first: {fix}")
+    assert plat.stale_mount_hint("/x", OSError(errno.EACCES, "no"), platform) is None
+    if platform == "darwin":
+        assert "fusermount" not in msg

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import shlex
 import signal
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -218,14 +220,17 @@ def test_stale_mount_is_named_with_the_fix(
     m.proc.wait(timeout=10)
     with pytest.raises(OSError):
         os.listdir(m.path)
+    fixes = set()
     for extra in ([], ["--nonempty"]):
         r = run_partyfuse([cpp_anon.url, str(m.path), *extra])
         assert r.returncode != 0
         line = _one_line_error(r.stderr)
-        assert "stale" in line and "fusermount -uz" in line
+        assert "stale" in line and "unmount it first: " in line
+        fixes.add(line.split("unmount it first: ", 1)[1])
+    (fix,) = fixes
+    cmd = shlex.split(fix)
+    assert cmd[0] in ("fusermount", "fusermount3") and cmd[1:] == ["-uz", str(m.path)]
     # and the fix it names works
-    import subprocess
-
-    subprocess.run([fusermount(), "-uz", str(m.path)], check=True, timeout=15)
+    subprocess.run(cmd, check=True, timeout=15)
     assert not os.path.ismount(m.path)
     assert os.listdir(m.path) == []
