@@ -99,7 +99,8 @@ def report(
                 "median": r.median,
                 "runs": r.runs,
                 "seconds": r.seconds,
-                "requests": r.requests[-1] if r.requests else None,
+                "requests": _median_counts(r.requests),
+                "requests_runs": r.requests,
                 "cpu_median": r.cpu_median,
                 "daemon_cpu": r.daemon_cpu,
                 "reader_cpu": r.reader_cpu,
@@ -113,6 +114,13 @@ def report(
         entry["cpu_partyfuse_over_upstream"] = _ratio(cpu.get("partyfuse"), cpu.get("upstream"))
         out["metrics"][mname] = entry
     return out
+
+
+def _median_counts(runs: list[dict[str, int]]) -> dict[str, int] | None:
+    """Per-counter median over the runs (runs differ when fetches race)."""
+    if not runs:
+        return None
+    return {k: int(statistics.median(r[k] for r in runs)) for k in runs[0]}
 
 
 def _fmt(v: float | None, ratio: bool = False) -> str:
