@@ -93,9 +93,19 @@ def _wildcard(pattern: str) -> re.Pattern[str]:
     return re.compile("".join(parts), re.S)
 
 
-def _match(text: str, pattern: str, fold: bool = False) -> bool:
-    rx = _wildcard(pattern.lower() if fold else pattern)
-    return rx.fullmatch(text.lower() if fold else text) is not None
+_ASCII_LOWER = bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ", b"abcdefghijklmnopqrstuvwxyz")
+
+
+def _match(text: bytes, pattern: str, fold: bool = False) -> bool:
+    """ap_strcmp_match / ap_strcasecmp_match on C strings.
+
+    Bytes, not characters: "?" eats one byte, so ``.??*`` hides ".é"
+    (3 bytes) but shows ".a".  The case-folding variant is apr_tolower in
+    the C locale: ASCII only.
+    """
+    if fold:
+        text, pattern = text.translate(_ASCII_LOWER), pattern.lower()
+    return _wildcard(pattern).fullmatch(text.decode("latin-1")) is not None
 
 
 @functools.lru_cache(maxsize=1)
@@ -105,7 +115,10 @@ def mime_table() -> dict[str, str]:
     path = Path("/etc/mime.types")
     if path.exists():
         for line in path.read_text(encoding="latin-1").splitlines():
-            fields = line.split("#", 1)[0].split()
+            # mod_mime skips whole-line comments only; a "#" later is an extension
+            fields = line.split()
+            if not fields or fields[0].startswith("#"):
+                continue
             for ext in fields[1:]:
                 table[ext.lower()] = fields[0]
     else:  # not Debian: close enough for icons
@@ -114,24 +127,31 @@ def mime_table() -> dict[str, str]:
 
 
 def content_type(name: str) -> str | None:
-    """mod_mime: every extension after the first dot is looked up; the last hit wins."""
+    """mod_mime find_ct: every extension after the base name is looked up; the last hit wins.
+
+    Since 2.4 leading dots belong to the base name (".c" is a hidden file
+    called c, not C source), and extensions are lowercased ASCII-only.
+    """
+    raw = name_bytes(name)
+    stem = raw.lstrip(b".")
     ctype = None
-    for ext in name.split(".")[1:]:
+    for ext in stem.split(b".")[1:]:
         if ext:
-            ctype = mime_table().get(ext.lower(), ctype)
+            ctype = mime_table().get(ext.translate(_ASCII_LOWER).decode("latin-1"), ctype)
     return ctype
 
 
 def _icon_alt(name: str, is_dir: bool, full_path: str) -> tuple[str, str | None]:
     def find(want_alt: bool, path: str, ctype: str | None, path_only: bool) -> str | None:
+        raw = name_bytes(path)
         for kind, alt, icon, pattern in _RULES:
             if want_alt and alt is None:
                 continue
             value = alt if want_alt else icon
             if kind == "path" or path.startswith("^"):
-                if _match(path, pattern):
+                if _match(raw, pattern):
                     return value
-            elif not path_only and ctype is not None and _match(ctype, pattern, fold=True):
+            elif not path_only and ctype is not None and _match(ctype.encode(), pattern, fold=True):
                 return value
         return None
 
@@ -250,7 +270,9 @@ def strfsize(size: int) -> bytes:
 
 
 def ignored(name: str) -> bool:
-    return any(_match(name, p) for p in _INDEX_IGNORE)
+    """IndexIgnore, matched on the on-disk bytes."""
+    raw = name_bytes(name)
+    return any(_match(raw, p) for p in _INDEX_IGNORE)
 
 
 def _entries(tree: Tree, path: str) -> list[tuple[bytes, Node]]:

@@ -13,7 +13,7 @@ import pytest
 
 from fakes import render_apache
 from fakes.servers import FakeServer
-from fakes.tree import awkward_tree, name_bytes
+from fakes.tree import Tree, awkward_tree, name_bytes
 from tests.support.fake_servers import FakeServerFactory
 from tests.support.real_servers import (
     APACHE_VARIANTS,
@@ -86,6 +86,37 @@ def test_index_ignore_hides_what_debian_hides(
     for hidden in (b".hidden", b"backup~", b"note#", b"RCS", b"v1,v"):
         assert b"> " + hidden + b"</a>" not in want.body
     assert b"> .x</a>" in want.body and b"> keep.txt</a>" in want.body
+
+
+# ".??*" counts bytes, not characters: ".\u0080" and ".é" are three bytes
+# long and hidden, ".a" is two and shown.  mod_mime (2.4) takes leading dots
+# as part of the base name, so ".c" has no type: c.gif by path rule, no alt.
+DOTFILES = (
+    ".a",
+    ".c",
+    ".z",
+    ".Z",
+    ".gz",
+    ".\u0080",
+    ".é",
+    b".\xff".decode("utf-8", "surrogateescape"),
+)
+
+
+@pytest.mark.parametrize("variant", APACHE_VARIANTS)
+def test_dotfiles_are_hidden_and_typed_like_apache(
+    real_server: RealServerFactory, variant: str
+) -> None:
+    tree = Tree()
+    for name in DOTFILES:
+        tree.add_file(name, b"x")
+    tree.add_dir(".d")
+    real = real_server("apache", tree, variant=variant)
+    want = fetch(real.url("/"))
+    body, _ = render_apache.render(tree, "", **FAKE_OPTIONS[variant])
+    assert body == want.body
+    assert b">.c</a>" in want.body or b"> .c</a>" in want.body
+    assert b"%c2%80" not in want.body
 
 
 def test_directory_without_slash_redirects(pair: tuple[RealServer, FakeServer, str]) -> None:
