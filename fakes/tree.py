@@ -236,10 +236,17 @@ def tree_strategy(max_entries: int = 12, *, non_utf8: bool = True) -> Any:
         max_size=70,
     )
     sortish = st.text(alphabet="0123456789 ._-aAbB~#%&<>\"'\t", min_size=1, max_size=12)
+    # short names around hide rules (Apache ".??*" counts bytes, nginx hides
+    # every dotfile), mod_mime's leading-dot base names and icon suffixes
+    hidden_ish = st.builds(
+        str.__add__,
+        st.sampled_from(["", ".", ".."]),
+        st.text(alphabet=".~#,acgzZtvREADMCSo\u0080é", min_size=1, max_size=4),
+    )
     raw = st.binary(min_size=1, max_size=60).map(
         lambda b: b.replace(b"/", b"_").replace(b"\0", b"_").decode("utf-8", "surrogateescape")
     )
-    name = st.one_of([unicode_names, sortish] + ([raw] if non_utf8 else [])).filter(
+    name = st.one_of([unicode_names, sortish, hidden_ish] + ([raw] if non_utf8 else [])).filter(
         lambda n: n not in (".", "..") and len(name_bytes(n)) <= 255
     )
     size = st.one_of(

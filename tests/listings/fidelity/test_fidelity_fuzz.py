@@ -47,7 +47,8 @@ def served(
 
 # every example rewrites a directory and asks a real server: cap the ci profile
 # (8 variants x 300 would be ~2 minutes); soak runs get the full count
-EXAMPLES = settings.default.max_examples
+# settings() inherits the loaded profile (settings.default is typed Optional)
+EXAMPLES = settings().max_examples
 if os.environ.get("PARTYFUSE_HYPOTHESIS") != "soak":
     EXAMPLES = min(EXAMPLES, 100)
 
