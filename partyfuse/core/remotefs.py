@@ -5,7 +5,9 @@ and turns every transport error into an ``FsError`` carrying one errno.  It
 does no IO itself: listings and bytes come from the injected ``Transport``,
 time from ``clock``, locks from ``lock_factory`` and background work (read-ahead)
 from ``spawn``.  The lock is never held during a transport call, so one slow
-request does not stall other FUSE threads.
+request does not stall other FUSE threads.  Getting bytes (counted transport
+calls, fetches in flight and their gates, read-ahead jobs) is ``fetcher.Fetcher``'s
+job; this class decides what a call needs and keeps the caches consistent.
 
 Memory: cached file data never exceeds ``file_blocks * BLOCK_SIZE`` bytes
 (``-cf 12``: 12 MiB).  Transiently, each read in progress also holds the bytes
@@ -22,18 +24,18 @@ import contextlib
 import errno
 import logging
 import os
-from collections.abc import Callable, Iterable
-from contextlib import AbstractContextManager
-from dataclasses import dataclass, replace
-from typing import Any, NoReturn, Protocol, TypeVar
+from collections.abc import Callable
+from dataclasses import replace
+from typing import NoReturn, Protocol, TypeVar
 
 from .attrs import Attrs, CacheConfig, attrs_of
 from .blockcache import BlockCache, same_version
 from .dircache import DirCache
 from .errors import Changed, FsError, TransportError
+from .fetcher import Fetcher, LockFactory, Spawn, assemble, debug, log_plan
 from .handles import FileHandle, HandleTable
 from .model import BLOCK_SIZE, Entry, FileVersion
-from .readplan import ReadPlan, Span, StreamState, gaps, plan_read
+from .readplan import ReadPlan, Span, StreamState, plan_read
 from .stats import Stats
 from .transport import Clock, Transport
 
@@ -42,9 +44,6 @@ __all__ = ["Attrs", "CacheConfig", "FsError", "NameMap", "RemoteFS", "Spawn", "L
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-
-Spawn = Callable[[Callable[[], None]], None]
-LockFactory = Callable[[], AbstractContextManager[Any]]
 
 
 class NameMap(Protocol):
@@ -58,17 +57,6 @@ class NameMap(Protocol):
 def _split(rpath: str) -> tuple[str, str]:
     parent, _, name = rpath.rpartition("/")
     return parent, name
-
-
-@dataclass(eq=False)
-class _Pending:
-    """A fetch in flight (a read's own, or a read-ahead); whoever fetches holds
-    ``gate`` meanwhile, so a reader that needs those bytes can wait for them
-    instead of fetching them twice."""
-
-    span: Span
-    version: FileVersion
-    gate: AbstractContextManager[Any]
 
 
 def _readonly(*_args: object, **_kwargs: object) -> NoReturn:
@@ -102,8 +90,14 @@ class RemoteFS:
         self._blocks = BlockCache(config.file_blocks)
         self._handles = HandleTable()
         self._dir_handles = 0
-        self._lock_factory = lock_factory
-        self._inflight: dict[str, list[_Pending]] = {}
+        self._fetcher = Fetcher(
+            transport,
+            lock=self._lock,
+            lock_factory=lock_factory,
+            blocks=self._blocks,
+            stats=self.stats,
+            spawn=spawn,
+        )
 
     # ---- observability -------------------------------------------------
 
@@ -134,26 +128,11 @@ class RemoteFS:
     def _local(self, name: str) -> str:
         return name if self.names is None else self.names.to_local(name)
 
-    # ---- transport calls (never under the lock) ------------------------
-
-    def _call(self, kind: str, fn: Callable[[], T]) -> T:
-        with self._lock:
-            self.stats.requests += 1
-            if kind == "list":
-                self.stats.list_requests += 1
-            elif kind == "probe":
-                self.stats.probe_requests += 1
-            else:
-                self.stats.range_requests += 1
-                if kind == "ahead":
-                    self.stats.readahead_requests += 1
-        return fn()
-
     def _list(self, rpath: str) -> dict[str, Entry]:
         """Entries of directory ``rpath``: from cache if fresh, else one list_dir."""
         with self._lock:
             cached = self._dirs.get(rpath)
-            age = None if cached is not None or not _debug() else self._dirs.age(rpath)
+            age = None if cached is not None or not debug() else self._dirs.age(rpath)
         if cached is not None:
             log.debug("dir cache hit /%s", rpath)
             return cached
@@ -162,7 +141,7 @@ class RemoteFS:
         else:
             log.debug("dir cache stale /%s (%.1f s old, ttl %.1f s)", rpath, age, self._dirs.ttl)
         asked_at = self.clock()
-        entries = self._call("list", lambda: self.transport.list_dir(rpath))
+        entries = self._fetcher.call("list", lambda: self.transport.list_dir(rpath))
         with self._lock:
             table = self._dirs.put(rpath, entries, asked_at)
             prefix = rpath + "/" if rpath else ""
@@ -193,7 +172,7 @@ class RemoteFS:
         if entry.is_dir or entry.size is not None:
             return entry
         probed = entry
-        size = self._call("probe", lambda: self.transport.probe_size(rpath, probed))
+        size = self._fetcher.call("probe", lambda: self.transport.probe_size(rpath, probed))
         if size < 0:
             raise FsError(errno.EIO, f"negative size for {rpath}")
         resolved = replace(entry, size=size)
@@ -346,7 +325,7 @@ class RemoteFS:
         while True:
             with self._lock:
                 held = self._blocks.spans(path, version)
-                pending = [p for p in self._inflight.get(path, []) if p.version == version]
+                pending = self._fetcher.pending(path, version)
                 plan, handle.stream = plan_read(
                     offset,
                     size,
@@ -373,16 +352,10 @@ class RemoteFS:
                         self._blocks.touch(path, [s for s, e in used if e > plan.end])
                     else:
                         self._blocks.touch(path, [s for s, _ in used])
-                    ahead = [_Pending(span, version, self._lock_factory()) for span in plan.ahead]
+                    # our own fetches are announced too, so a concurrent reader of
+                    # the same bytes (the kernel issues parallel reads) waits for them
+                    mine, ahead = self._fetcher.announce(path, version, plan.fetch, plan.ahead)
                     handle.inflight.extend(p.span for p in ahead)
-                    # our own fetches are announced too, gates already held (a fresh
-                    # lock never blocks), so a concurrent reader of the same bytes
-                    # (the kernel issues parallel reads) waits instead of fetching
-                    mine = [_Pending(span, version, self._lock_factory()) for span in plan.fetch]
-                    for p in mine:
-                        p.gate.__enter__()
-                    if ahead or mine:
-                        self._inflight.setdefault(path, []).extend(mine + ahead)
             if gates and not waited:
                 log.debug("read /%s [%d+%d): waiting for a fetch in flight", path, offset, size)
                 # another fetch is bringing these bytes: wait for it (it holds the
@@ -394,22 +367,20 @@ class RemoteFS:
                 waited = True
                 continue
             break
-        if _debug():
-            _log_plan(path, offset, size, plan)
+        if debug():
+            log_plan(path, offset, size, plan)
         pieces = [(s, d) for s, d in held if s < plan.end and s + len(d) > plan.start]
         try:
             for span in plan.fetch:
-                data = self._fetch(path, entry, span, "range")
+                data = self._fetcher.fetch(path, entry, span)
                 pieces.append((span.start, data))
                 with self._lock:
                     self._blocks.insert(path, version, span.start, data)
         finally:
-            for p in mine:
-                self._settle(path, p)
-                p.gate.__exit__(None, None, None)
+            self._fetcher.release(path, mine)
         for job in ahead:
-            self._start_readahead(handle, entry, job)
-        out = _assemble(plan, pieces)
+            self._fetcher.start_readahead(handle, entry, job)
+        out = assemble(plan, pieces)
         with self._lock:
             self.stats.bytes_served += len(out)
         return out
@@ -420,63 +391,6 @@ class RemoteFS:
                 self.stats.hits += 1
             else:
                 self.stats.misses += 1
-
-    def _fetch(self, path: str, entry: Entry, span: Span, kind: str) -> bytes:
-        start, end = span.start, span.end
-        data = self._call(kind, lambda: self.transport.read_range(path, start, end, entry))
-        with self._lock:
-            self.stats.bytes_fetched += len(data)
-        if len(data) != len(span):
-            raise FsError(errno.EIO, f"{path}: got {len(data)} bytes for {len(span)}")
-        return data
-
-    def _start_readahead(self, handle: FileHandle, entry: Entry, pending: _Pending) -> None:
-        path, span = handle.path, pending.span
-
-        def job() -> None:
-            try:
-                with pending.gate:
-                    # a job that waited in the spawner's queue may find readers
-                    # fetched part of its range meanwhile: fetch only what is missing
-                    with self._lock:
-                        held = self._blocks.spans(path, pending.version)
-                    todo = gaps(span.start, span.end, [Span(s, s + len(d)) for s, d in held])
-                    if _debug():
-                        what = f"fetched {_spans_text(todo)}" if todo else "already read"
-                        log.debug("read-ahead /%s %s %s", path, _spans_text([span]), what)
-                    for part in todo:
-                        data = self._fetch(path, entry, part, "ahead")
-                        with self._lock:
-                            # a late read-ahead must not push out a newer version's blocks
-                            if self._blocks.version_of(path) in (None, pending.version):
-                                self._blocks.insert(path, pending.version, part.start, data)
-            except Exception as e:  # the foreground read will meet it again and report it
-                log.debug("read-ahead of %s [%d:%d) failed: %r", path, span.start, span.end, e)
-            finally:
-                self._landed(handle, pending)
-
-        assert self.spawn is not None
-        try:
-            self.spawn(job)
-        except Exception:  # could not start it: forget the promise, reads fetch it
-            log.debug("spawn failed", exc_info=True)
-            self._landed(handle, pending)
-
-    def _landed(self, handle: FileHandle, pending: _Pending) -> None:
-        """A read-ahead finished (or never started): it is no longer in flight."""
-        self._settle(handle.path, pending)
-        with self._lock:
-            if pending.span in handle.inflight:
-                handle.inflight.remove(pending.span)
-
-    def _settle(self, path: str, pending: _Pending) -> None:
-        """A fetch is over (landed or failed): stop announcing it."""
-        with self._lock:
-            queue = self._inflight.get(path, [])
-            if pending in queue:
-                queue.remove(pending)
-            if not queue:
-                self._inflight.pop(path, None)
 
     # ---- everything that would modify the tree -------------------------
 
@@ -492,44 +406,3 @@ class RemoteFS:
     def version_cached(self, path: str) -> FileVersion | None:
         with self._lock:
             return self._blocks.version_of(self._remote(path))
-
-
-def _debug() -> bool:
-    return log.isEnabledFor(logging.DEBUG)
-
-
-def _spans_text(spans: Iterable[Span]) -> str:
-    return " ".join(f"[{s.start}-{s.end})" for s in spans)
-
-
-def _log_plan(path: str, offset: int, size: int, plan: ReadPlan) -> None:
-    """What a read decided, for ``-d`` (only called when DEBUG is on)."""
-    if plan.end <= plan.start:
-        what = "at or past EOF"
-    elif plan.is_hit:
-        what = "block cache hit"
-    else:
-        what = f"block cache miss, fetch {_spans_text(plan.fetch)}"
-    log.debug("read /%s [%d+%d): %s", path, offset, size, what)
-    if plan.ahead:
-        log.debug("read /%s read-ahead %s", path, _spans_text(plan.ahead))
-
-
-def _assemble(plan: ReadPlan, pieces: list[tuple[int, bytes]]) -> bytes:
-    """Cut ``[plan.start, plan.end)`` out of cached and fetched pieces."""
-    out = bytearray()
-    pos = plan.start
-    for start, data in sorted(pieces, key=lambda p: p[0]):
-        end = start + len(data)
-        if end <= pos:
-            continue
-        if start > pos:
-            break
-        take_to = min(end, plan.end)
-        out += data[pos - start : take_to - start]
-        pos = take_to
-        if pos >= plan.end:
-            break
-    if pos != plan.end:
-        raise FsError(errno.EIO, f"read plan left a hole at {pos}")
-    return bytes(out)

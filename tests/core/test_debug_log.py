@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import pytest
 
-from partyfuse.core import remotefs
+from partyfuse.core import fetcher
 
 from .support import KiB, MiB, make_fs, payload
 
@@ -88,7 +88,7 @@ def test_nothing_is_formatted_when_debug_is_off(
     def forbidden(*_a: object) -> str:
         raise AssertionError("debug text built while DEBUG is off")
 
-    monkeypatch.setattr(remotefs, "_spans_text", forbidden)
+    monkeypatch.setattr(fetcher, "spans_text", forbidden)
     data = payload(8 * MiB)
     jobs: list[Callable[[], None]] = []
     fs, _, clock = make_fs({"f": data}, spawn=jobs.append)

@@ -1,0 +1,213 @@
+"""Getting bytes from the server: counted transport calls, fetches in flight, read-ahead.
+
+``RemoteFS`` decides what a read needs (with ``readplan``); this module gets
+it.  Every transport call is counted in ``Stats``.  Every range being fetched
+is announced with a *gate* (a lock from the injected factory) held by whoever
+fetches it, so a second reader of the same bytes (the kernel issues parallel
+reads of one file) waits for them instead of fetching them twice.  Read-ahead
+jobs run through the injected ``spawn`` and land in the block cache.
+
+The fetcher shares the filesystem's lock, block cache and counters: it takes
+the lock for its own bookkeeping and never holds it during a transport call.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from .blockcache import BlockCache
+from .errors import FsError
+from .handles import FileHandle
+from .model import Entry, FileVersion
+from .readplan import ReadPlan, Span, gaps
+from .stats import Stats
+from .transport import Transport
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+Spawn = Callable[[Callable[[], None]], None]
+LockFactory = Callable[[], AbstractContextManager[Any]]
+
+
+@dataclass(eq=False)
+class Pending:
+    """A fetch in flight (a read's own, or a read-ahead); whoever fetches holds
+    ``gate`` meanwhile, so a reader that needs those bytes can wait for them
+    instead of fetching them twice."""
+
+    span: Span
+    version: FileVersion
+    gate: AbstractContextManager[Any]
+
+
+def debug() -> bool:
+    """Whether DEBUG lines are wanted: hot paths check it before building text."""
+    return log.isEnabledFor(logging.DEBUG)
+
+
+def spans_text(spans: Iterable[Span]) -> str:
+    return " ".join(f"[{s.start}-{s.end})" for s in spans)
+
+
+def log_plan(path: str, offset: int, size: int, plan: ReadPlan) -> None:
+    """What a read decided, for ``-d`` (call only when ``debug()``)."""
+    if plan.end <= plan.start:
+        what = "at or past EOF"
+    elif plan.is_hit:
+        what = "block cache hit"
+    else:
+        what = f"block cache miss, fetch {spans_text(plan.fetch)}"
+    log.debug("read /%s [%d+%d): %s", path, offset, size, what)
+    if plan.ahead:
+        log.debug("read /%s read-ahead %s", path, spans_text(plan.ahead))
+
+
+class Fetcher:
+    def __init__(
+        self,
+        transport: Transport,
+        *,
+        lock: AbstractContextManager[Any],
+        lock_factory: LockFactory,
+        blocks: BlockCache,
+        stats: Stats,
+        spawn: Spawn | None,
+    ) -> None:
+        self.transport = transport
+        self.spawn = spawn
+        self._lock = lock
+        self._lock_factory = lock_factory
+        self._blocks = blocks
+        self._stats = stats
+        self._inflight: dict[str, list[Pending]] = {}
+
+    # ---- transport calls (never under the lock) ------------------------
+
+    def call(self, kind: str, fn: Callable[[], T]) -> T:
+        """Run one transport call, counted as ``kind`` (list, probe, range, ahead)."""
+        with self._lock:
+            self._stats.requests += 1
+            if kind == "list":
+                self._stats.list_requests += 1
+            elif kind == "probe":
+                self._stats.probe_requests += 1
+            else:
+                self._stats.range_requests += 1
+                if kind == "ahead":
+                    self._stats.readahead_requests += 1
+        return fn()
+
+    def fetch(self, path: str, entry: Entry, span: Span, kind: str = "range") -> bytes:
+        """Exactly the bytes of ``span``, or an error (a short body is EIO)."""
+        start, end = span.start, span.end
+        data = self.call(kind, lambda: self.transport.read_range(path, start, end, entry))
+        with self._lock:
+            self._stats.bytes_fetched += len(data)
+        if len(data) != len(span):
+            raise FsError(errno.EIO, f"{path}: got {len(data)} bytes for {len(span)}")
+        return data
+
+    # ---- fetches in flight ---------------------------------------------
+
+    def pending(self, path: str, version: FileVersion) -> list[Pending]:
+        """Fetches of ``path`` at ``version`` in flight.  Call under the lock."""
+        return [p for p in self._inflight.get(path, []) if p.version == version]
+
+    def announce(
+        self, path: str, version: FileVersion, fetch: Iterable[Span], ahead: Iterable[Span]
+    ) -> tuple[list[Pending], list[Pending]]:
+        """Register a read's own fetches (gates entered: the caller fetches them
+        now) and its read-ahead ranges (gates entered by the job when it runs).
+        Call under the lock; each returned Pending must be settled."""
+        later = [Pending(span, version, self._lock_factory()) for span in ahead]
+        # a fresh lock never blocks, so entering these gates under the lock is safe
+        mine = [Pending(span, version, self._lock_factory()) for span in fetch]
+        for p in mine:
+            p.gate.__enter__()
+        if mine or later:
+            self._inflight.setdefault(path, []).extend(mine + later)
+        return mine, later
+
+    def release(self, path: str, mine: Iterable[Pending]) -> None:
+        """A read's own fetches are over (landed or failed): open their gates."""
+        for p in mine:
+            self._settle(path, p)
+            p.gate.__exit__(None, None, None)
+
+    def _settle(self, path: str, pending: Pending) -> None:
+        """A fetch is over (landed or failed): stop announcing it."""
+        with self._lock:
+            queue = self._inflight.get(path, [])
+            if pending in queue:
+                queue.remove(pending)
+            if not queue:
+                self._inflight.pop(path, None)
+
+    # ---- read-ahead ----------------------------------------------------
+
+    def start_readahead(self, handle: FileHandle, entry: Entry, pending: Pending) -> None:
+        """Fetch ``pending`` in the background into the block cache."""
+        path, span = handle.path, pending.span
+
+        def job() -> None:
+            try:
+                with pending.gate:
+                    # a job that waited in the spawner's queue may find readers
+                    # fetched part of its range meanwhile: fetch only what is missing
+                    with self._lock:
+                        held = self._blocks.spans(path, pending.version)
+                    todo = gaps(span.start, span.end, [Span(s, s + len(d)) for s, d in held])
+                    if debug():
+                        what = f"fetched {spans_text(todo)}" if todo else "already read"
+                        log.debug("read-ahead /%s %s %s", path, spans_text([span]), what)
+                    for part in todo:
+                        data = self.fetch(path, entry, part, "ahead")
+                        with self._lock:
+                            # a late read-ahead must not push out a newer version's blocks
+                            if self._blocks.version_of(path) in (None, pending.version):
+                                self._blocks.insert(path, pending.version, part.start, data)
+            except Exception as e:  # the foreground read will meet it again and report it
+                log.debug("read-ahead of %s [%d:%d) failed: %r", path, span.start, span.end, e)
+            finally:
+                self._landed(handle, pending)
+
+        assert self.spawn is not None
+        try:
+            self.spawn(job)
+        except Exception:  # could not start it: forget the promise, reads fetch it
+            log.debug("spawn failed", exc_info=True)
+            self._landed(handle, pending)
+
+    def _landed(self, handle: FileHandle, pending: Pending) -> None:
+        """A read-ahead finished (or never started): it is no longer in flight."""
+        self._settle(handle.path, pending)
+        with self._lock:
+            if pending.span in handle.inflight:
+                handle.inflight.remove(pending.span)
+
+
+def assemble(plan: ReadPlan, pieces: list[tuple[int, bytes]]) -> bytes:
+    """Cut ``[plan.start, plan.end)`` out of cached and fetched pieces."""
+    out = bytearray()
+    pos = plan.start
+    for start, data in sorted(pieces, key=lambda p: p[0]):
+        end = start + len(data)
+        if end <= pos:
+            continue
+        if start > pos:
+            break
+        take_to = min(end, plan.end)
+        out += data[pos - start : take_to - start]
+        pos = take_to
+        if pos >= plan.end:
+            break
+    if pos != plan.end:
+        raise FsError(errno.EIO, f"read plan left a hole at {pos}")
+    return bytes(out)
