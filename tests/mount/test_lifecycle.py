@@ -196,6 +196,11 @@ def test_debug_logs_requests_and_ranges(mounter: Mounter, cpp_anon: CopypartySer
     # the adapter traces each read with its range, the transport each request
     assert any("read /sizes/64k+1.bin [0+" in ln for ln in debug), m.stderr
     assert any("GET http://" in ln and "64k%2B1.bin" in ln for ln in debug), m.stderr
+    # and the core its cache decisions
+    assert any("dir cache miss /sizes" in ln for ln in debug), m.stderr
+    assert any(
+        "read /sizes/64k+1.bin [0+" in ln and "block cache miss, fetch [0-" in ln for ln in debug
+    ), m.stderr
 
 
 def test_logf_writes_the_file_and_never_the_password(
