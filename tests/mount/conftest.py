@@ -20,11 +20,17 @@ from pathlib import Path
 
 import pytest
 
+import partyfuse
 from tests.support.copyparty import *  # noqa: F403 - real copyparty fixtures + report hook
 
 MOUNT_TIMEOUT = 20.0
-#: Quick retries so failure tests do not wait on backoffs.
-TEST_ENV = {"PYTHONUNBUFFERED": "1"}
+#: The partyfuse each subprocess runs is the one this test process imports (the
+#: checkout under test), not whatever a `pip install -e` elsewhere last pointed at.
+SOURCE_ROOT = str(Path(partyfuse.__file__).resolve().parent.parent)
+TEST_ENV = {
+    "PYTHONUNBUFFERED": "1",
+    "PYTHONPATH": os.pathsep.join(p for p in (SOURCE_ROOT, os.environ.get("PYTHONPATH")) if p),
+}
 
 
 def fusermount() -> str:
