@@ -12,6 +12,7 @@ import argparse
 import logging
 import os
 import select
+import shlex
 import sys
 import threading
 import time
@@ -95,8 +96,6 @@ def _examples(platform: str) -> str:
         "      bigger caches for a deep, mostly static tree",
         "  partyfuse -te server.pem --logf /tmp/pf.log https://nas:3923/ ./nas",
         "      trust one certificate, log to a file",
-        "  partyfuse --background http://nas:3923/ ./nas; fusermount -u ./nas",
-        "      return once mounted; unmount later",
         "  partyfuse --ls http://nas:3923/docs/ -r",
         "      list what a mount would show, without mounting",
         "  partyfuse -d http://127.0.0.1:3923/ ./dbg",
@@ -104,6 +103,12 @@ def _examples(platform: str) -> str:
     ]
     if plat.is_windows(platform):
         lines += ["  partyfuse http://192.168.1.69:3923/music/ M:", "      mount as drive M:"]
+    else:
+        unmount = shlex.join(plat.unmount_command("./nas", platform))
+        lines += [
+            f"  partyfuse --background http://nas:3923/ ./nas; {unmount}",
+            "      return once mounted; unmount later",
+        ]
     lines += [
         "",
         'if the server runs with --usernames, the password is "username:password".',

@@ -35,6 +35,15 @@ def test_windows_help_mentions_drive_letters() -> None:
     assert " M:" not in build_parser("linux").format_help()
 
 
+def test_help_unmount_example_is_this_oss_command() -> None:
+    mac = build_parser("darwin").format_help()
+    assert "; umount ./nas" in mac and "fusermount" not in mac
+    linux = build_parser("linux").format_help()
+    assert "fusermount -u ./nas" in linux or "fusermount3 -u ./nas" in linux
+    # no --background on Windows: no example of it either
+    assert "--background http" not in build_parser("win32").format_help()
+
+
 def test_defaults_match_upstream() -> None:
     a = build_parser().parse_args(["http://h/", "mnt"])
     assert (a.cdn, a.cds, a.cf) == (24, 1.0, 12)
