@@ -183,11 +183,12 @@ class Demo:
                 self.partyfuse.kill()
                 self.partyfuse.wait()
         if os.path.ismount(self.mnt):
-            for cmd in (["fusermount3", "-uz"], ["fusermount", "-uz"], ["umount", "-l"]):
-                if shutil.which(cmd[0]) and not os.path.ismount(self.mnt):
-                    break
-                if shutil.which(cmd[0]):
-                    subprocess.run([*cmd, str(self.mnt)], capture_output=True)
+            cmds = [force_unmount_command(str(self.mnt))]
+            if sys.platform.startswith("linux"):
+                cmds.append(["umount", "-l", str(self.mnt)])  # as root, without fusermount
+            for cmd in cmds:
+                if cmd and shutil.which(cmd[0]) and os.path.ismount(self.mnt):
+                    subprocess.run(cmd, capture_output=True)
         if self.copyparty is not None and self.copyparty.poll() is None:
             self.copyparty.terminate()
             try:
