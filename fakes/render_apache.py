@@ -20,6 +20,8 @@ against apache2 2.4 by tests/listings/fidelity/test_apache_fidelity.py:
 * Times are the server's local time, ``%Y-%m-%d %H:%M``.
 * Icons/alts follow the AddIcon* rules in order, with the MIME type from
   /etc/mime.types looked up mod_mime-style on every extension of the name.
+* ``HeaderName HEADER.html`` / ``ReadmeName README.html``: such files in the
+  listed directory are spliced into the page verbatim.
 """
 
 from __future__ import annotations
@@ -84,6 +86,8 @@ _RULES += [
     for e in "odt ods odp odg odc odf odb odi odm ott ots otp otg otc otf oti oth".split()
 ]
 DEFAULT_ICON = "/icons/unknown.gif"
+HEADER_NAME = "HEADER.html"
+README_NAME = "README.html"
 
 
 @functools.cache
@@ -336,10 +340,11 @@ def render(
         size = -1 if node.is_dir else node.size
         rows.append((escape_html(escape_path(raw)), raw, raw, icon, alt, node.mtime, size))
 
+    header = _spliced(tree, rel, HEADER_NAME)
     out = [
         _DOCTYPE,
         b"<html>\n <head>\n  <title>Index of " + title + b"</title>\n </head>\n",
-        b" <body>\n<h1>Index of " + title + b"</h1>\n",
+        b" <body>\n" + (b"<h1>Index of " + title + b"</h1>\n" if header is None else header),
     ]
     cols = (
         b'<a href="?C=N;O=D">Name</a>',
@@ -415,8 +420,23 @@ def render(
         for href, shown, *_ in rows:
             out.append(b'<li><a href="' + href + b'"> ' + escape_html(shown) + b"</a></li>\n")
         out.append(b"</ul>\n")
+    readme = _spliced(tree, rel, README_NAME)
+    if readme is not None:
+        out.append(readme)
     out.append(b"</body></html>\n")
     return b"".join(out), {"Content-Type": CONTENT_TYPE}
+
+
+def _spliced(tree: Tree, rel: str, name: str) -> bytes | None:
+    """HeaderName/ReadmeName: a regular file of that name is sent verbatim inside the page.
+
+    mod_autoindex runs it as a text/html subrequest (the name ends in .html,
+    so mod_mime always says html): raw bytes, NULs and all, no escaping; a
+    header, even an empty one, replaces the <h1>.  A directory of that name
+    is just listed.
+    """
+    node = tree.lookup(f"{rel}/{name}" if rel else name)
+    return node.data if node is not None and not node.is_dir else None
 
 
 def file_etag(node: Node) -> str:

@@ -224,9 +224,10 @@ def tree_strategy(max_entries: int = 12, *, non_utf8: bool = True) -> Any:
     """A hypothesis strategy for one flat directory of awkward entries.
 
     Names mix arbitrary unicode, digit runs (natural-sort edge cases),
-    URL/HTML metacharacters and, optionally, undecodable bytes; sizes sit
-    around every rounding threshold; a quarter of the entries are (empty)
-    directories.  Imported lazily: hypothesis is a test dependency only.
+    URL/HTML metacharacters, names some server treats specially and,
+    optionally, undecodable bytes; sizes sit around every rounding
+    threshold; about half the entries are (empty) directories.  Imported
+    lazily: hypothesis is a test dependency only.
     """
     from hypothesis import strategies as st
 
@@ -246,9 +247,12 @@ def tree_strategy(max_entries: int = 12, *, non_utf8: bool = True) -> Any:
     raw = st.binary(min_size=1, max_size=60).map(
         lambda b: b.replace(b"/", b"_").replace(b"\0", b"_").decode("utf-8", "surrogateescape")
     )
-    name = st.one_of([unicode_names, sortish, hidden_ish] + ([raw] if non_utf8 else [])).filter(
-        lambda n: n not in (".", "..") and len(name_bytes(n)) <= 255
-    )
+    # names servers treat specially: Apache splices HEADER.html/README.html
+    # into the page, hides RCS/CVS, has icons for README and core
+    special = st.sampled_from(["HEADER.html", "README.html", "README", "core", "RCS", "CVS"])
+    name = st.one_of(
+        [unicode_names, sortish, hidden_ish, special] + ([raw] if non_utf8 else [])
+    ).filter(lambda n: n not in (".", "..") and len(name_bytes(n)) <= 255)
     size = st.one_of(
         st.integers(0, 20000),
         st.sampled_from([972, 973, 9999, 10000, 10751, 1048063, 1048576, 1572864, 2621440]),

@@ -119,6 +119,26 @@ def test_dotfiles_are_hidden_and_typed_like_apache(
     assert b"%c2%80" not in want.body
 
 
+@pytest.mark.parametrize("variant", APACHE_VARIANTS)
+def test_header_and_readme_files_are_spliced_into_the_listing(
+    real_server: RealServerFactory, variant: str
+) -> None:
+    """Debian's HeaderName HEADER.html / ReadmeName README.html: raw bytes, no <h1>."""
+    tree = Tree()
+    tree.add_file("HEADER.html", b"")  # empty, yet it still replaces the <h1>
+    tree.add_dir("README.html")  # a directory is listed, never spliced
+    tree.add_file("sub/HEADER.html", b'\x00<a href="x.txt">x</a>\n')
+    tree.add_file("sub/README.html", b"<r>&\xff")
+    tree.add_file("sub/x.txt", b"x")
+    real = real_server("apache", tree, variant=variant)
+    for path in ("", "sub", "README.html"):
+        want = fetch(real.url(dir_url(path)))
+        body, _ = render_apache.render(tree, path, **FAKE_OPTIONS[variant])
+        assert body == want.body, path
+    assert b"<h1>" not in fetch(real.url("/")).body
+    assert b"<r>&\xff</body></html>\n" in fetch(real.url("/sub/")).body
+
+
 def test_directory_without_slash_redirects(pair: tuple[RealServer, FakeServer, str]) -> None:
     real, fake, _ = pair
     want, got = fetch(real.url("/sub%20dir")), fetch(fake.url("/sub%20dir"))
