@@ -422,9 +422,16 @@ def _fail(message: str, code: int = EXIT_FAIL) -> NoReturn:
     raise SystemExit(code)
 
 
+def parse_cli(ap: argparse.ArgumentParser, argv: Sequence[str] | None) -> argparse.Namespace:
+    """Options may come before, between or after the two positionals, as
+    upstream allows (``partyfuse URL -q MNT``); plain parse_args would take
+    ``URL`` alone for the positionals and refuse ``MNT`` as unrecognized."""
+    return ap.parse_intermixed_args(argv)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     ap = build_parser()
-    args = ap.parse_args(argv)
+    args = parse_cli(ap, argv)
     if args.ls is None and (not args.base_url or not args.local_path):
         ap.error("the following arguments are required: base_url, local_path")
     if args.ls is not None and args.base_url:

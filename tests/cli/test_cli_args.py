@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from partyfuse import __version__, cli
-from partyfuse.cli import build_parser, main
+from partyfuse.cli import build_parser, main, parse_cli
 
 REFERENCE_OPTIONS = [
     "-a", "-te", "-teh", "-td", "--html", "-cdn", "-cds", "-cf", "-q", "-d",
@@ -59,6 +59,30 @@ def test_all_options_parse() -> None:
     )  # fmt: skip
     assert (a.a, a.te, a.teh, a.td, a.html) == ("pw", "c.pem", True, True, "nginx")
     assert (a.cdn, a.cds, a.cf, a.logf) == (0, 0.5, 24, "f.log")
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["http://h/", "-q", "mnt"],
+        ["-q", "http://h/", "mnt"],
+        ["http://h/", "mnt", "-q"],
+        ["http://h/", "-cf", "24", "-q", "mnt"],
+    ],
+)
+def test_options_may_sit_between_the_positionals_like_upstream(argv: list[str]) -> None:
+    a = parse_cli(build_parser(), argv)
+    assert (a.base_url, a.local_path, a.q) == ("http://h/", "mnt", True)
+
+
+def test_options_between_positionals_reach_the_mount_checks(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # the URL is refused (not the argument order): main parsed both positionals
+    with pytest.raises(SystemExit) as ei:
+        main(["ftp://h/", "-q", "/nonexistent-mnt"])
+    err = capsys.readouterr().err
+    assert "unrecognized arguments" not in err and ei.value.code != 0
 
 
 def test_version(capsys: pytest.CaptureFixture[str]) -> None:
