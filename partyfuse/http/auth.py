@@ -45,7 +45,7 @@ class Credentials:
     password: str
 
     def __post_init__(self) -> None:
-        # A newline would let the password end the header early (requests
+        # A newline would let the password end the header early (http.client
         # refuses it, with the value in the message).
         if any(ord(c) < 32 or ord(c) == 127 for c in self.password):
             raise PasswordError("the password contains control characters")

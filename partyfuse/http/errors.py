@@ -1,10 +1,15 @@
-"""Turning HTTP statuses and requests exceptions into the core's typed errors."""
+"""Turning HTTP statuses and urllib3/socket exceptions into the core's typed errors."""
 
 from __future__ import annotations
 
 import logging
+import socket
+import ssl
+from http.client import HTTPException
 
-import requests
+from urllib3.exceptions import MaxRetryError, NewConnectionError, SSLError
+from urllib3.exceptions import ProtocolError as Urllib3ProtocolError
+from urllib3.exceptions import TimeoutError as Urllib3Timeout
 
 from ..core.errors import Forbidden, NotFound, ProtocolError, Transient, TransportError
 from .tls import server_certificate, verification_failure
@@ -23,10 +28,14 @@ def status_error(status: int, what: str) -> TransportError:
     return ProtocolError(f"{what}: unexpected HTTP {status}")
 
 
-def connection_error(exc: Exception, base: BaseUrl, what: str) -> TransportError:
+def connection_error(exc: BaseException, base: BaseUrl, what: str) -> TransportError:
     """One-line error for a failed exchange; a TLS verification failure also
     logs the certificate the server showed, so the user can pin it with -te."""
-    why = verification_failure(exc) if isinstance(exc, requests.exceptions.SSLError) else None
+    root: BaseException = exc
+    if isinstance(exc, MaxRetryError) and exc.reason is not None:
+        root = exc.reason  # urllib3 has given up retrying; the last cause says why
+    is_tls = isinstance(root, (SSLError, ssl.SSLError))
+    why = verification_failure(exc) if is_tls else None
     if why is not None:
         pem = server_certificate(base.host, base.port)
         if pem:
@@ -44,13 +53,16 @@ def connection_error(exc: Exception, base: BaseUrl, what: str) -> TransportError
             f"{what}: TLS certificate verification failed for {base.netloc}: "
             f"{why.rstrip('.')} ({hint})"
         )
-    if isinstance(exc, requests.exceptions.SSLError):
-        return Transient(f"{what}: TLS error with {base.netloc}: {_first_line(exc)}")
-    if isinstance(exc, requests.exceptions.Timeout):
+    if is_tls:
+        return Transient(f"{what}: TLS error with {base.netloc}: {_first_line(root)}")
+    # NewConnectionError is a ConnectTimeoutError subclass: ask about it first.
+    if isinstance(root, NewConnectionError):
+        return Transient(f"{what}: cannot reach {base.netloc}: {_reason(root)}")
+    if isinstance(root, (TimeoutError, socket.timeout, Urllib3Timeout)):
         return Transient(f"{what}: timed out talking to {base.netloc}")
-    if isinstance(exc, requests.exceptions.ConnectionError):
-        return Transient(f"{what}: cannot reach {base.netloc}: {_reason(exc)}")
-    return Transient(f"{what}: {type(exc).__name__}: {_first_line(exc)}")
+    if isinstance(root, (Urllib3ProtocolError, HTTPException, OSError)):
+        return Transient(f"{what}: cannot reach {base.netloc}: {_reason(root)}")
+    return Transient(f"{what}: {type(root).__name__}: {_first_line(root)}")
 
 
 def _reason(exc: BaseException) -> str:
@@ -58,6 +70,7 @@ def _reason(exc: BaseException) -> str:
     for marker in (
         "Connection refused",
         "Connection reset",
+        "Connection broken",
         "Name or service not known",
         "No route to host",
         "Network is unreachable",

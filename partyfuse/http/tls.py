@@ -1,8 +1,8 @@
 """Certificate checking for https mounts (-te, -teh, -td).
 
-requests can only switch verification on/off or swap the CA bundle; it cannot
-trust one pinned certificate while skipping the hostname check.  So the
-adapter here hands urllib3 our own ssl.SSLContext.
+A pinned certificate (-te) is trusted with or without a hostname check
+(-teh), which a CA bundle path alone cannot express; so urllib3 is handed our
+own ssl.SSLContext.
 """
 
 from __future__ import annotations
@@ -11,8 +11,6 @@ import logging
 import ssl
 from dataclasses import dataclass
 from typing import Any
-
-from requests.adapters import HTTPAdapter
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +25,7 @@ class TlsOptions:
     """-td: no verification at all."""
 
     def context(self) -> ssl.SSLContext | None:
-        """The context to use, or None for requests' default (system CAs, hostname checked)."""
+        """The context to use, or None for urllib3's default (system CAs, hostname checked)."""
         if self.insecure:
             ctx = ssl.create_default_context()
             ctx.check_hostname = False
@@ -43,47 +41,22 @@ class TlsOptions:
         return None
 
 
-class ContextAdapter(HTTPAdapter):
-    """An HTTPAdapter whose https pools use a fixed SSLContext."""
+def pool_options(ctx: ssl.SSLContext | None) -> dict[str, Any]:
+    """Keyword arguments that make an ``HTTPSConnectionPool`` verify with ``ctx``.
 
-    def __init__(self, ssl_context: ssl.SSLContext | None, **kwargs: Any) -> None:
-        self._ssl_context = ssl_context
-        super().__init__(**kwargs)
-
-    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-        if self._ssl_context is not None:
-            kwargs["ssl_context"] = self._ssl_context
-            if not self._ssl_context.check_hostname:
-                # urllib3 checks the hostname itself unless told not to.
-                kwargs["assert_hostname"] = False
-            if self._ssl_context.verify_mode == ssl.CERT_NONE:
-                kwargs["cert_reqs"] = "CERT_NONE"
-        super().init_poolmanager(*args, **kwargs)
-
-    def build_connection_pool_key_attributes(
-        self, request: Any, verify: Any, cert: Any = None
-    ) -> Any:
-        attrs: Any = super().build_connection_pool_key_attributes(request, verify, cert)
-        host: dict[str, Any] = attrs[0]
-        pool: dict[str, Any] = attrs[1]
-        if self._ssl_context is not None and host.get("scheme") == "https":
-            # requests >= 2.32 puts its default context (or ca_certs) here,
-            # which would replace ours.
-            for key in ("ca_certs", "ca_cert_dir"):
-                pool.pop(key, None)
-            pool["ssl_context"] = self._ssl_context
-            # urllib3 resets the context's verify_mode from cert_reqs.
-            none = self._ssl_context.verify_mode == ssl.CERT_NONE
-            pool["cert_reqs"] = "CERT_NONE" if none else "CERT_REQUIRED"
-            if not self._ssl_context.check_hostname:
-                pool["assert_hostname"] = False
-        return host, pool
-
-    def cert_verify(self, conn: Any, url: str, verify: Any, cert: Any) -> None:
-        if self._ssl_context is None:
-            super().cert_verify(conn, url, verify, cert)  # type: ignore[no-untyped-call]
-        # else: the context decides; requests would otherwise overwrite
-        # cert_reqs/ca_certs on the pool.
+    urllib3 resets the context's verify_mode from ``cert_reqs`` on every
+    connection and checks the hostname itself unless told not to, so both
+    must agree with the context."""
+    if ctx is None:
+        return {}  # urllib3's default: system CAs, hostname checked
+    none = ctx.verify_mode == ssl.CERT_NONE
+    out: dict[str, Any] = {
+        "ssl_context": ctx,
+        "cert_reqs": "CERT_NONE" if none else "CERT_REQUIRED",
+    }
+    if not ctx.check_hostname:
+        out["assert_hostname"] = False
+    return out
 
 
 def server_certificate(host: str, port: int, timeout: float = 5.0) -> str | None:
@@ -98,7 +71,7 @@ def server_certificate(host: str, port: int, timeout: float = 5.0) -> str | None
 def verification_failure(exc: BaseException) -> str | None:
     """Why the certificate was refused ("self-signed certificate", "Hostname
     mismatch, ..."), or None when ``exc`` is not a verification failure.
-    requests and urllib3 wrap the ssl error a few layers deep."""
+    urllib3 wraps the ssl error a few layers deep."""
     seen: set[int] = set()
     cur: BaseException | None = exc
     while cur is not None and id(cur) not in seen:

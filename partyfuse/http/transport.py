@@ -17,20 +17,23 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
+from http.client import HTTPException
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urljoin, urlsplit
 
-import requests
 import urllib3
+from urllib3.response import BaseHTTPResponse
 
+from .. import __version__
 from ..core.errors import Changed, Forbidden, NotFound, ProtocolError, TransportError
 from ..core.listings import ListingError
 from ..core.listings.copyparty import copyparty_access, parse_copyparty_json
 from ..core.model import Entry, Listing
 from .auth import AUTH_HEADERS, Credentials
 from .errors import connection_error, status_error
+from .pool import ConnectionPool
 from .ranges import expected_last, parse_content_range, range_header, unsatisfied_total
-from .session import RetryPolicy, SessionPool
+from .retry import RetryPolicy
 from .tls import TlsOptions
 from .urls import BaseUrl, origin_of, parse_base_url
 
@@ -45,15 +48,16 @@ MAX_REDIRECTS = 5
 MAX_LISTING = 256 << 20
 #: Leftover body bytes worth reading to keep a connection alive.
 DRAIN_MAX = 64 << 10
+#: Bodies are read in steps this big when their length is not known.
+CHUNK = 256 << 10
 _BODY_ERRORS: tuple[type[BaseException], ...] = (
-    requests.exceptions.ConnectionError,
-    requests.exceptions.ChunkedEncodingError,
-    requests.exceptions.Timeout,
-    requests.exceptions.ContentDecodingError,
-    # raw reads (the fast path for 206 bodies) raise urllib3's own errors
-    urllib3.exceptions.HTTPError,
+    urllib3.exceptions.HTTPError,  # ProtocolError, ReadTimeoutError, DecodeError, SSLError
+    HTTPException,
     OSError,
 )
+#: What requests sent for listings: they may come compressed, file bytes never.
+LISTING_ENCODINGS = "gzip, deflate"
+Response = BaseHTTPResponse
 ListingParser = Callable[..., Listing]
 
 
@@ -71,38 +75,27 @@ def _find_parse_listing() -> ListingParser | None:
     return fn if callable(fn) else None
 
 
-def _finish(r: requests.Response) -> None:
+def _finish(r: Response) -> None:
     """Give the connection back for keep-alive when what is left of the body is
-    small, else close it.  (requests' Response.close() closes the socket of any
-    body read through ``raw``, which would cost a new TCP connection per range.)"""
-    raw = r.raw
-    remaining = getattr(raw, "length_remaining", None)
+    small, else close it.  A body read to its end has already given it back."""
+    if r.connection is None:
+        return
+    remaining = r.length_remaining
     if remaining is not None and remaining <= DRAIN_MAX:
-        try:
-            raw.drain_conn()
-            raw.release_conn()
-            return
-        except Exception:  # noqa: BLE001 - a broken connection is just closed
-            pass
-    r.close()
+        r.drain_conn()  # reads the rest; urllib3 gives the connection back at its end
+    else:
+        r.close()  # closes the socket: the pool opens a new one when needed
+    r.release_conn()
 
 
-_READ_ATTR = "_partyfuse_body_bytes"
-
-
-def _count(r: requests.Response, n: int) -> None:
-    """Tally body bytes read for the debug line (urllib3's tell() misses chunked bodies)."""
-    setattr(r, _READ_ATTR, getattr(r, _READ_ATTR, 0) + n)
-
-
-def _log_exchange(method: str, r: requests.Response, rng: str | None, t0: float) -> None:
+def _log_exchange(method: str, url: str, r: Response, rng: str | None, t0: float) -> None:
     log.debug(
         "%s %s%s -> %d, %d bytes, %.0f ms",
         method,
-        r.url,
+        url,
         f" Range: {rng}" if rng else "",
-        r.status_code,
-        getattr(r, _READ_ATTR, 0),
+        r.status,
+        r.tell(),
         (time.monotonic() - t0) * 1000,
     )
 
@@ -116,8 +109,15 @@ def _is_listing_type(ctype: str) -> bool:
     return ctype.startswith("text/") or ctype.endswith(("json", "xml", "html")) or not ctype
 
 
+class _HeaderCache(dict[bool, dict[str, "str | bytes"]]):
+    """Built request headers; they hold the password, so no repr shows them."""
+
+    def __repr__(self) -> str:
+        return "<headers hidden>"
+
+
 class HttpTransport:
-    """Transport over HTTP(S); thread-safe (keep-alive sessions lent per exchange)."""
+    """Transport over HTTP(S); thread-safe (one keep-alive connection pool per mount)."""
 
     def __init__(
         self,
@@ -147,7 +147,12 @@ class HttpTransport:
             )
             # said once here, instead of urllib3's warning on every request
             urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
-        self._pool = SessionPool(tls, self._policy)
+        self._pool = ConnectionPool(self.base, tls, self._policy, self._timeout)
+        self._origin = f"{self.base.scheme}://{self.base.netloc}"
+        self._user_agent = f"partyfuse/{__version__}"
+        # Request headers by "is copyparty" (the PW header goes only there),
+        # built once: FUSE reads are many and small.
+        self._base_headers = _HeaderCache()
         self._small_body = small_body
         self._sleep = sleep
         self._lock = threading.Lock()
@@ -177,6 +182,11 @@ class HttpTransport:
 
     def close(self) -> None:
         self._pool.close()
+
+    @property
+    def connections_made(self) -> int:
+        """TCP connections opened so far (keep-alive reuse keeps this low)."""
+        return self._pool.connections_made
 
     def __enter__(self) -> HttpTransport:
         return self
@@ -239,44 +249,45 @@ class HttpTransport:
         with self._exchange("HEAD", url, {"Accept-Encoding": "identity"}, what=what) as r:
             length = r.headers.get("Content-Length", "")
             identity = r.headers.get("Content-Encoding", "identity") == "identity"
-            if r.status_code == 200 and length.isdigit() and identity:
+            if r.status == 200 and length.isdigit() and identity:
                 return int(length)
-            if r.status_code not in (200, 405, 501):
-                raise status_error(r.status_code, what)
+            if r.status not in (200, 405, 501):
+                raise status_error(r.status, what)
         # HEAD refused or without a length: ask for one byte and read the total.
         headers = {"Range": "bytes=0-0", "Accept-Encoding": "identity"}
         with self._exchange("GET", url, headers, what=what) as r:
             content_range = r.headers.get("Content-Range")
-            if r.status_code == 206:
+            if r.status == 206:
                 cr = parse_content_range(content_range)
                 if cr is not None and cr.first == 0 and cr.total is not None:
                     return cr.total
                 raise ProtocolError(f"{what}: unusable Content-Range {content_range!r}")
-            if r.status_code == 416:
+            if r.status == 416:
                 total = unsatisfied_total(content_range)
                 if total is not None:
                     return total
                 raise ProtocolError(f"{what}: 416 without a size")
-            if r.status_code == 200:
+            if r.status == 200:
                 length = r.headers.get("Content-Length", "")
                 if length.isdigit() and "Content-Encoding" not in r.headers:
                     return int(length)
                 raise ProtocolError(f"{what}: the server gives no size")
-            raise status_error(r.status_code, what)
+            raise status_error(r.status, what)
 
     # -- listings ------------------------------------------------------
 
     def _fetch_listing(self, path: str) -> tuple[Listing, bytes]:
         cpp = self.is_copyparty
-        url = self.base.url(
-            path, is_dir=True, query="ls&dots" if cpp else "", surrogatepass=self._surrogatepass
-        )
+        url = self.base.url_path(path, is_dir=True, surrogatepass=self._surrogatepass)
+        if cpp:
+            url += "?ls&dots"
         what = f"list {path or '/'!r}"
+        headers = {"Accept-Encoding": LISTING_ENCODINGS}
 
         def once() -> tuple[Listing, bytes]:
-            with self._exchange("GET", url, {}, what=what) as r:
-                if r.status_code != 200:
-                    raise status_error(r.status_code, what)
+            with self._exchange("GET", url, headers, what=what) as r:
+                if r.status != 200:
+                    raise status_error(r.status, what)
                 ctype = r.headers.get("Content-Type", "")
                 if not _is_listing_type(ctype):
                     # copyparty answers ?ls on a file with the file itself.
@@ -294,7 +305,7 @@ class HttpTransport:
                     f"{self.base.url('').rstrip('/')}: the URL must name a folder, not a file"
                 ) from None
             if isinstance(e, ListingError):
-                raise ListingError(f"{url.split('?')[0]}: {e}") from None
+                raise ListingError(f"{self._origin}{url.split('?')[0]}: {e}") from None
             raise
         if self._forced is None and self._detected != listing.dialect:
             log.debug("%s: server looks like %s", self.base, listing.dialect)
@@ -313,19 +324,17 @@ class HttpTransport:
         """
         if self.base.prefix == "/":
             return False
-        url = self.base.url("").rstrip("/")
-        headers: dict[str, str | bytes] = {"Accept-Encoding": "identity"}
-        headers.update(self._auth_headers())
+        url = self.base.url_path("").rstrip("/")
+        headers = self._headers({"Accept-Encoding": "identity"})
         try:
-            with self._pool.session() as session:
-                r = session.head(url, headers=headers, timeout=self._timeout, allow_redirects=False)
-                r.close()
-        except requests.exceptions.RequestException:
+            r = self._pool.urlopen("HEAD", url, headers)
+        except (urllib3.exceptions.HTTPError, HTTPException, OSError):
             return False
+        _finish(r)
         with self._lock:
             self.requests += 1
-        log.debug("HEAD %s -> %d (is the URL a file?)", url, r.status_code)
-        return r.status_code == 200
+        log.debug("HEAD %s%s -> %d (is the URL a file?)", self._origin, url, r.status)
+        return r.status == 200
 
     def _parse(self, body: bytes, ctype: str, path: str) -> Listing:
         parse_listing = _find_parse_listing()
@@ -352,10 +361,11 @@ class HttpTransport:
     # -- reads ---------------------------------------------------------
 
     def _file_url(self, path: str, entry: Entry) -> str:
+        """The request target (path and query, no origin) that downloads ``path``."""
         if not self.is_copyparty:
-            return self.base.url(path, surrogatepass=self._surrogatepass)
+            return self.base.url_path(path, surrogatepass=self._surrogatepass)
         query = f"k={quote(entry.key, safe='')}&raw" if entry.key else "raw"
-        return self.base.url(path, query=query)
+        return f"{self.base.url_path(path)}?{query}"
 
     def _validator(self, key: tuple[str, Any], entry: Entry) -> str | None:
         if entry.etag and not entry.etag.startswith("W/"):
@@ -370,7 +380,7 @@ class HttpTransport:
             return _http_date(entry.mtime)
         return None
 
-    def _remember(self, key: tuple[str, Any], r: requests.Response) -> None:
+    def _remember(self, key: tuple[str, Any], r: Response) -> None:
         etag = r.headers.get("ETag")
         value = etag if etag and not etag.startswith("W/") else r.headers.get("Last-Modified")
         if value:
@@ -389,20 +399,20 @@ class HttpTransport:
         if validator:
             headers["If-Range"] = validator
         with self._exchange("GET", self._file_url(path, entry), headers, what=what) as r:
-            if r.status_code == 206:
+            if r.status == 206:
                 return self._partial(r, start, end, entry, key, what)
-            if r.status_code == 200:
+            if r.status == 200:
                 return self._whole(r, start, end, entry, key, what, validator)
-            if r.status_code == 416:
+            if r.status == 416:
                 total = unsatisfied_total(r.headers.get("Content-Range"))
                 if entry.size is not None and total is not None and total != entry.size:
                     raise Changed(f"{what}: size is now {total}, was {entry.size}")
                 return b""
-            raise status_error(r.status_code, what)
+            raise status_error(r.status, what)
 
     def _partial(
         self,
-        r: requests.Response,
+        r: Response,
         start: int,
         end: int,
         entry: Entry,
@@ -426,7 +436,7 @@ class HttpTransport:
 
     def _whole(
         self,
-        r: requests.Response,
+        r: Response,
         start: int,
         end: int,
         entry: Entry,
@@ -472,8 +482,7 @@ class HttpTransport:
         # Large: skip to start, keep only [start, end), then drop the connection.
         out = bytearray()
         pos = 0
-        for chunk in r.iter_content(1 << 16):
-            _count(r, len(chunk))
+        while chunk := r.read(CHUNK):
             nxt = pos + len(chunk)
             if nxt > start:
                 out += chunk[max(0, start - pos) : end - pos]
@@ -506,95 +515,93 @@ class HttpTransport:
         if isinstance(last, _ShortBody):
             raise ProtocolError(str(last))
         assert last is not None
-        raise connection_error(last, self.base, what) from None  # type: ignore[arg-type]
+        raise connection_error(last, self.base, what) from None
 
-    def _read_exact(self, r: requests.Response, want: int) -> bytes:
-        """Up to ``want`` body bytes; reads straight from urllib3 when the body is
-        not encoded (nearly twice as fast as iter_content's 64 KiB steps)."""
+    def _read_exact(self, r: Response, want: int) -> bytes:
+        """Up to ``want`` body bytes.  An unencoded body is read in one call
+        (http.client loops until it has them all or the body ends), which is
+        what keeps a 4 KiB read cheap."""
         if r.headers.get("Content-Encoding", "identity").strip().lower() != "identity":
             return self._read_all(r, limit=want)
-        parts: list[bytes] = []
-        got = 0
-        while got < want:
-            chunk = r.raw.read(want - got)
-            if not chunk:
-                break
-            parts.append(chunk)
-            _count(r, len(chunk))
-            got += len(chunk)
-        return b"".join(parts)
+        data = r.read(want, decode_content=False)
+        if len(data) < want and data:
+            parts = [data]
+            got = len(data)
+            while got < want and (chunk := r.read(want - got, decode_content=False)):
+                parts.append(chunk)
+                got += len(chunk)
+            data = b"".join(parts)
+        return data
 
-    def _read_all(self, r: requests.Response, limit: int | None = None) -> bytes:
+    def _read_all(self, r: Response, limit: int | None = None) -> bytes:
+        """The (decoded) body, cut at ``limit`` bytes."""
+        length = r.length_remaining
+        if length is not None and "Content-Encoding" not in r.headers:
+            if limit is None or length <= limit:
+                return r.read()  # one call: the length is known and small enough
         out = bytearray()
-        for chunk in r.iter_content(1 << 16):
+        while chunk := r.read(CHUNK):
             out += chunk
-            _count(r, len(chunk))
             if limit is not None and len(out) >= limit:
                 del out[limit:]
                 break
         return bytes(out)
 
-    def _auth_headers(self) -> dict[str, str | bytes]:
-        if self._creds is None:
-            return {}
-        return self._creds.headers(copyparty=self.is_copyparty)
+    def _headers(self, extra: dict[str, str]) -> dict[str, str | bytes]:
+        """``extra`` on top of the headers every request carries (and the
+        password: a request only ever goes to the mount's own origin)."""
+        cpp = self.is_copyparty
+        base = self._base_headers.get(cpp)
+        if base is None:
+            base = {"User-Agent": self._user_agent, "Accept": "*/*"}
+            if self._creds is not None:
+                base.update(self._creds.headers(copyparty=cpp))
+            self._base_headers[cpp] = base
+        return {**base, **extra}
 
     @contextlib.contextmanager
     def _exchange(
         self, method: str, url: str, headers: dict[str, str], *, what: str
-    ) -> Iterator[requests.Response]:
-        """A streamed response, closed (and its session given back) on exit.
+    ) -> Iterator[Response]:
+        """A streamed response for request target ``url``, finished on exit.
 
         Logs one debug line per exchange once its body is read, so ``-d``
         shows what each read asked for and what it cost."""
         t0 = time.monotonic()
-        with self._pool.session() as session:
-            r = self._send(session, method, url, headers, what=what)
-            try:
-                yield r
-            finally:
-                if log.isEnabledFor(logging.DEBUG):
-                    _log_exchange(method, r, headers.get("Range"), t0)
-                _finish(r)
+        r, url = self._send(method, url, headers, what=what)
+        try:
+            yield r
+        finally:
+            if log.isEnabledFor(logging.DEBUG):
+                _log_exchange(method, self._origin + url, r, headers.get("Range"), t0)
+            _finish(r)
 
     def _send(
-        self,
-        session: requests.Session,
-        method: str,
-        url: str,
-        headers: dict[str, str],
-        *,
-        what: str,
-    ) -> requests.Response:
-        """One request, following redirects only within the mount's origin so
-        the password (PW header, Basic auth) never reaches another host."""
+        self, method: str, url: str, headers: dict[str, str], *, what: str
+    ) -> tuple[Response, str]:
+        """One request and the target that answered it, following redirects
+        only within the mount's origin, so the password (PW header, Basic
+        auth) never reaches another host."""
+        hdrs = self._headers(headers)
         for _ in range(MAX_REDIRECTS + 1):
-            hdrs: dict[str, str | bytes] = {**headers}
-            if origin_of(url) == self.base.origin:
-                hdrs.update(self._auth_headers())
             t0 = time.monotonic()
             try:
-                r = session.request(
-                    method,
-                    url,
-                    headers=hdrs,
-                    stream=True,
-                    timeout=self._timeout,
-                    allow_redirects=False,
-                )
-            except requests.exceptions.RequestException as e:
+                r = self._pool.urlopen(method, url, hdrs)
+            except (urllib3.exceptions.HTTPError, HTTPException, OSError) as e:
                 # urllib3 has already retried what was worth retrying.
                 raise connection_error(e, self.base, what) from None
             with self._lock:
                 self.requests += 1
-            if r.status_code not in (301, 302, 303, 307, 308) or "Location" not in r.headers:
-                return r
-            target = requests.compat.urljoin(url, r.headers["Location"])
+            location = r.headers.get("Location")
+            if r.status not in (301, 302, 303, 307, 308) or location is None:
+                return r, url
+            target = urljoin(self._origin + url, location)
             log.debug(
-                "%s %s -> %d, redirect to %s (%.0f ms)",
+                "%s %s%s -> %d, redirect to %s (%.0f ms)",
                 method,
+                self._origin,
                 url,
-                r.status_code,
+                r.status,
                 target,
                 (time.monotonic() - t0) * 1000,
             )
@@ -604,9 +611,10 @@ class HttpTransport:
                     f"{what}: the server redirects to another site ({target.split('?')[0]}); "
                     "refusing to follow (mount that URL instead)"
                 )
-            if r.status_code == 303:
+            if r.status == 303:
                 method = "GET" if method != "HEAD" else method
-            url = target
+            parts = urlsplit(target)
+            url = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         raise ProtocolError(f"{what}: too many redirects")
 
     def _denied_hint(self, e: Forbidden) -> str:

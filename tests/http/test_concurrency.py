@@ -30,8 +30,8 @@ def test_concurrent_ranges_from_many_threads_are_all_exact(cpp_anon, source_tree
         results = list(pool.map(read, spans))
     for (a, b), got in zip(spans, results, strict=True):
         assert got == data[a:b]
-    # one keep-alive session per thread, not one connection per request
-    assert len(t._pool._all) <= 9  # the 8 workers and this thread
+    # at most one keep-alive connection per thread, not one per request
+    assert t.connections_made <= 9  # the 8 workers and this thread
 
 
 def test_server_killed_while_a_body_is_streaming_is_eio_then_recovers(scratch_server):
@@ -77,15 +77,15 @@ def test_transport_close_is_idempotent_and_final(cpp_anon, workers):
         t.list_dir("")
 
 
-def test_short_lived_threads_do_not_pile_up_sessions(cpp_anon):
-    # libfuse retires idle worker threads and starts new ones; sessions must
-    # be lent per exchange, not pinned to threads that are gone.
+def test_short_lived_threads_do_not_pile_up_connections(cpp_anon):
+    # libfuse retires idle worker threads and starts new ones; connections
+    # must be lent per exchange, not pinned to threads that are gone.
     t = transport(cpp_anon.url)
     for _ in range(30):
         th = threading.Thread(target=t.list_dir, args=("",))
         th.start()
         th.join()
-    assert len(t._pool._all) == 1
+    assert t.connections_made == 1
 
 
 def test_sequential_reads_reuse_one_keep_alive_connection(cpp_anon, monkeypatch):
