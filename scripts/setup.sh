@@ -22,6 +22,18 @@ if [ "${#_pf_missing[@]}" -gt 0 ]; then
 fi
 
 PYTHON="${PYTHON:-python3}"
+# PARTYFUSE_VENV=DIR installs into (and activates) a virtual environment there
+# instead of the current interpreter: .ci/run uses it so a run from a clone never
+# re-points another checkout's editable install.
+if [ -n "${PARTYFUSE_VENV:-}" ]; then
+    if [ ! -x "$PARTYFUSE_VENV/bin/python" ]; then
+        echo "setup: creating virtual environment $PARTYFUSE_VENV"
+        "$PYTHON" -m venv "$PARTYFUSE_VENV"
+    fi
+    # shellcheck disable=SC1091
+    source "$PARTYFUSE_VENV/bin/activate"
+    PYTHON=python3
+fi
 # always (re)install in editable mode: an editable install left by another
 # checkout would otherwise shadow this one in subprocesses the tests start
 echo "setup: installing Python packages"
