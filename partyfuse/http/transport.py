@@ -44,6 +44,8 @@ COPYPARTY_DIALECTS = frozenset({"cpp", "cpp-html"})
 #: Bodies this small are kept whole when a server ignores Range.
 SMALL_BODY = 1 << 20
 MAX_REDIRECTS = 5
+#: Quoted download targets remembered (see HttpTransport._file_url).
+MAX_TARGETS = 4096
 #: A listing bigger than this is a broken or hostile server, not a directory.
 MAX_LISTING = 256 << 20
 #: Leftover body bytes worth reading to keep a connection alive.
@@ -153,6 +155,8 @@ class HttpTransport:
         # Request headers by "is copyparty" (the PW header goes only there),
         # built once: FUSE reads are many and small.
         self._base_headers = _HeaderCache()
+        # Request targets of files, by (path, file key, dialect); see _file_url.
+        self._targets: dict[tuple[str, str | None, str | None], str] = {}
         self._small_body = small_body
         self._sleep = sleep
         self._lock = threading.Lock()
@@ -361,11 +365,24 @@ class HttpTransport:
     # -- reads ---------------------------------------------------------
 
     def _file_url(self, path: str, entry: Entry) -> str:
-        """The request target (path and query, no origin) that downloads ``path``."""
-        if not self.is_copyparty:
-            return self.base.url_path(path, surrogatepass=self._surrogatepass)
-        query = f"k={quote(entry.key, safe='')}&raw" if entry.key else "raw"
-        return f"{self.base.url_path(path)}?{query}"
+        """The request target (path and query, no origin) that downloads ``path``.
+
+        Remembered per (path, file key, dialect): a file is read in many
+        ranges, and quoting its name again for each one showed in profiles."""
+        dialect = self.dialect
+        ck = (path, entry.key, dialect)
+        url = self._targets.get(ck)
+        if url is not None:
+            return url
+        if dialect is not None and dialect not in COPYPARTY_DIALECTS:
+            url = self.base.url_path(path, surrogatepass=dialect == "python")
+        else:
+            query = f"k={quote(entry.key, safe='')}&raw" if entry.key else "raw"
+            url = f"{self.base.url_path(path)}?{query}"
+        if len(self._targets) >= MAX_TARGETS:
+            self._targets.clear()  # crude, but a re-quote is all a miss costs
+        self._targets[ck] = url
+        return url
 
     def _validator(self, key: tuple[str, Any], entry: Entry) -> str | None:
         if entry.etag and not entry.etag.startswith("W/"):
