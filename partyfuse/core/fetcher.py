@@ -45,6 +45,9 @@ class Pending:
     span: Span
     version: FileVersion
     gate: AbstractContextManager[Any]
+    started: bool = True
+    """Whether its gate is held (a read's own fetch: at once; a read-ahead:
+    once the pool runs the job).  Waiting on an unstarted one waits for nothing."""
 
 
 def debug() -> bool:
@@ -126,7 +129,7 @@ class Fetcher:
         """Register a read's own fetches (gates entered: the caller fetches them
         now) and its read-ahead ranges (gates entered by the job when it runs).
         Call under the lock; each returned Pending must be settled."""
-        later = [Pending(span, version, self._lock_factory()) for span in ahead]
+        later = [Pending(span, version, self._lock_factory(), False) for span in ahead]
         # a fresh lock never blocks, so entering these gates under the lock is safe
         mine = [Pending(span, version, self._lock_factory()) for span in fetch]
         for p in mine:
@@ -160,10 +163,19 @@ class Fetcher:
             try:
                 with pending.gate:
                     # a job that waited in the spawner's queue may find readers
-                    # fetched part of its range meanwhile: fetch only what is missing
+                    # fetched part of its range meanwhile, or are fetching it now
+                    # (they found it not started, so nobody to wait for): fetch
+                    # only what nobody has or is bringing
                     with self._lock:
+                        pending.started = True
                         held = self._blocks.spans(path, pending.version)
-                    todo = gaps(span.start, span.end, [Span(s, s + len(d)) for s, d in held])
+                        busy = [
+                            p.span
+                            for p in self.pending(path, pending.version)
+                            if p.started and p is not pending
+                        ]
+                    known = [Span(s, s + len(d)) for s, d in held] + busy
+                    todo = gaps(span.start, span.end, known)
                     if debug():
                         what = f"fetched {spans_text(todo)}" if todo else "already read"
                         log.debug("read-ahead /%s %s %s", path, spans_text([span]), what)

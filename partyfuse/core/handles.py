@@ -22,6 +22,12 @@ class FileHandle:
     stream: StreamState = field(default_factory=StreamState)
     inflight: list[Span] = field(default_factory=list)
     """Read-ahead ranges this handle started that have not landed yet."""
+    ahead_cap: int = -1
+    """The read-ahead cap of this stream's latest plan (0: no read-ahead,
+    -1: no plan yet)."""
+    last_read: float = float("-inf")
+    """Clock time of the handle's latest read: a stream idle for a while no
+    longer takes a share of the cache budget."""
     newer: Entry | None = None
     """A listing showed another version; its size is not known yet (look it up
     before the next read)."""
@@ -48,6 +54,14 @@ class HandleTable:
 
     def __len__(self) -> int:
         return len(self._open)
+
+    def streams(self, since: float) -> int:
+        """Handles reading sequentially (either way) that read at or after ``since``."""
+        return sum(
+            1
+            for h in self._open.values()
+            if (h.stream.forward or h.stream.backward) and h.last_read >= since
+        )
 
     def on_path(self, path: str) -> list[FileHandle]:
         return [h for h in self._open.values() if h.path == path]

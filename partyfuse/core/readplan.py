@@ -21,10 +21,13 @@ Policy (sizes in bytes, ``W`` = stream window):
   and 64 KiB reads around the same spot: headers, thumbnails).
 - larger random reads: twice the read size either side, at least 256 KiB and
   at most 4 MiB.
-- the padded window never exceeds the cache budget (``-cf`` * 1 MiB; half of it,
-  in whole blocks, when read-ahead runs in the background, so the window being
-  read and the one being fetched both fit), except that the requested bytes are
-  always fetched.  Read-ahead needs ``-cf 4`` or more.
+- the padded window never exceeds the stream's share of the cache budget
+  (``-cf`` * 1 MiB divided by the sequential streams reading at the time; half
+  of it, in whole blocks, when read-ahead runs in the background, so the window
+  being read and the one being fetched both fit), except that the requested
+  bytes are always fetched.  Read-ahead needs a share of 4 MiB or more (``-cf
+  4`` for one stream); below that streams fetch synchronously, so four readers
+  at ``-cf 12`` do not push out each other's bytes before they are read.
 - padding only grows a missing range away from cached bytes: the window is cut
   into the gaps between cached spans and only gaps touching the request are
   fetched, so a partial hit at either end fetches just the missing part.
@@ -95,6 +98,9 @@ class ReadPlan:
     """Ranges to fetch before the read can be answered: sorted, disjoint, uncached."""
     ahead: tuple[Span, ...] = ()
     """Ranges worth fetching in the background for the reads to come."""
+    ahead_cap: int = 0
+    """The cap on this stream's read-ahead window (0: no read-ahead), kept by
+    the caller so a cached read can tell cheaply whether read-ahead is due."""
 
     @property
     def is_hit(self) -> bool:
@@ -109,6 +115,12 @@ def next_stream(stream: StreamState, offset: int, end: int) -> StreamState:
     if stream.last_end >= 0:
         if stream.last_start < offset <= stream.last_end + STREAM_SLACK and end > stream.last_end:
             forward = stream.forward + 1
+        elif stream.forward and stream.last_start - STREAM_SLACK <= offset < stream.last_start:
+            # a straggler of a forward stream: the kernel issues a file's reads in
+            # parallel on a multi-threaded FUSE loop, so one may arrive just after
+            # the read past it; taking it for a backward stream would pad behind it
+            # and fetch again bytes read (and dropped) moments ago
+            return stream
         elif end == stream.last_start or (
             offset < stream.last_start and stream.last_start - STREAM_SLACK <= end < stream.last_end
         ):
@@ -118,6 +130,14 @@ def next_stream(stream: StreamState, offset: int, end: int) -> StreamState:
             return stream
     run = stream.run_bytes + (end - offset) if forward or backward else end - offset
     return StreamState(offset, end, forward, backward, run)
+
+
+def readahead_due(stream: StreamState, end: int, reach: int, file_size: int, cap: int) -> bool:
+    """Whether a forward stream that just read up to ``end``, with bytes
+    cached or in flight up to ``reach``, should fetch more in the background."""
+    if cap <= 0 or stream.forward < 2 or reach >= file_size:
+        return False
+    return reach - end < stream_window(stream.run_bytes, cap) // 2
 
 
 def stream_window(run_bytes: int, cap: int) -> int:
@@ -180,6 +200,7 @@ def plan_read(
     inflight: Sequence[Span] = (),
     background: bool = False,
     may_read_ahead: bool = True,
+    streams: int = 1,
 ) -> tuple[ReadPlan, StreamState]:
     """Decide what to fetch for ``read(size, offset)`` of a ``file_size`` file.
 
@@ -187,7 +208,8 @@ def plan_read(
     ``inflight`` the ones being fetched in the background, ``budget`` the cache
     size in bytes (0: no cache), ``background`` whether read-ahead can run at
     all, ``may_read_ahead`` whether this handle may start one now (it has none
-    in flight).
+    in flight), ``streams`` how many sequential streams share the budget
+    (each plans within its share, so their windows never evict each other).
     Returns the plan and the handle's next ``StreamState``.
     """
     start = max(0, min(offset, file_size))
@@ -199,9 +221,10 @@ def plan_read(
         return ReadPlan(start, end, tuple(gaps(start, end, cached))), new_stream
 
     needed = end - start
-    if background and budget < READ_AHEAD_MIN_BUDGET:
+    share = budget // max(1, streams)
+    if background and share < READ_AHEAD_MIN_BUDGET:
         background = False
-    cap = (budget // 2 // BLOCK_SIZE) * BLOCK_SIZE if background else budget
+    cap = (share // 2 // BLOCK_SIZE) * BLOCK_SIZE if background else share
     if new_stream.forward:
         window = stream_window(new_stream.run_bytes, cap)
         left, right = 0, max(0, window - needed)
@@ -226,7 +249,7 @@ def plan_read(
         window = stream_window(new_stream.run_bytes, cap)
         known = [*cached, *inflight, *fetch]
         reach = covered_until(end, known)
-        if reach < file_size and reach - end < window // 2:
+        if readahead_due(new_stream, end, reach, file_size, cap):
             target = min(file_size, end + window)
             ahead = tuple(gaps(reach, target, known)[:1])
-    return ReadPlan(start, end, fetch, ahead), new_stream
+    return ReadPlan(start, end, fetch, ahead, cap if background else 0), new_stream

@@ -78,3 +78,29 @@ def test_zero_blocks_keeps_nothing() -> None:
     cache = BlockCache(0)
     cache.insert("f", V1, 0, b"abc")
     assert cache.nbytes == 0 and cache.spans("f", V1) == []
+
+
+def test_slice_answers_from_one_or_several_blocks_and_refuses_holes() -> None:
+    data = payload(4 * MiB)
+    cache = BlockCache(8)
+    cache.insert("f", V1, 7, data[7 : 3 * MiB])  # blocks at 7, 1M+7, 2M+7
+    cache.insert("f", V1, 3 * MiB + 4 * KiB, data[3 * MiB + 4 * KiB :])  # a hole before it
+    assert cache.slice("f", V1, 7, 7 + 4 * KiB) == (data[7 : 7 + 4 * KiB], [7])
+    # across two block boundaries, exact bytes, every block named
+    got = cache.slice("f", V1, MiB - 5, 2 * MiB + 100)
+    assert got == (data[MiB - 5 : 2 * MiB + 100], [7, MiB + 7, 2 * MiB + 7])
+    assert cache.slice("f", V1, 3 * MiB - 10, 3 * MiB + 10) is None  # runs into the hole
+    assert cache.slice("f", V1, 0, 10) is None  # starts before the first block
+    assert cache.slice("f", V2, 7, 20) is None  # another version
+    assert cache.slice("g", V1, 7, 20) is None
+
+
+def test_reach_follows_contiguous_blocks_up_to_a_limit() -> None:
+    data = payload(4 * MiB)
+    cache = BlockCache(8)
+    cache.insert("f", V1, 0, data[: 3 * MiB])
+    cache.insert("f", V1, 3 * MiB + 1, data[3 * MiB + 1 :])
+    assert cache.reach("f", 100, 10 * MiB) == 3 * MiB  # stops at the hole
+    assert cache.reach("f", 100, MiB) == MiB  # looked no further than needed
+    assert cache.reach("f", 3 * MiB, 10 * MiB) == 3 * MiB  # at the hole: nothing
+    assert cache.reach("g", 5, 10) == 5
