@@ -1,15 +1,11 @@
-"""Turning HTTP statuses and urllib3/socket exceptions into the core's typed errors."""
+"""Turning HTTP statuses and socket/http.client exceptions into the core's typed errors."""
 
 from __future__ import annotations
 
 import logging
 import socket
 import ssl
-from http.client import HTTPException
-
-from urllib3.exceptions import MaxRetryError, NewConnectionError, SSLError
-from urllib3.exceptions import ProtocolError as Urllib3ProtocolError
-from urllib3.exceptions import TimeoutError as Urllib3Timeout
+from http.client import HTTPException, IncompleteRead, RemoteDisconnected
 
 from ..core.errors import Forbidden, NotFound, ProtocolError, Transient, TransportError
 from .tls import server_certificate, verification_failure
@@ -31,10 +27,8 @@ def status_error(status: int, what: str) -> TransportError:
 def connection_error(exc: BaseException, base: BaseUrl, what: str) -> TransportError:
     """One-line error for a failed exchange; a TLS verification failure also
     logs the certificate the server showed, so the user can pin it with -te."""
-    root: BaseException = exc
-    if isinstance(exc, MaxRetryError) and exc.reason is not None:
-        root = exc.reason  # urllib3 has given up retrying; the last cause says why
-    is_tls = isinstance(root, (SSLError, ssl.SSLError))
+    root = exc
+    is_tls = isinstance(root, ssl.SSLError)
     why = verification_failure(exc) if is_tls else None
     if why is not None:
         pem = server_certificate(base.host, base.port)
@@ -55,12 +49,13 @@ def connection_error(exc: BaseException, base: BaseUrl, what: str) -> TransportE
         )
     if is_tls:
         return Transient(f"{what}: TLS error with {base.netloc}: {_first_line(root)}")
-    # NewConnectionError is a ConnectTimeoutError subclass: ask about it first.
-    if isinstance(root, NewConnectionError):
-        return Transient(f"{what}: cannot reach {base.netloc}: {_reason(root)}")
-    if isinstance(root, (TimeoutError, socket.timeout, Urllib3Timeout)):
+    if isinstance(root, (TimeoutError, socket.timeout)):
         return Transient(f"{what}: timed out talking to {base.netloc}")
-    if isinstance(root, (Urllib3ProtocolError, HTTPException, OSError)):
+    if isinstance(root, IncompleteRead):
+        return Transient(f"{what}: the connection to {base.netloc} broke off mid-body")
+    if isinstance(root, RemoteDisconnected):
+        return Transient(f"{what}: cannot reach {base.netloc}: remote end closed connection")
+    if isinstance(root, (HTTPException, OSError)):
         return Transient(f"{what}: cannot reach {base.netloc}: {_reason(root)}")
     return Transient(f"{what}: {type(root).__name__}: {_first_line(root)}")
 

@@ -1,8 +1,8 @@
 """Certificate checking for https mounts (-te, -teh, -td).
 
 A pinned certificate (-te) is trusted with or without a hostname check
-(-teh), which a CA bundle path alone cannot express; so urllib3 is handed our
-own ssl.SSLContext.
+(-teh), which a CA bundle path alone cannot express; so every connection is
+made with our own ssl.SSLContext.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import ssl
 from dataclasses import dataclass
-from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +24,7 @@ class TlsOptions:
     """-td: no verification at all."""
 
     def context(self) -> ssl.SSLContext | None:
-        """The context to use, or None for urllib3's default (system CAs, hostname checked)."""
+        """The context to use, or None for the default (system CAs, hostname checked)."""
         if self.insecure:
             ctx = ssl.create_default_context()
             ctx.check_hostname = False
@@ -41,24 +40,6 @@ class TlsOptions:
         return None
 
 
-def pool_options(ctx: ssl.SSLContext | None) -> dict[str, Any]:
-    """Keyword arguments that make an ``HTTPSConnectionPool`` verify with ``ctx``.
-
-    urllib3 resets the context's verify_mode from ``cert_reqs`` on every
-    connection and checks the hostname itself unless told not to, so both
-    must agree with the context."""
-    if ctx is None:
-        return {}  # urllib3's default: system CAs, hostname checked
-    none = ctx.verify_mode == ssl.CERT_NONE
-    out: dict[str, Any] = {
-        "ssl_context": ctx,
-        "cert_reqs": "CERT_NONE" if none else "CERT_REQUIRED",
-    }
-    if not ctx.check_hostname:
-        out["assert_hostname"] = False
-    return out
-
-
 def server_certificate(host: str, port: int, timeout: float = 5.0) -> str | None:
     """The PEM certificate the server presents, so the user can pin it with -te."""
     try:
@@ -71,14 +52,14 @@ def server_certificate(host: str, port: int, timeout: float = 5.0) -> str | None
 def verification_failure(exc: BaseException) -> str | None:
     """Why the certificate was refused ("self-signed certificate", "Hostname
     mismatch, ..."), or None when ``exc`` is not a verification failure.
-    urllib3 wraps the ssl error a few layers deep."""
+    Wrappers (urllib3's, requests') put the ssl error a few layers deep."""
     seen: set[int] = set()
     cur: BaseException | None = exc
     while cur is not None and id(cur) not in seen:
         seen.add(id(cur))
         if isinstance(cur, ssl.SSLCertVerificationError):
             return str(cur.verify_message or "certificate verify failed")
-        reason = getattr(cur, "reason", None)  # urllib3's MaxRetryError
+        reason = getattr(cur, "reason", None)  # e.g. urllib3's MaxRetryError
         nxt = reason if isinstance(reason, BaseException) else None
         nxt = nxt or cur.__cause__ or cur.__context__
         if nxt is None and cur.args and isinstance(cur.args[0], BaseException):

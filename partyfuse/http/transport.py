@@ -15,14 +15,11 @@ import email.utils
 import logging
 import threading
 import time
+import zlib
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
-from http.client import HTTPException
 from typing import Any
 from urllib.parse import quote, urljoin, urlsplit
-
-import urllib3
-from urllib3.response import BaseHTTPResponse
 
 from .. import __version__
 from ..core.errors import Changed, Forbidden, NotFound, ProtocolError, TransportError
@@ -31,7 +28,7 @@ from ..core.listings.copyparty import copyparty_access, parse_copyparty_json
 from ..core.model import Entry, Listing
 from .auth import AUTH_HEADERS, Credentials
 from .errors import connection_error, status_error
-from .pool import ConnectionPool
+from .pool import EXCHANGE_ERRORS, ConnectionPool, Response
 from .ranges import expected_last, parse_content_range, range_header, unsatisfied_total
 from .retry import RetryPolicy
 from .tls import TlsOptions
@@ -48,18 +45,11 @@ MAX_REDIRECTS = 5
 MAX_TARGETS = 4096
 #: A listing bigger than this is a broken or hostile server, not a directory.
 MAX_LISTING = 256 << 20
-#: Leftover body bytes worth reading to keep a connection alive.
-DRAIN_MAX = 64 << 10
 #: Bodies are read in steps this big when their length is not known.
 CHUNK = 256 << 10
-_BODY_ERRORS: tuple[type[BaseException], ...] = (
-    urllib3.exceptions.HTTPError,  # ProtocolError, ReadTimeoutError, DecodeError, SSLError
-    HTTPException,
-    OSError,
-)
+_BODY_ERRORS: tuple[type[BaseException], ...] = (*EXCHANGE_ERRORS, zlib.error)
 #: What requests sent for listings: they may come compressed, file bytes never.
 LISTING_ENCODINGS = "gzip, deflate"
-Response = BaseHTTPResponse
 ListingParser = Callable[..., Listing]
 
 
@@ -75,19 +65,6 @@ def _find_parse_listing() -> ListingParser | None:
         return None
     fn = getattr(listings, "parse_listing", None)
     return fn if callable(fn) else None
-
-
-def _finish(r: Response) -> None:
-    """Give the connection back for keep-alive when what is left of the body is
-    small, else close it.  A body read to its end has already given it back."""
-    if r.connection is None:
-        return
-    remaining = r.length_remaining
-    if remaining is not None and remaining <= DRAIN_MAX:
-        r.drain_conn()  # reads the rest; urllib3 gives the connection back at its end
-    else:
-        r.close()  # closes the socket: the pool opens a new one when needed
-    r.release_conn()
 
 
 def _log_exchange(method: str, url: str, r: Response, rng: str | None, t0: float) -> None:
@@ -147,9 +124,7 @@ class HttpTransport:
                 "can read and alter what %s serves",
                 self.base.netloc,
             )
-            # said once here, instead of urllib3's warning on every request
-            urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
-        self._pool = ConnectionPool(self.base, tls, self._policy, self._timeout)
+        self._pool = ConnectionPool(self.base, tls, self._policy, self._timeout, sleep=sleep)
         self._origin = f"{self.base.scheme}://{self.base.netloc}"
         self._user_agent = f"partyfuse/{__version__}"
         # Request headers by "is copyparty" (the PW header goes only there),
@@ -332,9 +307,9 @@ class HttpTransport:
         headers = self._headers({"Accept-Encoding": "identity"})
         try:
             r = self._pool.urlopen("HEAD", url, headers)
-        except (urllib3.exceptions.HTTPError, HTTPException, OSError):
+        except EXCHANGE_ERRORS:
             return False
-        _finish(r)
+        r.finish()
         with self._lock:
             self.requests += 1
         log.debug("HEAD %s%s -> %d (is the URL a file?)", self._origin, url, r.status)
@@ -515,7 +490,7 @@ class HttpTransport:
     # -- exchanges -----------------------------------------------------
 
     def _with_body_retries(self, fn: Callable[[], Any], what: str) -> Any:
-        """Repeat an exchange whose body broke off: urllib3 retries only up to
+        """Repeat an exchange whose body broke off: the pool retries only up to
         the headers, a server dying mid-body is ours to retry."""
         last: BaseException | None = None
         for attempt in range(self._policy.retries + 1):
@@ -591,7 +566,7 @@ class HttpTransport:
         finally:
             if log.isEnabledFor(logging.DEBUG):
                 _log_exchange(method, self._origin + url, r, headers.get("Range"), t0)
-            _finish(r)
+            r.finish()
 
     def _send(
         self, method: str, url: str, headers: dict[str, str], *, what: str
@@ -604,8 +579,8 @@ class HttpTransport:
             t0 = time.monotonic()
             try:
                 r = self._pool.urlopen(method, url, hdrs)
-            except (urllib3.exceptions.HTTPError, HTTPException, OSError) as e:
-                # urllib3 has already retried what was worth retrying.
+            except EXCHANGE_ERRORS as e:
+                # the pool has already retried what was worth retrying
                 raise connection_error(e, self.base, what) from None
             with self._lock:
                 self.requests += 1
@@ -622,7 +597,7 @@ class HttpTransport:
                 target,
                 (time.monotonic() - t0) * 1000,
             )
-            _finish(r)  # a redirect's small body: keep the connection
+            r.finish()  # a redirect's small body: keep the connection
             if origin_of(target) != self.base.origin:
                 raise ProtocolError(
                     f"{what}: the server redirects to another site ({target.split('?')[0]}); "
