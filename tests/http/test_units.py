@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from partyfuse.core.errors import ProtocolError
 from partyfuse.core.listings.copyparty import (
     copyparty_access,
+    name_from_href,
     parse_copyparty_json,
     unquote_to_bytes,
 )
@@ -48,6 +49,26 @@ def test_core_unquote_matches_urllib(text):
     assert unquote_to_bytes(text) == urllib.parse.unquote_to_bytes(
         text.encode("utf-8", "surrogateescape")
     )
+
+
+@given(st.text(alphabet=st.characters(exclude_categories=["Cs"]), max_size=30), st.booleans())
+def test_href_names_skip_decoding_only_when_there_is_nothing_to_decode(href, is_dir):
+    # name_from_href skips percent-decoding for plain ASCII hrefs (listings
+    # are long); the name must be what full decoding gives.
+    href = href.replace("?", "") + ("/" if is_dir else "")
+    got = name_from_href(href)
+    path = href[:-1] if href.endswith("/") else href
+    name = urllib.parse.unquote_to_bytes(path.encode("utf-8")).decode("utf-8", "surrogateescape")
+    if name in ("", ".", "..") or "/" in name or "\0" in name:
+        assert got is None
+    else:
+        assert got == (name, None)
+
+
+def test_href_file_key_is_read_from_the_query():
+    assert name_from_href("a%20b?k=x%2By&raw") == ("a b", "x+y")
+    assert name_from_href("plain?k=") == ("plain", None)
+    assert name_from_href("plain?") == ("plain", None)
 
 
 @pytest.mark.parametrize(

@@ -97,10 +97,14 @@ def name_from_href(href: str) -> tuple[str, str | None] | None:
     path, _, query = href.partition("?")
     if path.endswith("/"):
         path = path[:-1]
-    name = unquote_to_bytes(path).decode("utf-8", "surrogateescape")
+    if "%" in path or not path.isascii():
+        name = unquote_to_bytes(path).decode("utf-8", "surrogateescape")
+    else:
+        name = path  # nothing to decode: the common case, and listings are long
     if name in ("", ".", "..") or "/" in name or "\0" in name:
         return None
-    return name, (query_value(query, "k") or None)
+    key = query_value(query, "k") if query else None
+    return name, key or None
 
 
 def _number(node: dict[str, Any], field: str) -> int | None:
