@@ -144,7 +144,10 @@ def parse_listing(
         return _finish(out, "nginx-xml")
 
     if dialect is None:
-        for name in _HTML_ORDER:
+        # mod_autoindex's first bytes go first: its page may carry a pasted
+        # HEADER.html that imitates any other server's markers.
+        order = ("apache", *_HTML_ORDER) if apache.has_preamble(text) else _HTML_ORDER
+        for name in order:
             if _html_looks_like(name, text):
                 out = ListingBuilder(surrogatepass=name == "python")
                 _parse_html(name, text, dir_path, out)
