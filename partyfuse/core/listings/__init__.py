@@ -144,9 +144,14 @@ def parse_listing(
         return _finish(out, "nginx-xml")
 
     if dialect is None:
-        # mod_autoindex's first bytes go first: its page may carry a pasted
-        # HEADER.html that imitates any other server's markers.
-        order = ("apache", *_HTML_ORDER) if apache.has_preamble(text) else _HTML_ORDER
+        # A page that starts the way mod_autoindex or mod_dirlisting start theirs
+        # goes to that parser first: its pasted HEADER/README may imitate any
+        # other server's markers, while its first bytes are the server's own.
+        order: tuple[str, ...] = _HTML_ORDER
+        if apache.has_preamble(text):
+            order = ("apache", *_HTML_ORDER)
+        elif lighttpd.has_preamble(text):
+            order = ("lighttpd", *_HTML_ORDER)
         for name in order:
             if _html_looks_like(name, text):
                 out = ListingBuilder(surrogatepass=name == "python")

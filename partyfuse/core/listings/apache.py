@@ -132,8 +132,10 @@ _PREAMBLE = re.compile(
 _BODY_OPEN = " </head>\n <body>\n"
 _BODY_CLOSE = "</body></html>"
 _H1 = re.compile(rf"<h1>Index of [^<>]{{0,{_N}}}</h1>\n")
-_BLOCK_OPEN = re.compile(r"<(table|pre|ul)(?=[\s>])", re.I)
-_BLOCK_CLOSE = {k: re.compile(rf"</{k}\s*>", re.I) for k in ("table", "pre", "ul")}
+# mod_autoindex writes its tags in lower case (and these literal patterns scan
+# a 6 MB page in a few ms); a pasted <TABLE> cannot bound or hide a lower-case block.
+_BLOCK_OPEN = re.compile(r"<(table|pre|ul)(?=[\s>])")
+_BLOCK_CLOSE = {k: re.compile(f"</{k}>") for k in ("table", "pre", "ul")}
 _SORT_LINK = re.compile(r'<a href="\?C=[NMSD];O=[AD]">')
 _PARENT_LINK = re.compile(rf'<a href="([^"<>]{{0,{_N}}})">\s?Parent Directory</a>')
 
@@ -187,7 +189,7 @@ def _blocks(text: str) -> list[_Block]:
     """
     opens: dict[str, list[int]] = {"table": [], "pre": [], "ul": []}
     for m in _BLOCK_OPEN.finditer(text):
-        opens[m.group(1).lower()].append(m.start())
+        opens[m.group(1)].append(m.start())
     found = []
     for kind, starts in opens.items():
         if not starts:

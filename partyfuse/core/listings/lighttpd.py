@@ -6,6 +6,13 @@ entry: name cell (``<a href="name/">name</a>/`` for directories), "YYYY-Mon-DD
 HH:MM:SS" (server local time, read as UTC as everywhere), and a size that is
 always rounded ("0.1K", "11.7K", "5.0M") -- so sizes are unknown, resolved
 exactly by the core.  The footer names the server: ``<div class="foot">lighttpd/…``.
+
+With ``dir-listing.show-header``/``show-readme`` and ``encode-header``/
+``encode-readme`` "disable", lighttpd pastes a directory's HEADER.txt raw right
+before the ``<h2>`` and its README.txt raw right before the footer (by default
+it escapes them into a ``<pre>``, which is harmless).  Those may hold a
+``<div class="list">`` or a table of their own, so the parser reads the list
+with mod_dirlisting's exact opening right after the ``<h2>``, not the first one.
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ import re
 
 from . import generic
 from ._common import (
+    MAX_RUN,
     ListingBuilder,
     iter_anchors,
     iter_table_rows,
@@ -24,6 +32,23 @@ from ._common import (
 )
 
 _DATE = re.compile(r"(\d{4})-([A-Za-z]{3})-(\d{1,2}) (\d{2}):(\d{2}):(\d{2})")
+_PREAMBLE = re.compile(
+    r"<!DOCTYPE html>\n<html>\n<head>\n(?:<meta [^<>]{0,500}>\n){0,4}"
+    rf"<title>Index of [^<>]{{0,{MAX_RUN}}}</title>\n"
+)
+_LIST = '<div class="list">'
+_OWN_TABLE = re.compile(
+    r'<div class="list">\n<table summary="Directory Listing"[^<>]{0,200}>\n'
+    r'<thead><tr><th class="n">'
+)
+
+
+def has_preamble(text: str) -> bool:
+    """The page starts like mod_dirlisting's pages and holds its table.
+
+    Checked before other servers' markers, which a raw HEADER.txt could carry.
+    """
+    return _PREAMBLE.match(text) is not None and _OWN_TABLE.search(text) is not None
 
 
 def looks_like(text: str) -> bool:
@@ -33,13 +58,41 @@ def looks_like(text: str) -> bool:
     )
 
 
+def _listing_block(text: str) -> tuple[int, int] | None:
+    """(start, end) of the best-shaped ``<div class="list">`` up to its ``</table>``."""
+    starts = []
+    at = text.find(_LIST)
+    while at >= 0:
+        starts.append(at)
+        at = text.find(_LIST, at + 1)
+    best: tuple[int, int, int] | None = None
+    for i, start in enumerate(starts):
+        nxt = starts[i + 1] if i + 1 < len(starts) else len(text)
+        close = text.find("</table>", start, nxt)
+        end = nxt if close < 0 else close
+        score = 0
+        if _OWN_TABLE.match(text, start):
+            score += 8
+        if text.endswith("</h2>\n", 0, start):
+            score += 4
+        if close >= 0:
+            score += 1
+            if text.endswith("</tbody>\n", 0, close):
+                score += 2
+        if text.count("<table", start, end) > 1:  # mod_dirlisting's list holds one table
+            score -= 64
+        if best is None or score > best[0]:
+            best = (score, start, end)
+    return None if best is None else (best[1], best[2])
+
+
 def parse(text: str, dir_path: bytes, out: ListingBuilder) -> None:
-    start = text.find('<div class="list">')
-    if start < 0:  # not this server's layout (a forced dialect): every child link
+    block = _listing_block(text)
+    if block is None:  # not this server's layout (a forced dialect): every child link
         generic.parse(text, dir_path, out)
         return
-    end = text.find("</table>", start)
-    for cells in iter_table_rows(text, max(start, 0), end if end >= 0 else None):
+    start, end = block
+    for cells in iter_table_rows(text, start, end):
         if not cells:
             continue
         for anchor in iter_anchors(cells[0]):
