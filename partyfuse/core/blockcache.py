@@ -78,7 +78,7 @@ class BlockCache:
         The hot path of a cached read: a bisect, no copy of the block list.
         """
         fb = self._files.get(path)
-        if fb is None or fb.version != version:
+        if fb is None or (fb.version is not version and fb.version != version):
             return None
         starts = fb.starts
         i = bisect.bisect_right(starts, start) - 1

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .model import Entry
+from .model import Entry, FileVersion
 from .readplan import Span, StreamState
 
 
@@ -31,6 +31,16 @@ class FileHandle:
     newer: Entry | None = None
     """A listing showed another version; its size is not known yet (look it up
     before the next read)."""
+    _version_of: Entry | None = field(default=None, repr=False, compare=False)
+    _version: FileVersion | None = field(default=None, repr=False, compare=False)
+
+    def version(self) -> FileVersion:
+        """``entry.version()``, made once per entry: every cached read needs it
+        (and the block cache then compares it by identity).  Call under the
+        filesystem's lock."""
+        if self._version_of is not self.entry or self._version is None:
+            self._version_of, self._version = self.entry, self.entry.version()
+        return self._version
 
 
 class HandleTable:

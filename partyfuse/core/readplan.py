@@ -40,6 +40,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from .model import BLOCK_SIZE
 
@@ -74,9 +75,9 @@ class Span:
         return self.end - self.start
 
 
-@dataclass(frozen=True)
-class StreamState:
-    """What a handle's previous reads say about its access pattern."""
+class StreamState(NamedTuple):
+    """What a handle's previous reads say about its access pattern (a tuple:
+    one is made per read, and a frozen dataclass costs several times more)."""
 
     last_start: int = -1
     last_end: int = -1

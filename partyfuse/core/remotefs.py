@@ -315,7 +315,7 @@ class RemoteFS:
             return None
         end = min(offset + size, file_size)
         path = handle.path
-        found = self._blocks.slice(path, entry.version(), offset, end)
+        found = self._blocks.slice(path, handle.version(), offset, end)
         if found is None:
             return None
         stream = next_stream(handle.stream, offset, end)
@@ -373,7 +373,8 @@ class RemoteFS:
         raise AssertionError("unreachable")
 
     def _read_version(self, handle: FileHandle, entry: Entry, size: int, offset: int) -> bytes:
-        version = entry.version()
+        with self._lock:  # the handle's memo is only read and written under the lock
+            version = handle.version() if entry is handle.entry else entry.version()
         file_size = entry.size
         assert file_size is not None
         path = handle.path
