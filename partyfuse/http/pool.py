@@ -27,7 +27,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .retry import RETRY_STATUSES, RetryPolicy
-from .tls import TlsOptions
+from .tls import TlsOptions, default_context
 from .urls import BaseUrl
 
 #: Idle keep-alive connections kept: FUSE's worker threads plus the read-ahead.
@@ -229,7 +229,7 @@ class ConnectionPool:
         self._max_idle = max_idle
         self._context: ssl.SSLContext | None = None
         if base.scheme == "https":
-            self._context = tls.context() or ssl.create_default_context()
+            self._context = tls.context() or default_context()
         self._lock = threading.Lock()
         self._idle: list[http.client.HTTPConnection] = []
         self._closed = False

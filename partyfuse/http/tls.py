@@ -40,6 +40,20 @@ class TlsOptions:
         return None
 
 
+def default_context() -> ssl.SSLContext:
+    """System CAs, hostname checked.  Where Python finds no system CA file
+    (python.org builds on macOS ship without one), certifi's bundle is added
+    when installed -- the bundle requests used to verify with."""
+    ctx = ssl.create_default_context()
+    if not ctx.cert_store_stats().get("x509_ca"):
+        try:
+            import certifi
+        except ImportError:
+            return ctx
+        ctx.load_verify_locations(cafile=certifi.where())
+    return ctx
+
+
 def server_certificate(host: str, port: int, timeout: float = 5.0) -> str | None:
     """The PEM certificate the server presents, so the user can pin it with -te."""
     try:

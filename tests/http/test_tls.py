@@ -85,3 +85,24 @@ def test_openssl_fallback_makes_a_usable_certificate(tmp_path):
     info = ssl._ssl._test_decode_cert(str(cert))  # type: ignore[attr-defined]
     assert ("DNS", "localhost") in info["subjectAltName"]
     assert ("IP Address", "127.0.0.1") in info["subjectAltName"]
+
+
+def test_default_context_checks_names_and_falls_back_to_certifi(monkeypatch):
+    import ssl
+
+    from partyfuse.http import tls
+
+    ctx = tls.default_context()
+    assert ctx.check_hostname and ctx.verify_mode == ssl.CERT_REQUIRED
+    # a Python without a system CA file (python.org on macOS) gets certifi's bundle
+    monkeypatch.setattr(
+        tls.ssl, "create_default_context", lambda: ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    )
+    bare = tls.default_context()
+    assert bare.check_hostname and bare.verify_mode == ssl.CERT_REQUIRED
+    try:
+        import certifi  # noqa: F401
+    except ImportError:
+        assert bare.cert_store_stats()["x509_ca"] == 0
+    else:
+        assert bare.cert_store_stats()["x509_ca"] > 0
