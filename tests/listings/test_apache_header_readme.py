@@ -10,6 +10,8 @@ from a pasted link, no real entry hidden behind a pasted table.
 
 from __future__ import annotations
 
+import urllib.request
+
 import pytest
 from hypothesis import given, note
 from hypothesis import strategies as st
@@ -19,6 +21,11 @@ from fakes import render_apache
 from fakes.tree import Tree
 from partyfuse.core.listings import parse_listing
 from partyfuse.core.model import Entry
+from tests.support.real_servers import (  # noqa: F401 - fixture
+    APACHE_VARIANTS,
+    RealServerFactory,
+    real_server,
+)
 
 from .test_roundtrip import FAST, Case, cases, expect
 
@@ -195,3 +202,38 @@ def test_a_header_shaped_like_another_server_does_not_change_the_dialect() -> No
             got, dialect = _parse(body, headers, "/d/")
             assert dialect == "apache", (style, header)
             assert set(got) == {"real.bin", "real dir", "HEADER.html"}
+
+
+def test_real_apache2_pages_with_pasted_files_give_exactly_the_real_entries(
+    real_server: RealServerFactory,  # noqa: F811
+) -> None:
+    """The same pastes served by the real apache2 (Debian's autoindex.conf), every style."""
+    tree = Tree()
+    dirs: dict[str, tuple[set[str], list[bytes]]] = {
+        "": ({"HEADER.html", "README.html"}, [PASTES["table"], PASTES["ul-like-apache"]])
+    }
+    tree.add_file("HEADER.html", PASTES["table"])
+    tree.add_file("README.html", PASTES["ul-like-apache"])
+    for paste, data in sorted(PASTES.items()):
+        for where in ("header", "readme", "both"):
+            d = f"{paste}-{where}"
+            dirs[""][0].add(d)
+            dirs[d] = ({"real.bin", "real dir"}, [])
+            tree.add_file(f"{d}/real.bin", b"abc")
+            tree.add_dir(f"{d}/real dir")
+            for name, wanted in (("HEADER.html", "readme"), ("README.html", "header")):
+                if where != wanted:
+                    tree.add_file(f"{d}/{name}", data)
+                    dirs[d][0].add(name)
+                    dirs[d][1].append(data)
+    for variant in APACHE_VARIANTS:
+        server = real_server("apache", tree, variant=variant)
+        for d, (want, pastes) in dirs.items():
+            url_path = f"/{d}/" if d else "/"
+            with urllib.request.urlopen(server.url(url_path), timeout=10) as r:
+                body, ctype = r.read(), r.headers.get("Content-Type", "")
+            assert all(p in body for p in pastes), (variant, d)  # apache2 did paste them
+            listing = parse_listing(body, ctype, url_path=url_path)
+            assert listing.dialect == "apache", (variant, d)
+            assert listing.warnings == [], (variant, d)
+            assert {e.name for e in listing.entries} == want, (variant, d)
