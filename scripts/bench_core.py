@@ -9,7 +9,8 @@ Three numbers, each printed on one line (``--json`` for a machine):
 * ``single_ratio``: bytes fetched / file size for one sequential reader whose
   reads arrive on two threads at once, as the kernel's async read-ahead does
   on a multi-threaded FUSE loop, with read-ahead in a background pool.
-* ``par4_ratio``: the same for four readers of one file at once (own handles).
+* ``par4_ratio``: the same for four readers of a file's quarters at once;
+  ``par4_1m_ratio`` with 1 MiB reads, one at a time (bench.py's par_seq).
 
 The transport is an in-memory one that sleeps a little per request, so
 fetches overlap with reads like they do against a server.
@@ -81,26 +82,30 @@ def cached_read_us(size_mib: int = 8, chunk: int = 4 * KiB, rounds: int = 5) -> 
 
 
 def fetched_ratio(readers: int, size_mib: int, blocks: int, chunk: int, lanes: int) -> float:
-    """Bytes fetched / size for ``readers`` sequential readers of one file;
-    each reader's reads are issued ``lanes`` at a time (kernel async reads)."""
+    """Bytes fetched / size for ``readers`` sequential readers of one file,
+    each reading its own part (bench.py's par_seq reads quarters); each
+    reader's reads are issued ``lanes`` at a time (kernel async reads)."""
     data = os.urandom(size_mib * MiB)
     transport = SlowTransport({"f": data}, latency=0.002, per_mib=0.004)
     pool = ThreadPoolExecutor(2, thread_name_prefix="ahead")
     fs = _fs(transport, blocks, lambda job: pool.submit(job))
     bad: list[str] = []
 
-    def reader() -> None:
+    part = len(data) // readers
+
+    def reader(k: int) -> None:
         fh = fs.open("/f", os.O_RDONLY)
+        lo, hi = k * part, (k + 1) * part
         with ThreadPoolExecutor(lanes) as lane:
-            for base in range(0, len(data), chunk * lanes):
-                offs = [o for o in range(base, base + chunk * lanes, chunk) if o < len(data)]
+            for base in range(lo, hi, chunk * lanes):
+                offs = [o for o in range(base, base + chunk * lanes, chunk) if o < hi]
                 got = list(lane.map(lambda o: fs.read("/f", chunk, o, fh), offs))
                 for o, g in zip(offs, got, strict=True):
                     if g != data[o : o + chunk]:
                         bad.append(f"wrong bytes at {o}")
         fs.release("/f", fh)
 
-    threads = [threading.Thread(target=reader) for _ in range(readers)]
+    threads = [threading.Thread(target=reader, args=(k,)) for k in range(readers)]
     for t in threads:
         t.start()
     for t in threads:
@@ -113,9 +118,9 @@ def fetched_ratio(readers: int, size_mib: int, blocks: int, chunk: int, lanes: i
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--size-mib", type=int, default=64, help="file size for the ratios")
+    ap.add_argument("--size-mib", type=int, default=256, help="file size for the ratios")
     ap.add_argument("--cf", type=int, default=12, help="cache blocks (-cf) for the ratios")
-    ap.add_argument("--runs", type=int, default=3, help="runs per ratio (max is shown)")
+    ap.add_argument("--runs", type=int, default=2, help="runs per ratio (max is shown)")
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args()
     out = {
@@ -124,6 +129,7 @@ def main() -> None:
             fetched_ratio(1, a.size_mib, a.cf, 128 * KiB, 2) for _ in range(a.runs)
         ),
         "par4_ratio": max(fetched_ratio(4, a.size_mib, a.cf, 128 * KiB, 2) for _ in range(a.runs)),
+        "par4_1m_ratio": max(fetched_ratio(4, a.size_mib, a.cf, MiB, 1) for _ in range(a.runs)),
     }
     if a.json:
         print(json.dumps(out))
