@@ -23,8 +23,8 @@ import ssl
 import threading
 import time
 import zlib
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, overload
 
 from .retry import RETRY_STATUSES, RetryPolicy
 from .tls import TlsOptions, default_context
@@ -95,6 +95,33 @@ def retry_after(value: str | None, cap: float) -> float | None:
     return min(max(secs, 0.0), cap)
 
 
+class Headers:
+    """A response's headers by case-insensitive name (the first of repeated
+    ones).  http.client's message object scans every header, lower-casing
+    each, on every lookup; a read looks up half a dozen."""
+
+    __slots__ = ("_by_name",)
+
+    def __init__(self, items: Iterable[tuple[str, str]]) -> None:
+        by_name: dict[str, str] = {}
+        for name, value in items:
+            by_name.setdefault(name.lower(), value)
+        self._by_name = by_name
+
+    @overload
+    def get(self, name: str) -> str | None: ...
+    @overload
+    def get(self, name: str, default: str) -> str: ...
+    def get(self, name: str, default: str | None = None) -> str | None:
+        return self._by_name.get(name.lower(), default)
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and name.lower() in self._by_name
+
+    def __repr__(self) -> str:
+        return f"Headers({self._by_name!r})"
+
+
 class Response:
     """One answer whose body is read on demand; its connection goes back to
     the pool when the body has been read to its end, or on ``finish``."""
@@ -105,14 +132,14 @@ class Response:
         self, raw: http.client.HTTPResponse, conn: http.client.HTTPConnection, pool: ConnectionPool
     ) -> None:
         self.status = raw.status
-        self.headers = raw.headers
+        self.headers = Headers(raw.headers.items())
         self._raw = raw
         self._conn: http.client.HTTPConnection | None = conn
         self._pool = pool
         self._bytes = 0
         self._decoder: Any = None
         self._bad: str | None = None
-        enc = raw.headers.get("Content-Encoding")
+        enc = self.headers.get("Content-Encoding")
         if enc:
             enc = enc.strip().lower()
             if enc in ("gzip", "x-gzip"):

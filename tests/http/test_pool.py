@@ -19,7 +19,7 @@ from werkzeug import Response
 from partyfuse.core.errors import TransportError
 from partyfuse.core.model import Entry
 from partyfuse.http import RetryPolicy
-from partyfuse.http.pool import retry_after
+from partyfuse.http.pool import Headers, retry_after
 
 from .helpers import transport
 
@@ -206,3 +206,11 @@ def test_retry_after_takes_seconds_or_a_date_and_is_capped():
     assert 2 <= (retry_after(later, cap=10) or 0) <= 4
     earlier = email.utils.formatdate(time.time() - 60, usegmt=True)
     assert retry_after(earlier, cap=10) == 0
+
+
+def test_response_headers_are_case_insensitive_and_keep_the_first_of_repeats():
+    h = Headers([("Content-Range", "bytes 0-1/2"), ("ETag", '"a"'), ("etag", '"b"')])
+    assert h.get("content-range") == h.get("CONTENT-RANGE") == "bytes 0-1/2"
+    assert h.get("ETag") == '"a"'
+    assert "content-range" in h and "Content-Encoding" not in h
+    assert h.get("Content-Length") is None and h.get("Content-Length", "") == ""
