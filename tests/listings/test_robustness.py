@@ -138,6 +138,17 @@ def test_a_truncated_listing_only_ever_loses_entries() -> None:
             assert {e.name for e in listing.entries} <= full
 
 
+# Pages that pass the Apache/lighttpd preamble tests, so every block is scored.
+APACHE_HEAD = (
+    b'<!DOCTYPE HTML PUBLIC "-//W3C//DTD HTML 4.01//EN">\n<html>\n <head>\n'
+    b"  <title>Index of /</title>\n </head>\n <body>\n"
+)
+LIGHTTPD_HEAD = (
+    b"<!DOCTYPE html>\n<html>\n<head>\n<title>Index of /</title>\n</head>\n<body>\n"
+    b'<div class="list">\n<table summary="Directory Listing">\n<thead><tr><th class="n">'
+)
+
+
 @pytest.mark.parametrize(
     "body",
     [
@@ -150,6 +161,8 @@ def test_a_truncated_listing_only_ever_loses_entries() -> None:
         b"<pre>" + b'<A HREF="/a">' * 100_000,
         b"<html><h1>Index of /</h1><hr><pre>" + b" 1/1/2000 " * 100_000,
         b"\xff\xfe" * 500_000,
+        APACHE_HEAD + b"<table><pre><ul>" * 60_000 + b'<ul><a href="a">a</a>' * 30_000,
+        LIGHTTPD_HEAD + b'<div class="list"><table>' * 100_000,
     ],
     ids=[
         "unclosed-href",
@@ -161,6 +174,8 @@ def test_a_truncated_listing_only_ever_loses_entries() -> None:
         "iis-a",
         "dates",
         "bin",
+        "apache-blocks",
+        "lighttpd-lists",
     ],
 )
 @pytest.mark.parametrize("dialect", [None, "generic", "iis", "apache", "nginx"])

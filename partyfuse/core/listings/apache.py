@@ -221,14 +221,16 @@ def _score(text: str, block: _Block, dir_path: bytes, body: tuple[int, int] | No
     it does not list.  Then the exact shape, the sort links, the parent link.
     """
     score = 0
-    if body is not None:
-        before = text[body[0] : block.start] if block.start >= body[0] else None
-        after = text[block.end : body[1]] if block.end <= body[1] else None
-        if before is not None and after is not None:
-            header_ok = _H1.fullmatch(before) is not None or _lists(text, block, "HEADER.html")
-            readme_ok = after in ("", "\n") or _lists(text, block, "README.html")
-            if header_ok and readme_ok:
-                score += 16
+    # (no slicing here: a page of many blocks must not copy the page once per block)
+    if body is not None and body[0] <= block.start and block.end <= body[1]:
+        no_header = _H1.fullmatch(text, body[0], block.start) is not None
+        no_readme = body[1] - block.end <= 1 and text.startswith(
+            "\n" * (body[1] - block.end), block.end
+        )
+        header_ok = no_header or _lists(text, block, "HEADER.html")
+        readme_ok = no_readme or _lists(text, block, "README.html")
+        if header_ok and readme_ok:
+            score += 16
     exact = _EXACT[block.kind].fullmatch(text, block.start, block.end) is not None
     if exact:
         score += 8
