@@ -13,6 +13,11 @@ Sizes: below 973 bytes Apache prints exact digits; above, "1.0K", "5.0M", "12K"
 "Parent Directory" link is an absolute href to the parent.  Dates are the
 server's local time (read as UTC; see nginx.py).  Older Apache (2.2) wrote
 "DD-Mon-YYYY HH:MM", accepted too.
+
+Debian's ``HeaderName HEADER.html`` / ``ReadmeName README.html`` paste those
+files raw before and after the listing, so only mod_autoindex's own block is
+read (see "finding mod_autoindex's own block" below); a page that starts with
+mod_autoindex's preamble is Apache whatever a pasted file imitates.
 """
 
 from __future__ import annotations
