@@ -38,6 +38,10 @@ DRAIN_MAX = 64 << 10
 EXCHANGE_ERRORS: tuple[type[BaseException], ...] = (OSError, http.client.HTTPException)
 
 
+#: How a server that hung up on an idle keep-alive socket shows when we use it.
+_HUNG_UP = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)
+
+
 class _Timeouts:
     """Connect under the connect timeout, then wait for answers under the read one."""
 
@@ -302,14 +306,22 @@ class ConnectionPool:
         attempt failed, or RuntimeError once the pool is closed."""
         policy = self._policy
         attempt = 0
+        fresh_tried = False
         while True:
             conn = self._get()
+            reused = conn.sock is not None
             try:
                 conn.request(method, target, headers=headers)
                 raw = conn.getresponse()
             except EXCHANGE_ERRORS as e:
                 conn.close()
                 self.put(conn)
+                if reused and not fresh_tried and isinstance(e, _HUNG_UP):
+                    # The server closed this idle keep-alive socket as we sent
+                    # (its idle timeout raced ours): not a failure of the server,
+                    # so once, straight away and without using up a retry.
+                    fresh_tried = True
+                    continue
                 if isinstance(e, ssl.SSLError) or attempt >= policy.retries:
                     raise
                 self._sleep(policy.delay(attempt))

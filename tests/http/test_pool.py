@@ -135,6 +135,33 @@ def test_a_keep_alive_socket_the_server_closed_is_not_reused(socket_server):
     assert server.connections == 2
 
 
+def test_a_keep_alive_socket_closed_as_we_send_is_retried_on_a_new_one_at_once(socket_server):
+    # The server's idle timeout races the next request: it reads the request
+    # and hangs up without an answer.  That costs neither a retry nor a pause.
+    def handle(conn: socket.socket, n: int) -> None:
+        conn.sendall(answer(*read_request(conn)))
+        if n == 1:
+            read_request(conn)  # and close without answering
+
+    server = socket_server(handle)
+    slept: list[float] = []
+    t = transport(server.url, dialect="nginx", retry=NO_RETRIES, sleep=slept.append)
+    assert t.read_range("f.bin", 0, 100, entry()) == DATA[:100]
+    assert t.read_range("f.bin", 100, 300, entry()) == DATA[100:300]
+    assert server.connections == 2 and slept == []
+
+
+def test_a_new_connection_that_hangs_up_is_an_error_without_retries(socket_server):
+    def handle(conn: socket.socket, n: int) -> None:
+        read_request(conn)  # and close without answering
+
+    server = socket_server(handle)
+    t = transport(server.url, dialect="nginx", retry=NO_RETRIES)
+    with pytest.raises(TransportError, match="cannot reach"):
+        t.read_range("f.bin", 0, 100, entry())
+    assert server.connections == 1
+
+
 def test_a_body_cut_short_is_retried_and_never_returned(socket_server):
     def handle(conn: socket.socket, n: int) -> None:
         first, last = read_request(conn)
