@@ -311,8 +311,12 @@ class RemoteFS:
         the lock; decides exactly what ``plan_read`` would for such a read."""
         entry = handle.entry
         file_size = entry.size
-        if file_size is None or size <= 0 or offset >= file_size:
+        if file_size is None:
             return None
+        if size <= 0 or offset >= file_size:
+            # at or past EOF: the short read that ends every whole-file read
+            # (the planner would fetch nothing and leave the stream alone)
+            return b""
         end = min(offset + size, file_size)
         path = handle.path
         found = self._blocks.slice(path, handle.version(), offset, end)
