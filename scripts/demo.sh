@@ -52,7 +52,7 @@ else
 fi
 
 # -- python packages ---------------------------------------------------------
-have_deps() { "$1" -c 'import partyfuse.demo, copyparty, requests, mfusepy, fuse' >/dev/null 2>&1; }
+have_deps() { "$1" -c 'import partyfuse.demo, copyparty, mfusepy, fuse' >/dev/null 2>&1; }
 if [ -x .venv/bin/python ] && have_deps .venv/bin/python; then
 	PY=.venv/bin/python
 elif ! have_deps "$PY"; then
