@@ -141,3 +141,22 @@ def test_a_stream_over_cached_bytes_still_starts_its_readahead_in_time() -> None
     assert fs.stats.readahead_requests > 0
     assert fs.stats.hits == 16 * MiB // CHUNK
     assert_disjoint(ranges(t.log))
+
+
+def test_an_idle_stream_gives_its_share_of_the_budget_back() -> None:
+    data = payload(64 * MiB)
+    fs, t, clock = make_fs({"f": data, "g": data}, file_blocks=12)
+    a, b = fs.open("/g", os.O_RDONLY), fs.open("/f", os.O_RDONLY)
+    for pos in range(0, 4 * CHUNK, CHUNK):  # a second stream, reading
+        assert fs.read("/g", CHUNK, pos, a) == data[pos : pos + CHUNK]
+
+    def biggest_fetch_of_f(lo: int, hi: int) -> int:
+        before = len(t.log)
+        for pos in range(lo, hi, CHUNK):
+            assert fs.read("/f", CHUNK, pos, b) == data[pos : pos + CHUNK]
+        return max(e - s for s, e in ranges(t.log[before:]) if s >= lo)
+
+    # two streams: each plans within half of the 12 MiB budget
+    assert biggest_fetch_of_f(0, 24 * MiB) == 6 * MiB
+    clock.advance(3.0)  # /g has been idle for longer than STREAM_IDLE
+    assert biggest_fetch_of_f(24 * MiB, 48 * MiB) == 8 * MiB
