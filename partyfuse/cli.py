@@ -198,6 +198,12 @@ def build_parser(platform: str | None = None) -> argparse.ArgumentParser:
     g.add_argument(
         "--nonempty", action="store_true", help="allow mounting over a non-empty directory"
     )
+    g.add_argument(
+        "--st",
+        action="store_true",
+        help="single-threaded FUSE loop, as upstream: more throughput on a fast link, but "
+        "one slow fetch stalls every other file operation",
+    )
     return ap
 
 
@@ -288,6 +294,7 @@ def _mount(args: argparse.Namespace, transport: Any, on_ready: Any = None) -> No
         timeout=args.cds,
         allow_other=args.oth,
         nonempty=args.nonempty,
+        single_thread=args.st,
     )
     log.info("mounting %s on %s", transport.base, args.local_path)
     try:

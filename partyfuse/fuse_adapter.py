@@ -9,7 +9,7 @@ because they are about the kernel, not the filesystem:
 * reads are answered in full up to EOF even if the core caps one call (WinFsp
   sends reads of hundreds of MiB and takes a short answer for end of file);
 * the mount options: read-only, kernel attribute/entry timeouts from -cds,
-  fsname/subtype, a single-threaded loop (see ``mount_options``).
+  fsname/subtype, a multi-threaded loop unless --st (see ``mount_options``).
 """
 
 from __future__ import annotations
@@ -301,20 +301,20 @@ def mount_options(
     timeout: float,
     allow_other: bool = False,
     nonempty: bool = False,
+    single_thread: bool = False,
     platform: str | None = None,
 ) -> dict[str, Any]:
     """Keyword options for ``binding.FUSE`` (each becomes ``-o key[=value]``)."""
     opts: dict[str, Any] = {
         "foreground": True,
-        # One FUSE thread, as upstream.  Measured (scripts/bench.py, 256 MiB,
-        # -cf 12, 2 cores): single-threaded beats libfuse3's thread pool on
-        # every metric, e.g. O_DIRECT 4 KiB reads 19 -> 126 MB/s, 1 MiB
-        # sequential 256 -> 346 MB/s, 4 parallel readers 164 -> 282 MB/s, 4
-        # parallel small-file readers 470 -> 541 files/s: the pool's threads
-        # only fight over the GIL, and the kernel's parallel async reads of a
-        # file arrive out of order.  Fetching still overlaps with answering:
-        # read-ahead runs in the Spawner's pool.
-        "nothreads": True,
+        # Multi-threaded by default: on a slow link one read waiting for its
+        # window must not stall every ls/stat on the mount.  On a fast link
+        # one thread is faster (bench, 128 MiB over loopback, pf/upstream:
+        # sequential 1 MiB reads 1.36x single vs 0.78x threaded, 4 parallel
+        # readers 1.18x vs 0.57x: the pool's threads fight over the GIL), so
+        # --st offers upstream's single-threaded loop.  Read-ahead runs in the
+        # Spawner's pool either way.
+        "nothreads": single_thread,
         # fsname is shown by mount/df: never let a URL's password reach it;
         # WinFsp gets a plain name (it may end up as a volume label)
         "fsname": "partyfuse" if plat.is_windows(platform) else fsname.replace(",", "%2C"),

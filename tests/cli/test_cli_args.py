@@ -208,3 +208,10 @@ def test_missing_te_file_is_one_line(tmp_path: object, capsys: pytest.CaptureFix
     assert ei.value.code == 1
     err = capsys.readouterr().err.strip()
     assert "-te" in err and "\n" not in err
+
+
+def test_st_asks_for_the_single_threaded_fuse_loop() -> None:
+    from partyfuse.cli import build_parser
+
+    assert build_parser().parse_args(["http://h/", "m"]).st is False
+    assert build_parser().parse_args(["http://h/", "m", "--st"]).st is True

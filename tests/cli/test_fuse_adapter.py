@@ -221,7 +221,9 @@ def test_access_statfs_open_release(binding: fusebind.Binding) -> None:
 
 def test_mount_options(binding: fusebind.Binding) -> None:
     o = mount_options(binding=binding, fsname="partyfuse:http://h/", timeout=2.5, nonempty=True)
-    assert o["ro"] is True and o["nothreads"] is True and o["foreground"] is True
+    # multi-threaded by default: one slow fetch must not stall every other lookup
+    assert o["ro"] is True and o["nothreads"] is False and o["foreground"] is True
+    assert mount_options(binding=binding, fsname="x", timeout=1, single_thread=True)["nothreads"]
     assert o["attr_timeout"] == o["entry_timeout"] == 2.5
     assert o["subtype"] == "partyfuse"
     assert ("nonempty" in o) == (binding.libfuse_major == 2)

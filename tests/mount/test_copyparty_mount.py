@@ -187,3 +187,16 @@ def test_root_mtime_is_the_mount_time_not_1970(anon: Mount) -> None:
     # the module's mount was made during this test session, within the hour
     mtime = os.stat(anon.path).st_mtime
     assert time.time() - 3600 < mtime <= time.time()
+
+
+@pytest.fixture(scope="module")
+def single_thread(module_mounter: Mounter, cpp_dots: CopypartyServer) -> Mount:
+    return module_mounter(cpp_dots.url, "-q", "--st")
+
+
+def test_single_threaded_loop_serves_the_same_tree_and_bytes(
+    single_thread: Mount, source_tree: SourceTree
+) -> None:
+    assert_tree_matches(single_thread.path, source_tree, dots=True)
+    assert assert_contents_match(single_thread.path, source_tree, dots=True) > 5 << 20
+    test_eight_threads_read_different_and_same_files(single_thread, source_tree)
