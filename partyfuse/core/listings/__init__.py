@@ -29,6 +29,7 @@ constant offset still orders files right and changes whenever they change.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 from ..errors import ProtocolError
 from ..model import Entry, Listing
@@ -68,37 +69,26 @@ def _looks_like_json(text: str, content_type: str) -> bool:
     return head[:1] in ("{", "[") or "json" in content_type.lower()
 
 
+#: HTML dialect -> (recogniser, parser); anything else falls back to the generic parser.
+_HTML_DIALECTS: dict[
+    str, tuple[Callable[[str], bool], Callable[[str, bytes, ListingBuilder], None]]
+] = {
+    "cpp-html": (cpp_html.looks_like, cpp_html.parse),
+    "iis": (iis.looks_like, iis.parse),
+    "lighttpd": (lighttpd.looks_like, lighttpd.parse),
+    "python": (pyhttp.looks_like, pyhttp.parse),
+    "apache": (apache.looks_like, apache.parse),
+    "nginx": (nginx.looks_like_html, nginx.parse_html),
+}
+_GENERIC = (generic.looks_like_html, generic.parse)
+
+
 def _html_looks_like(dialect: str, text: str) -> bool:
-    if dialect == "cpp-html":
-        return cpp_html.looks_like(text)
-    if dialect == "iis":
-        return iis.looks_like(text)
-    if dialect == "lighttpd":
-        return lighttpd.looks_like(text)
-    if dialect == "python":
-        return pyhttp.looks_like(text)
-    if dialect == "apache":
-        return apache.looks_like(text)
-    if dialect == "nginx":
-        return nginx.looks_like_html(text)
-    return generic.looks_like_html(text)
+    return _HTML_DIALECTS.get(dialect, _GENERIC)[0](text)
 
 
 def _parse_html(dialect: str, text: str, dir_path: bytes, out: ListingBuilder) -> None:
-    if dialect == "cpp-html":
-        cpp_html.parse(text, dir_path, out)
-    elif dialect == "iis":
-        iis.parse(text, dir_path, out)
-    elif dialect == "lighttpd":
-        lighttpd.parse(text, dir_path, out)
-    elif dialect == "python":
-        pyhttp.parse(text, dir_path, out)
-    elif dialect == "apache":
-        apache.parse(text, dir_path, out)
-    elif dialect == "nginx":
-        nginx.parse_html(text, dir_path, out)
-    else:
-        generic.parse(text, dir_path, out)
+    _HTML_DIALECTS.get(dialect, _GENERIC)[1](text, dir_path, out)
 
 
 def _finish(out: ListingBuilder, dialect: str) -> Listing:
