@@ -261,3 +261,66 @@ def test_spawner_runs_jobs_and_swallows_failures() -> None:
     assert done.wait(5)
     sp.shutdown()
     sp(done.set)  # after shutdown: ignored, no exception
+
+
+# ---- the kernel's read-ahead window (1 MiB reads on libfuse3) -------------------
+
+MOUNTINFO = (
+    b"22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw\n"
+    b"40 22 0:40 / /tmp/a\\040b rw,nosuid,nodev,relatime shared:9 - fuse.partyfuse "
+    b"partyfuse:http://h/ ro,user_id=0,group_id=0\n"
+    b"41 22 0:41 / /tmp/other rw - fuse.sshfs host: rw\n"
+    b"42 40 0:52 / /tmp/a\\040b rw,relatime - fuse.partyfuse partyfuse:http://g/ ro\n"
+)
+
+
+def test_mount_device_finds_the_newest_fuse_mount_on_an_escaped_path() -> None:
+    from partyfuse.kernel_readahead import mount_device
+
+    assert mount_device("/tmp/a b", MOUNTINFO) == "0:52"  # stacked: the last one listed
+    assert mount_device("/tmp/a b/", MOUNTINFO) == "0:52"
+    assert mount_device("/tmp/other", MOUNTINFO) == "0:41"
+    assert mount_device("/", MOUNTINFO) is None  # not a FUSE mount
+    assert mount_device("/tmp/a", MOUNTINFO) is None
+
+
+def _sysfs(tmp_path: Any, kb: int) -> tuple[str, str]:
+    info = tmp_path / "mountinfo"
+    info.write_bytes(MOUNTINFO)
+    bdi = tmp_path / "bdi" / "0:52"
+    bdi.mkdir(parents=True)
+    (bdi / "read_ahead_kb").write_text(f"{kb}\n")
+    return str(tmp_path / "bdi"), str(info)
+
+
+def test_read_ahead_is_raised_only_when_lower(tmp_path: Any) -> None:
+    from partyfuse.kernel_readahead import raise_read_ahead
+
+    sysfs, info = _sysfs(tmp_path, 128)
+    said = raise_read_ahead("/tmp/a b", 1024, sysfs=sysfs, mountinfo=info, wait=0)
+    assert "raised to 1024" in said
+    assert (tmp_path / "bdi" / "0:52" / "read_ahead_kb").read_text() == "1024\n"
+    (tmp_path / "bdi" / "0:52" / "read_ahead_kb").write_text("4096\n")  # an admin's choice
+    said = raise_read_ahead("/tmp/a b", 1024, sysfs=sysfs, mountinfo=info, wait=0)
+    assert "already" in said
+    assert (tmp_path / "bdi" / "0:52" / "read_ahead_kb").read_text() == "4096\n"
+
+
+def test_read_ahead_failures_are_one_line_never_an_exception(tmp_path: Any) -> None:
+    from partyfuse.kernel_readahead import raise_read_ahead
+
+    sysfs, info = _sysfs(tmp_path, 128)
+    waits: list[float] = []
+    said = raise_read_ahead("/nowhere", sysfs=sysfs, mountinfo=info, wait=0.2, sleep=waits.append)
+    assert "not in" in said and len(waits) >= 2  # it waited for the mount to show up
+    said = raise_read_ahead("/tmp/other", sysfs=sysfs, mountinfo=info, wait=0)
+    assert said.startswith("read-ahead left alone") and "\n" not in said  # no such bdi file
+    said = raise_read_ahead("/tmp/a b", sysfs=sysfs, mountinfo=str(tmp_path / "gone"), wait=0)
+    assert said.startswith("read-ahead left alone")
+
+
+def test_big_reads_are_asked_for_only_on_linux_with_libfuse3(binding: fusebind.Binding) -> None:
+    linux = make_operations(FakeFS(), binding, platform="linux")
+    mac = make_operations(FakeFS(), binding, platform="darwin")
+    assert linux._read_ahead_kb == (1024 if binding.libfuse_major >= 3 else 0)
+    assert mac._read_ahead_kb == 0

@@ -11,6 +11,7 @@ one call at a time (``--st``) answers only after the timer let the read go on.
 from __future__ import annotations
 
 import os
+import re
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -108,3 +109,24 @@ def test_a_single_threaded_loop_is_what_the_test_catches(
         assert not _ls_while_a_read_stalls(m.path, server)
     finally:
         timer.cancel()
+
+
+def test_a_stream_reaches_the_daemon_in_1mib_reads_where_the_mount_allows(
+    mounter: Mounter, server: StallingNginx
+) -> None:
+    # libfuse3 allows 1 MiB reads; the kernel sends them once the mount's
+    # read-ahead window is 1 MiB, which partyfuse sets where it may (root)
+    server.release.set()
+    m = mounter(server.url(), "-d", env={"PARTYFUSE_FUSE": "mfusepy"})
+    with open(m.path / "slow.bin", "rb", buffering=0) as f:
+        assert f.read(len(SLOW)) == SLOW
+    dev = os.stat(m.path).st_dev
+    bdi = f"/sys/class/bdi/{os.major(dev)}:{os.minor(dev)}/read_ahead_kb"
+    sizes = {int(x) for x in re.findall(r"read /slow\.bin \[\d+\+(\d+)\]", m.stderr)}
+    if os.access(bdi, os.W_OK):
+        assert "read-ahead raised to 1024 KiB" in m.stderr
+        assert open(bdi).read().strip() == "1024"
+        assert max(sizes) == 1 << 20, sizes
+    else:  # not root: said once in the debug log, reads stay at the kernel's default
+        assert "read-ahead left alone" in m.stderr
+        assert max(sizes) <= 128 << 10
