@@ -330,10 +330,10 @@ def plan_hit(
     size: int,
     file_size: int,
     stream: StreamState,
-    *,
     ahead_cap: int,
     inflight: Sequence[Span],
-    reach: Callable[[int, int], int],
+    reach: Callable[[str, int, int], int],
+    key: str,
     media: bool = False,
 ) -> StreamState | None:
     """``plan_read``'s decision for a read the cache holds entirely, cheaply.
@@ -342,30 +342,44 @@ def plan_hit(
     starts nothing), or None when the full planner must run: read-ahead is
     due, the stream was never sized (``ahead_cap < 0``), or a media file's
     tail is to come.  ``inflight`` are the handle's read-ahead windows in
-    flight, ``reach(pos, limit)`` how far the cache covers contiguously from
-    ``pos`` (looking no further than ``limit``).  At or past EOF the stream
-    is returned unchanged (the short read that ends every whole-file read).
+    flight, ``reach(key, pos, limit)`` how far the cache covers ``key``
+    contiguously from ``pos`` (looking no further than ``limit``).  At or
+    past EOF the stream is returned unchanged (the short read that ends every
+    whole-file read).  Positional, no closures: this runs once per cached
+    read, the floor under every 4 KiB O_DIRECT read.
     """
     if size <= 0 or offset >= file_size:
         return stream
-    end = min(offset + size, file_size)
+    end = offset + size
+    if end > file_size:
+        end = file_size
     if media and media_tail_due(media, stream, offset, file_size):
         return None
     new = next_stream(stream, offset, end)
-    if ahead_cap and new.forward >= 2 and len(inflight) < AHEAD_WINDOWS:
-        if ahead_cap < 0:
-            return None
-        limit = end + stream_window(new.run_bytes, ahead_cap)
-        pos = reach(end, limit)
-        if inflight:
-            pos = _reach_through(pos, limit, inflight, reach)
-        if readahead_due(new, end, pos, file_size, ahead_cap):
-            return None
-    return new
+    if new.forward < 2 or not ahead_cap or len(inflight) >= AHEAD_WINDOWS:
+        return new
+    if ahead_cap < 0:
+        return None
+    window = stream_window(new.run_bytes, ahead_cap)
+    target = end + window
+    if target > file_size:
+        target = file_size
+    pos = reach(key, end, target)
+    if inflight:
+        pos = _reach_through(pos, target, inflight, reach, key)
+    if pos >= file_size:
+        return new
+    # readahead_due, inlined: room for a whole window (or up to EOF)
+    piece = ahead_piece(window)
+    return None if target - pos >= min(piece, file_size - pos) else new
 
 
 def _reach_through(
-    pos: int, limit: int, inflight: Sequence[Span], reach: Callable[[int, int], int]
+    pos: int,
+    limit: int,
+    inflight: Sequence[Span],
+    reach: Callable[[str, int, int], int],
+    key: str,
 ) -> int:
     """Extend a cached reach through windows in flight and the cache beyond them."""
     moved = True
@@ -373,6 +387,6 @@ def _reach_through(
         moved = False
         for span in inflight:
             if span.start <= pos < span.end:
-                pos = reach(span.end, limit)
+                pos = reach(key, span.end, limit)
                 moved = True
     return pos

@@ -305,23 +305,24 @@ class RemoteFS:
         if file_size is None:
             return None
         path = handle.path
+        blocks = self._blocks
         if size > 0 and offset < file_size:
             end = min(offset + size, file_size)
-            found = self._blocks.slice(path, handle.version(), offset, end)
+            found = blocks.slice(path, handle.version(), offset, end)
             if found is None:
                 return None
         else:
             end, found = offset, None
-        blocks = self._blocks
         stream = plan_hit(
             offset,
             size,
             file_size,
             handle.stream,
-            ahead_cap=handle.ahead_cap,
-            inflight=handle.inflight,
-            reach=lambda pos, limit: blocks.reach(path, pos, limit),
-            media=handle.media,
+            handle.ahead_cap,
+            handle.inflight,
+            blocks.reach,
+            path,
+            handle.media,
         )
         if stream is None:
             return None

@@ -151,22 +151,13 @@ def test_plan_hit_agrees_with_plan_read_on_every_cached_read(
         **common,  # type: ignore[arg-type]
     )
 
-    def reach(pos: int, limit: int) -> int:
+    def reach(_key: str, pos: int, limit: int) -> int:
         from partyfuse.core.readplan import covered_until
 
         return min(max(pos, covered_until(pos, spans)), max(pos, limit))
 
     cap = full.ahead_cap
-    quick = plan_hit(
-        offset,
-        size,
-        file_size,
-        stream,
-        ahead_cap=cap,
-        inflight=flying,
-        reach=reach,
-        media=media,
-    )
+    quick = plan_hit(offset, size, file_size, stream, cap, flying, reach, "f", media)
     if full.end > full.start and gaps(full.start, full.end, spans):
         return  # not a hit: the hit path never gets here (the cache had no bytes)
     if quick is not None:
