@@ -277,7 +277,7 @@ def _mount(args: argparse.Namespace, transport: Any, on_ready: Any = None) -> No
     from .fusebind import load
 
     binding = load()
-    spawner = Spawner(workers=2)
+    spawner = Spawner()  # one worker per read-ahead window in flight
     fs = RemoteFS(
         transport,
         clock=time.monotonic,

@@ -27,6 +27,7 @@ from typing import Any, Protocol, TypeVar
 
 from . import platform as plat
 from .core.errors import FsError
+from .core.readplan import AHEAD_WINDOWS
 from .fusebind import PATH_CODEC, Binding
 from .kernel_readahead import READ_AHEAD_KB, raise_read_ahead
 
@@ -54,9 +55,14 @@ class FileSystem(Protocol):
 
 
 class Spawner:
-    """The ``spawn`` the core uses for read-ahead: a small thread pool that never raises."""
+    """The ``spawn`` the core uses for read-ahead: a small thread pool that never raises.
 
-    def __init__(self, workers: int = 2) -> None:
+    As many workers as a stream keeps windows in flight, so they are fetched
+    at once (several requests overlap the server's per-request cost, and on a
+    slow link keep it busy), not queued behind each other.
+    """
+
+    def __init__(self, workers: int = AHEAD_WINDOWS) -> None:
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="partyfuse-ahead")
 
     def __call__(self, job: Callable[[], None]) -> None:

@@ -324,3 +324,17 @@ def test_big_reads_are_asked_for_only_on_linux_with_libfuse3(binding: fusebind.B
     mac = make_operations(FakeFS(), binding, platform="darwin")
     assert linux._read_ahead_kb == (1024 if binding.libfuse_major >= 3 else 0)
     assert mac._read_ahead_kb == 0
+
+
+def test_the_spawner_runs_a_streams_windows_at_once() -> None:
+    import threading
+
+    from partyfuse.core.readplan import AHEAD_WINDOWS
+
+    sp = Spawner()
+    together = threading.Barrier(AHEAD_WINDOWS, timeout=10)
+    met: list[int] = []
+    for _ in range(AHEAD_WINDOWS):
+        sp(lambda: met.append(together.wait()))  # each waits for all the others
+    sp._pool.shutdown(wait=True)
+    assert sorted(met) == list(range(AHEAD_WINDOWS))  # nobody timed out waiting
