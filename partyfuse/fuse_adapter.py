@@ -30,6 +30,7 @@ from .core.errors import FsError
 from .core.readplan import AHEAD_WINDOWS
 from .fusebind import PATH_CODEC, Binding
 from .kernel_readahead import READ_AHEAD_KB, raise_read_ahead
+from .memtune import tune_malloc
 
 log = logging.getLogger("partyfuse.fuse")
 
@@ -420,6 +421,7 @@ def route_libfuse_log(binding: Binding) -> bool:
 def run_mount(ops: Any, mountpoint: str, binding: Binding, options: dict[str, Any]) -> None:
     """Block in the FUSE loop until unmounted (Ctrl-C/SIGTERM are handled by libfuse)."""
     route_libfuse_log(binding)
+    tune_malloc()  # before the FUSE and read-ahead threads start: arenas are per thread
     if isinstance(ops, Adapter):
         ops.mountpoint = os.fspath(mountpoint)
     kwargs = dict(options)

@@ -338,3 +338,31 @@ def test_the_spawner_runs_a_streams_windows_at_once() -> None:
         sp(lambda: met.append(together.wait()))  # each waits for all the others
     sp._pool.shutdown(wait=True)
     assert sorted(met) == list(range(AHEAD_WINDOWS))  # nobody timed out waiting
+
+
+def test_malloc_is_tuned_on_linux_only() -> None:
+    from partyfuse.memtune import tune_malloc
+
+    assert tune_malloc("linux") is True  # glibc here (Debian); mallopt accepted every value
+    assert tune_malloc("darwin") is False and tune_malloc("win32") is False
+
+
+def test_run_mount_tunes_malloc_before_the_loop_starts(
+    binding: fusebind.Binding, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from partyfuse import fuse_adapter
+
+    order: list[str] = []
+    monkeypatch.setattr(fuse_adapter, "tune_malloc", lambda: order.append("malloc"))
+    monkeypatch.setattr(fuse_adapter, "route_libfuse_log", lambda b: True)
+    fake = fusebind.Binding(
+        binding.name,
+        binding.module,
+        lambda ops, mnt, **kw: order.append(f"loop {ops.mountpoint}"),
+        binding.Operations,
+        binding.FuseOSError,
+        binding.libfuse_major,
+    )
+    ops = make_operations(FakeFS(), fake)
+    fuse_adapter.run_mount(ops, "/mnt/x", fake, {})
+    assert order == ["malloc", "loop /mnt/x"]
