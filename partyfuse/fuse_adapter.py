@@ -339,12 +339,13 @@ def mount_options(
     opts: dict[str, Any] = {
         "foreground": True,
         # Multi-threaded by default: on a slow link one read waiting for its
-        # window must not stall every ls/stat on the mount.  On a fast link
-        # one thread is faster (bench, 128 MiB over loopback, pf/upstream:
-        # sequential 1 MiB reads 1.36x single vs 0.78x threaded, 4 parallel
-        # readers 1.18x vs 0.57x: the pool's threads fight over the GIL), so
-        # --st offers upstream's single-threaded loop.  Read-ahead runs in the
-        # Spawner's pool either way.
+        # window must not stall every ls/stat on the mount (tests/mount/
+        # test_responsive.py).  With 128 KiB kernel reads the threads fight
+        # over the GIL (loopback stream: ~1.5 s CPU/GiB threaded vs ~1.35
+        # single); with the 1 MiB reads libfuse3 allows once the mount's
+        # read-ahead is raised (see make_operations) there are an eighth of the
+        # calls and both cost ~1.05 s/GiB.  --st keeps upstream's loop.
+        # Read-ahead runs in the Spawner's pool either way.
         "nothreads": single_thread,
         # fsname is shown by mount/df: never let a URL's password reach it;
         # WinFsp gets a plain name (it may end up as a volume label)
