@@ -424,7 +424,9 @@ def run_mount(ops: Any, mountpoint: str, binding: Binding, options: dict[str, An
     route_libfuse_log(binding)
     tune_malloc()  # before the FUSE and read-ahead threads start: arenas are per thread
     if isinstance(ops, Adapter):
-        ops.mountpoint = os.fspath(mountpoint)
+        # resolved now, while it is a plain directory: the daemon must never
+        # make a syscall on its own mount (see kernel_readahead)
+        ops.mountpoint = os.path.realpath(mountpoint)
     kwargs = dict(options)
     if binding.name == "fusepy":
         kwargs["encoding"] = PATH_CODEC

@@ -62,8 +62,14 @@ def raise_read_ahead(
     sleep: Callable[[float], None] = time.sleep,
 ) -> str:
     """Raise the read-ahead of the mount on ``mountpoint`` to ``kb`` KiB if it
-    is lower and the file is writable; what happened, in words (for -d)."""
-    real = os.path.realpath(mountpoint)
+    is lower and the file is writable; what happened, in words (for -d).
+
+    ``mountpoint`` must be resolved already (``os.path.realpath`` before the
+    mount exists): this runs inside the daemon, and a syscall on its own
+    mount (even the ``lstat`` realpath makes) deadlocks the process if it is
+    killed while the request is out, leaving a mount nobody can kill.
+    """
+    real = mountpoint
     device = None
     for _ in range(max(1, int(wait / 0.05))):
         try:

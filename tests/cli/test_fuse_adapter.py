@@ -366,3 +366,28 @@ def test_run_mount_tunes_malloc_before_the_loop_starts(
     ops = make_operations(FakeFS(), fake)
     fuse_adapter.run_mount(ops, "/mnt/x", fake, {})
     assert order == ["malloc", "loop /mnt/x"]
+
+
+def test_raising_read_ahead_never_touches_the_mount_itself(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a syscall from the daemon on its own mount deadlocks it if it is killed
+    # while the request is out (an unkillable process, a mount nobody can clear)
+    from partyfuse import kernel_readahead
+
+    sysfs, info = _sysfs(tmp_path, 128)
+    touched: list[str] = []
+    real_lstat, real_stat = os.lstat, os.stat
+
+    def spy(real: Any) -> Any:
+        def call(path: Any, *a: Any, **kw: Any) -> Any:
+            touched.append(os.fsdecode(path))
+            return real(path, *a, **kw)
+
+        return call
+
+    monkeypatch.setattr(os, "lstat", spy(real_lstat))
+    monkeypatch.setattr(os, "stat", spy(real_stat))
+    said = kernel_readahead.raise_read_ahead("/tmp/a b", sysfs=sysfs, mountinfo=info, wait=0)
+    assert "raised" in said
+    assert not [p for p in touched if p.startswith("/tmp/a b")], touched
