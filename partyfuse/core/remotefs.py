@@ -12,10 +12,13 @@ job; this class decides what a call needs and keeps the caches consistent.
 Memory: cached file data never exceeds ``file_blocks * BLOCK_SIZE`` bytes
 (``-cf 12``: 12 MiB).  Transiently, each read in progress also holds the bytes
 it fetches, at most ``max(read size, min(cache budget, read size + 8 MiB))``
-(padding is at most 4 MiB a side, a stream window at most 8 MiB), and each
-read-ahead in flight at most ``min(8 MiB, half the budget)``; at most one
-read-ahead runs per open handle, so the worst case is the cache plus, per busy
-FUSE thread, one read's fetch, plus 8 MiB per streaming handle.
+(padding is at most 4 MiB a side, a stream window at most 8 MiB).  Each open
+handle has at most ``AHEAD_WINDOWS`` (4) read-ahead windows in flight, each at
+most 1 MiB and together inside its window of at most ``min(8 MiB, half the
+budget)``; a media file's early tail is one of them (1 MiB).  So the worst case
+is the cache plus, per busy FUSE thread, one read's fetch, plus 4 MiB per
+streaming handle.  What to fetch is decided by ``readplan`` alone: ``plan_read``
+for every read, ``plan_hit`` for the cached fast path (``_hit``).
 """
 
 from __future__ import annotations
