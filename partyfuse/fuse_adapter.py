@@ -252,6 +252,11 @@ class Adapter:
             for name in ("attr_timeout", "entry_timeout", "negative_timeout"):
                 if hasattr(config, name):
                     setattr(config, name, float(self._timeout))
+        if conn is not None and self._read_ahead_kb and hasattr(conn, "max_readahead"):
+            # the kernel sets the mount's window to the smaller of its current
+            # one and this answer's: left at the 128 KiB it offered, the init
+            # reply would undo a raise that got in before it
+            conn.max_readahead = max(int(conn.max_readahead), self._read_ahead_kb * 1024)
         self.init("/")
 
     def destroy(self, path: str) -> None:

@@ -391,3 +391,14 @@ def test_raising_read_ahead_never_touches_the_mount_itself(
     said = kernel_readahead.raise_read_ahead("/tmp/a b", sysfs=sysfs, mountinfo=info, wait=0)
     assert "raised" in said
     assert not [p for p in touched if p.startswith("/tmp/a b")], touched
+
+
+def test_the_init_reply_asks_for_the_big_read_ahead(binding: fusebind.Binding) -> None:
+    class Conn:
+        max_readahead = 128 * 1024  # what the kernel offers
+
+    conn = Conn()
+    ops = make_operations(FakeFS(), binding, platform="linux")
+    ops.init_with_config(conn, None)
+    big = binding.libfuse_major >= 3
+    assert conn.max_readahead == (1024 * 1024 if big else 128 * 1024)
