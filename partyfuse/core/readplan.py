@@ -33,13 +33,15 @@ Policy (sizes in bytes, ``W`` = stream window):
   fetched, so a partial hit at either end fetches just the missing part.
 - read-ahead (only when the caller can run it in the background): once a
   forward stream is established, keep the next ``W`` bytes cached or in flight,
-  in windows of ``W / 4`` (at least 256 KiB, at most one 1 MiB block, so the
-  cache stores each as it comes, without a copy), up to 4 windows in flight
-  per stream: on a slow link the next windows are already coming while one
-  is read, and against a single-threaded server several requests overlap its
-  per-request cost.  A window is planned as soon as there is room for a whole
-  one; never over bytes cached or in flight, never past EOF.  ``plan_hit``
-  gives the same answer cheaply for a read the cache holds.
+  in windows of at most one 1 MiB block (so the cache stores each as it comes,
+  without a copy, and they take no more blocks than one big fetch), up to 4
+  windows in flight per stream: on a slow link the next windows are already
+  coming while one is read, and against a single-threaded server several
+  requests overlap its per-request cost.  A window is planned as soon as
+  there is room for a whole one (for a young stream with ``W`` <= 1 MiB, one
+  window ahead: when half of it is left); never over bytes cached or in
+  flight, never past EOF.  ``plan_hit`` gives the same answer cheaply for a
+  read the cache holds.
 - media containers whose index may sit at the end (MP4/MOV/M4A/M4V/3GP: the
   ``moov`` atom; Matroska/WebM: the cues): at a handle's first read of the
   head, the last 1 MiB is fetched in the background too, so the player's seek
@@ -74,8 +76,6 @@ READ_AHEAD_MIN_BUDGET = 4 * BLOCK_SIZE
 STREAM_SLACK = 128 * KiB
 #: Read-ahead windows one stream keeps in flight at once.
 AHEAD_WINDOWS = 4
-#: The smallest read-ahead window worth a request.
-AHEAD_PIECE_MIN = 256 * KiB
 #: Bytes at the end of a media container fetched when a stream starts on it.
 MEDIA_TAIL = 1 * MiB
 #: Media files at most this big get no early tail (the stream reaches it soon).
@@ -161,8 +161,17 @@ def next_stream(stream: StreamState, offset: int, end: int) -> StreamState:
 
 
 def ahead_piece(window: int) -> int:
-    """The size of one read-ahead window of a stream reading ``window`` ahead."""
-    return max(AHEAD_PIECE_MIN, min(BLOCK_SIZE, window // AHEAD_WINDOWS))
+    """The size of one read-ahead window of a stream reading ``window`` ahead:
+    a whole block at most, so the window's bytes take as few cache blocks as
+    one big fetch would (the budget counts blocks, not bytes)."""
+    return max(1, min(window, BLOCK_SIZE))
+
+
+def ahead_room(window: int) -> int:
+    """Room ahead that is worth a new window: a whole one when several fit,
+    else (a young stream, one window ahead) half of it, as the kernel does."""
+    piece = ahead_piece(window)
+    return piece if window > piece else max(1, piece // 2)
 
 
 def readahead_due(stream: StreamState, end: int, reach: int, file_size: int, cap: int) -> bool:
@@ -172,7 +181,7 @@ def readahead_due(stream: StreamState, end: int, reach: int, file_size: int, cap
         return False
     window = stream_window(stream.run_bytes, cap)
     target = min(file_size, end + window)
-    return target - reach >= min(ahead_piece(window), file_size - reach)
+    return target - reach >= min(ahead_room(window), file_size - reach)
 
 
 def media_tail_due(media: bool, stream: StreamState, start: int, file_size: int) -> bool:
@@ -302,21 +311,25 @@ def plan_read(
             if readahead_due(new_stream, end, reach, file_size, cap):
                 window = stream_window(new_stream.run_bytes, cap)
                 target = min(file_size, end + window)
-                ahead += _windows(reach, target, ahead_piece(window), known, file_size)
+                piece, room = ahead_piece(window), ahead_room(window)
+                ahead += _windows(reach, target, piece, room, known, file_size)
         ahead = ahead[:ahead_slots]
     return ReadPlan(start, end, fetch, tuple(ahead), cap if background else 0), new_stream
 
 
-def _windows(lo: int, hi: int, piece: int, known: Sequence[Span], file_size: int) -> list[Span]:
+def _windows(
+    lo: int, hi: int, piece: int, room: int, known: Sequence[Span], file_size: int
+) -> list[Span]:
     """``piece``-sized windows over the gaps of ``[lo, hi)``, at most
-    ``AHEAD_WINDOWS``; a shorter one only where cached bytes or EOF end the
-    gap (one cut short by ``hi`` waits until the stream makes room for all of it)."""
+    ``AHEAD_WINDOWS``; a shorter one where cached bytes or EOF end the gap, or
+    where ``hi`` does and it is at least ``room`` (else it waits until the
+    stream makes room)."""
     out: list[Span] = []
     for gap in gaps(lo, hi, known):
         pos = gap.start
         while pos < gap.end:
             end = min(pos + piece, gap.end)
-            if end - pos < piece and end == hi < file_size:
+            if end - pos < room and end == hi < file_size:
                 break
             out.append(Span(pos, end))
             pos = end
@@ -369,9 +382,8 @@ def plan_hit(
         pos = _reach_through(pos, target, inflight, reach, key)
     if pos >= file_size:
         return new
-    # readahead_due, inlined: room for a whole window (or up to EOF)
-    piece = ahead_piece(window)
-    return None if target - pos >= min(piece, file_size - pos) else new
+    # readahead_due, inlined: room for another window (or up to EOF)
+    return None if target - pos >= min(ahead_room(window), file_size - pos) else new
 
 
 def _reach_through(
