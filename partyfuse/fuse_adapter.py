@@ -34,10 +34,6 @@ log = logging.getLogger("partyfuse.fuse")
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-class AttrsLike(Protocol):
-    def to_stat(self) -> dict[str, Any]: ...
-
-
 class FileSystem(Protocol):
     """The RemoteFS methods the adapter calls (see partyfuse/core/remotefs.py)."""
 
