@@ -288,3 +288,12 @@ def test_every_option_says_what_it_holds() -> None:
             if action.dest in ("help", "version"):
                 continue
             assert action.dest != flag.lstrip("-") or len(action.dest) > 3, (flag, action.dest)
+
+
+def test_readme_lists_the_same_dialects() -> None:
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    (row,) = [line for line in readme.splitlines() if line.startswith("| `--html DIALECT` |")]
+    assert re.findall(r"`(\w+)`", row.split("|")[2]) == ["auto", *DIALECTS]
