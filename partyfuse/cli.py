@@ -27,7 +27,7 @@ __all__ = [
     "parse_cli",
 ]
 
-EXIT_USAGE, EXIT_INTERRUPTED = 2, 130
+EXIT_INTERRUPTED = 130  # what a shell reports for Ctrl-C
 
 
 def _fail(message: str, code: int = EXIT_FAIL) -> NoReturn:
