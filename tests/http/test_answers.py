@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import pytest
 
-from fakes.servers import KINDS
 from fakes.tree import Tree, patterned
 from partyfuse.core.errors import (
     Changed,
@@ -87,7 +86,8 @@ READS = [
     ("416 with another size", req(), 416, {"Content-Range": "bytes */50"}, Changed),
     ("apache 416 without Content-Range", req(SIZE, SIZE + 1, None), 416, {}, NothingToRead()),
     ("fail_next 503", req(), 503, {}, RetryLater(Transient("x"), None)),
-    ("fail_next 503 Retry-After", req(), 503, {"Retry-After": "7"}, RetryLater(Transient("x"), 7.0)),
+    ("fail_next 503 Retry-After", req(), 503, {"Retry-After": "7"},
+     RetryLater(Transient("x"), 7.0)),
     ("fail_next 502", req(), 502, {}, RetryLater(Transient("x"), None)),
     ("fail_next 500", req(), 500, {}, RetryLater(Transient("x"), None)),
     ("429 Retry-After", req(), 429, {"Retry-After": "2"}, RetryLater(Transient("x"), 2.0)),

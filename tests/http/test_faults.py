@@ -136,7 +136,7 @@ def test_200_instead_of_206_small_body_is_sliced_and_kept(httpserver: HTTPServer
     h = Counter(lambda r, n: Response(DATA, 200))
     httpserver.expect_request("/f.bin").respond_with_handler(h)
     httpserver.expect_request("/").respond_with_data(
-        b'<html><head><title>Index of /</title></head><body><h1>Index of /</h1><hr><pre>'
+        b"<html><head><title>Index of /</title></head><body><h1>Index of /</h1><hr><pre>"
         b'<a href="../">../</a>\r\n<a href="f.bin">f.bin</a>  01-Jan-2024 00:00  10240\r\n'
         b"</pre><hr></body></html>\r\n",
         content_type="text/html",
