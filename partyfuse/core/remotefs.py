@@ -25,7 +25,6 @@ import errno
 import logging
 import os
 from collections.abc import Callable
-from dataclasses import replace
 from typing import NoReturn, Protocol, TypeVar
 
 from .attrs import Attrs, CacheConfig, attrs_of
@@ -184,10 +183,9 @@ class RemoteFS:
         if entry.is_dir or entry.size is not None:
             return entry
         probed = entry
-        size = self._fetcher.call("probe", lambda: self.transport.probe_size(rpath, probed))
-        if size < 0:
-            raise FsError(errno.EIO, f"negative size for {rpath}")
-        resolved = replace(entry, size=size)
+        resolved = self._fetcher.call("probe", lambda: self.transport.probe(rpath, probed))
+        if resolved.size is None or resolved.size < 0:
+            raise FsError(errno.EIO, f"no usable size for {rpath}")
         with self._lock:
             held = self._dirs.peek(parent)
             if held is not None and held.get(name) == entry:
