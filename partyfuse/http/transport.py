@@ -26,6 +26,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from urllib.parse import quote
 
 from .. import __version__
@@ -43,6 +44,7 @@ from .answers import (
     decide_head,
     decide_probe_get,
     decide_read,
+    parse_http_date,
     partial_body_error,
     resolved_entry,
     validator_seen,
@@ -110,6 +112,9 @@ class HttpTransport:
         self._targets: Memo[tuple[str, str | None, str | None], str] = Memo()
         # Validators (strong ETag or Last-Modified) answers carried, by (path, version).
         self._validators: Memo[tuple[str, FileVersion], str] = Memo()
+        # Last-Modified of files read while their listing showed no time, by
+        # path: (size read, date), so the next listing of that size shows it.
+        self._dates: Memo[str, tuple[int, float]] = Memo()
         self._said_no_ranges = False
 
     # -- public --------------------------------------------------------
@@ -147,7 +152,20 @@ class HttpTransport:
 
     def list_dir_full(self, path: str) -> Listing:
         listing, _body = self._listings.fetch(path)
+        if len(self._dates):
+            listing = self._dated(path, listing)
         return listing
+
+    def _dated(self, path: str, listing: Listing) -> Listing:
+        """``listing`` with the dates reads saw for files it shows without a time."""
+        prefix = f"{path}/" if path else ""
+        out: list[Entry] = []
+        for e in listing.entries:
+            seen = None if e.is_dir or e.mtime else self._dates.get(prefix + e.name)
+            if seen is not None and seen[0] == e.size:
+                e = replace(e, mtime=seen[1])
+            out.append(e)
+        return replace(listing, entries=out)
 
     def check(self) -> None:
         """Mount-time check that the root can be listed with the given password.
@@ -247,6 +265,7 @@ class HttpTransport:
                 # forget what was learnt about this version: if the listing
                 # still describes it the same way, the next attempt starts afresh
                 self._validators.pop(key)
+                self._dates.pop(path)
                 raise
 
     def _take(
@@ -281,6 +300,10 @@ class HttpTransport:
         seen = validator_seen(r.headers)
         if seen:
             self._validators.put(key, seen)
+        if not req.entry.mtime and req.entry.size is not None:
+            date = parse_http_date(r.headers.get("Last-Modified"))
+            if date is not None:
+                self._dates.put(req.path, (req.entry.size, date))
         return data
 
     def _warn_no_ranges(self) -> None:

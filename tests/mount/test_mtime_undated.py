@@ -13,12 +13,14 @@ import time
 
 import pytest
 
+from fakes import render_iis
 from fakes.clock import FakeClock
 from fakes.memory import MemoryTransport
 from fakes.tree import Tree, patterned
 from partyfuse.core.remotefs import CacheConfig, RemoteFS
 from partyfuse.http import HttpTransport, RetryPolicy
 from tests.mount.conftest import Mounter
+from tests.support.fake_servers import FakeServerFactory, fake_server  # noqa: F401
 from tests.support.real_servers import RealServerFactory, real_server  # noqa: F401
 
 DATES = {"a.txt": 1_500_000_000, "sub/b.bin": 1_600_000_123, "empty": 1_650_000_000}
@@ -94,3 +96,28 @@ def test_ls_through_a_mount_shows_the_servers_dates(
         st = os.stat(m.path / path)
         assert st.st_mtime == mtime, (path, st.st_mtime)
     assert sorted(os.listdir(m.path / "sub")) == ["b.bin"]
+
+
+def test_a_read_dates_a_file_whose_listing_shows_a_size_but_no_time(
+    fake_server: FakeServerFactory,  # noqa: F811
+) -> None:
+    # IIS without the date columns: exact sizes, so nothing is probed -- but a
+    # read is made anyway, and its Last-Modified dates the file from then on
+    tree = Tree()
+    data = patterned(70_000, seed=4)
+    tree.add_file("f.bin", data, mtime=1_555_555_555)
+    server = fake_server("iis", tree, flags=render_iis.SHOW_SIZE | render_iis.SHOW_EXTENSION)
+    t = HttpTransport(server.url("/"), retry=RetryPolicy(retries=1, backoff=0.01))
+    clock = FakeClock()
+    fs = RemoteFS(t, clock=clock, config=CacheConfig(dir_ttl=1.0))
+    try:
+        assert fs.getattr("/f.bin").mtime == 0.0  # the listing's word; no HEAD made for it
+        assert not [s for s in server.seen if s.method == "HEAD"]
+        fh = fs.open("/f.bin", os.O_RDONLY)
+        assert fs.read("/f.bin", 1000, 0, fh) == data[:1000]
+        clock.advance(5.0)
+        assert fs.getattr("/f.bin").mtime == 1_555_555_555
+        # learning the date is no change of the file: the open handle reads on
+        assert fs.read("/f.bin", 1000, 1000, fh) == data[1000:2000]
+    finally:
+        t.close()
