@@ -25,7 +25,11 @@ from pathlib import Path
 
 import pytest
 
+from fakes.clock import FakeClock
+from fakes.memory import MemoryTransport
 from fakes.tree import Tree
+from partyfuse.core.errors import FsError
+from partyfuse.core.remotefs import CacheConfig, RemoteFS
 from tests.mount.conftest import Mounter
 from tests.support.real_servers import RealServerFactory, real_server  # noqa: F401
 
@@ -155,3 +159,21 @@ def test_a_file_changing_while_read_is_never_a_mix(
         assert mounted.read_bytes() == new
 
     eventually(shows_new)
+
+
+def test_a_file_gone_from_a_fresh_listing_serves_no_cached_bytes() -> None:
+    # the core alone (no kernel cache in the way): cached blocks of a file the
+    # server no longer lists are dropped, so an open handle gets ENOENT
+    clock = FakeClock()
+    t = MemoryTransport({"d/f": b"x" * 100_000, "d/g": b"y"}, clock=clock)
+    fs = RemoteFS(t, clock=clock, config=CacheConfig(dir_ttl=1.0))
+    fh = fs.open("/d/f", os.O_RDONLY)
+    assert fs.read("/d/f", 4096, 0, fh) == b"x" * 4096
+    assert fs.version_cached("/d/f") is not None
+    t.remove("d/f")
+    clock.advance(2.0)
+    assert [name for name, _ in fs.readdir("/d")] == ["g"]
+    assert fs.version_cached("/d/f") is None
+    with pytest.raises(FsError) as info:
+        fs.read("/d/f", 4096, 0, fh)
+    assert info.value.errno == errno.ENOENT
