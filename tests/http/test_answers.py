@@ -1,8 +1,11 @@
 """The transport's answer rules with plain values: one row per way a server (mis)behaves.
 
-Every misbehaviour switch of ``fakes/servers.py`` has its rows here, so the
-rule it exercises is tested without a socket; ``test_switches_end_to_end``
-then runs each switch through a real exchange with the fake servers.
+Every misbehaviour switch of ``fakes/servers.py`` that produces an answer has
+its rows here (ignore_range, range_past_eof_416, refuse_head, fail_next,
+short_body, shift_range), so the rule it exercises is tested without a
+socket; ``drop_next`` sends no answer at all (the pool retries the request),
+so it, like every other switch, is run through a real exchange with the fake
+servers in ``test_switches_end_to_end``.
 """
 
 from __future__ import annotations
