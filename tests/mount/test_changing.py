@@ -31,25 +31,34 @@ from fakes.tree import Tree
 from partyfuse.core.errors import FsError
 from partyfuse.core.remotefs import CacheConfig, RemoteFS
 from tests.mount.conftest import Mounter
-from tests.support.real_servers import RealServerFactory, real_server  # noqa: F401
+from tests.support.copyparty import ServerFactory
+from tests.support.real_servers import real_server_module  # noqa: F401
 
 CDS = 0.5
-SIZE = 6 << 20
+SIZE = 3 << 20
 HEAD = 4096
 CHUNK = 128 << 10
 OLD_MTIME = 1_600_000_000
 CHANGES = ["replaced-same-size", "replaced-other-size", "truncated", "grown", "deleted"]
 
 
-@pytest.fixture(params=["copyparty", "nginx"])
-def served(request: pytest.FixtureRequest) -> tuple[Path, str]:
-    """(directory the server serves, URL to mount) for an empty tree."""
+@pytest.fixture(scope="module", params=["copyparty", "nginx"])
+def served(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    module_mounter: Mounter,
+) -> tuple[Path, Path]:
+    """(directory the server serves, where it is mounted): one per server, each
+    test using its own file names."""
     if request.param == "copyparty":
-        server, tree = request.getfixturevalue("scratch_server")()
-        return tree.root, server.url
-    factory: RealServerFactory = request.getfixturevalue("real_server")
-    nginx = factory("nginx", Tree(), variant="html")
-    return nginx.root, nginx.url("/")
+        factory: ServerFactory = request.getfixturevalue("copyparty_factory")
+        root = tmp_path_factory.mktemp("changing") / "root"
+        root.mkdir()
+        url = factory(root).url
+    else:
+        nginx = request.getfixturevalue("real_server_module")("nginx", Tree(), variant="html")
+        root, url = nginx.root, nginx.url("/")
+    return root, module_mounter(url, "-q", "-cds", str(CDS)).path
 
 
 def write(path: Path, data: bytes, mtime: float | None = None) -> None:
@@ -116,19 +125,22 @@ def eventually(check: Callable[[], None], timeout: float = 10.0) -> None:
 @pytest.mark.parametrize("wait", [False, True], ids=["at-once", "after-cds"])
 @pytest.mark.parametrize("kind", CHANGES)
 def test_a_file_changing_while_read_is_never_a_mix(
-    served: tuple[Path, str], mounter: Mounter, kind: str, wait: bool
+    served: tuple[Path, Path], kind: str, wait: bool
 ) -> None:
-    root, url = served
+    root, mnt = served
+    name = f"{kind}-{wait}.bin"
     old = os.urandom(SIZE)
-    write(root / "f.bin", old, OLD_MTIME)
-    m = mounter(url, "-q", "-cds", str(CDS))
-    mounted = m.path / "f.bin"
-    assert os.stat(mounted).st_size == SIZE
+    write(root / name, old, OLD_MTIME)
+    mounted = mnt / name
 
+    def shows_old() -> None:
+        assert os.stat(mounted).st_size == SIZE
+
+    eventually(shows_old)  # the mount's listing of the folder may be -cds old
     fd = os.open(mounted, os.O_RDONLY)
     try:
         assert os.pread(fd, HEAD, 0) == old[:HEAD]
-        new = change(kind, root / "f.bin", old)
+        new = change(kind, root / name, old)
         if wait:
             time.sleep(CDS * 2)
         got, error = read_on(fd, HEAD)
