@@ -23,7 +23,8 @@ class Result:
     daemon_cpu: list[float] = field(default_factory=list)
     reader_cpu: list[float] = field(default_factory=list)
     rss_kib: list[int] = field(default_factory=list)  # daemon VmHWM at the end of each run
-    error: str | None = None
+    error: str | None = None  # the first failure, if any run failed
+    failures: list[str] = field(default_factory=list)  # every failed run, and why
 
     @property
     def cpu_median(self) -> float | None:
@@ -129,6 +130,7 @@ def report(
                 "reader_cpu": r.reader_cpu,
                 "peak_rss_kib": max(r.rss_kib) if r.rss_kib else None,
                 "error": r.error,
+                "failures": r.failures,
             }
         med = {c: r.median for c, r in per.items()}
         entry["partyfuse_over_upstream"] = _ratio(med.get("partyfuse"), _best_upstream(med))
@@ -151,7 +153,7 @@ def _summary(metrics: dict[str, Any], tree: Tree) -> dict[str, Any]:
         gib = tree.big_size / (1 << 30)
         for c, e in seq["clients"].items():
             d = e["daemon_cpu"]
-            cpu[c] = statistics.median(d) / gib if d and not e["error"] else None
+            cpu[c] = statistics.median(d) / gib if d else None
     rss: dict[str, float | None] = {}
     for e in metrics.values():
         for c, ce in e["clients"].items():
@@ -230,7 +232,10 @@ def _rate_rows(rep: dict[str, Any]) -> list[list[str]]:
         def med(name: str, c: dict[str, Any] = c) -> str:
             if name not in c:
                 return "-"
-            return "FAIL" if c[name]["error"] else _fmt(c[name]["median"])
+            if c[name]["median"] is None:
+                return "FAIL" if c[name]["error"] else "-"
+            # "!": some run of this client failed (listed under the table)
+            return _fmt(c[name]["median"]) + ("!" if c[name]["error"] else "")
 
         def reqs(name: str, c: dict[str, Any] = c) -> str:
             r = c.get(name, {}).get("requests")
@@ -364,6 +369,15 @@ def format_table(rep: dict[str, Any], markdown: bool = False) -> str:
         )
     for why in cfg.get("skipped", []):
         notes.append(why)
+    for mname, e in rep["metrics"].items():
+        for cname, ce in e["clients"].items():
+            fails = ce.get("failures") or ([ce["error"]] if ce["error"] else [])
+            if fails:
+                runs = len(fails) + len(ce["runs"])
+                notes.append(
+                    f"FAILED {cname} {mname}, {len(fails)} of {runs} run(s) "
+                    f"(not counted): {fails[0]}"
+                )
     notes.append("verify: " + ", ".join(f"{k}={v}" for k, v in rep["verify"].items()))
     lines += [f"- {n}" for n in notes] if markdown else notes
     return "\n".join(lines)
