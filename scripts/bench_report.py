@@ -335,11 +335,13 @@ def format_table(rep: dict[str, Any], markdown: bool = False) -> str:
     lines += _render(_cost_rows(rep), 1, markdown)
     cfg = rep["config"]
     lines.append("")
+    direct = any(m.startswith("direct_") for m in rep["metrics"])
     notes = [
         f"median of {cfg['runs']} run(s); big file {cfg['big_mb']} MiB, "
         f"{cfg['small_count']} x {cfg['small_kb']} KiB small files, "
-        f"{cfg['tree_dirs']} dirs, {cfg['random_reads']} random reads, "
-        f"O_DIRECT over {cfg['direct_mb']} MiB; server cpu {cfg['server_cpu']}, "
+        f"{cfg['tree_dirs']} dirs, {cfg['random_reads']} random reads"
+        + (f", O_DIRECT over {cfg['direct_mb']} MiB" if direct else "")
+        + f"; server cpu {cfg['server_cpu']}, "
         f"client cpu {cfg['client_cpu']}; drop_caches={cfg['drop_caches']}"
     ]
     mi = cfg.get("machine")
