@@ -436,7 +436,9 @@ async def _serve(spec: LinkSpec, target: tuple[str, int], host: str, port: int) 
     print(f"PORT {bound}", flush=True)
     done = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
-        emu.loop.add_signal_handler(sig, done.set)
+        # Windows has no loop signal handlers: there SIGTERM ends the process outright
+        with contextlib.suppress(NotImplementedError):
+            emu.loop.add_signal_handler(sig, done.set)
     await done.wait()
     await emu.stop()
     print(json.dumps(emu.stats()), file=sys.stderr, flush=True)

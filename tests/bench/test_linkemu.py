@@ -209,6 +209,7 @@ def _fds() -> int:
     return len(os.listdir("/proc/self/fd"))
 
 
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="counts fds in /proc")
 def test_stop_leaves_no_thread_and_no_socket_even_with_open_connections() -> None:
     def hold(conn: socket.socket) -> None:
         with contextlib.suppress(OSError):
@@ -250,6 +251,7 @@ def _start_process(*args: str) -> tuple[subprocess.Popen[str], int]:
     raise AssertionError(f"linkemu did not start: {proc.stderr.read() if proc.stderr else ''}")
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGTERM cannot be caught on Windows")
 def test_process_serves_until_sigterm_then_reports_bytes_and_frees_the_port() -> None:
     backend = Backend(echo)
     proc, port = _start_process(
