@@ -34,6 +34,7 @@ from .dircache import DirCache
 from .errors import Changed, FsError, TransportError
 from .fetcher import Fetcher, LockFactory, Spawn, assemble, debug, log_plan
 from .handles import FileHandle, HandleTable
+from .limits import MAX_FILE_SIZE
 from .model import BLOCK_SIZE, Entry, FileVersion
 from .readplan import (
     ReadPlan,
@@ -185,8 +186,8 @@ class RemoteFS:
             return entry
         probed = entry
         size = self._fetcher.call("probe", lambda: self.transport.probe_size(rpath, probed))
-        if size < 0:
-            raise FsError(errno.EIO, f"negative size for {rpath}")
+        if not 0 <= size <= MAX_FILE_SIZE:
+            raise FsError(errno.EIO, f"the server gives {rpath} an impossible size ({size})")
         resolved = replace(entry, size=size)
         with self._lock:
             held = self._dirs.peek(parent)

@@ -21,9 +21,11 @@ from __future__ import annotations
 
 import html
 import json
+import math
 import re
 from typing import Any
 
+from ..limits import show_name
 from ._common import (
     MAX_RUN,
     Link,
@@ -115,13 +117,15 @@ def parse_json_doc(doc: list[Any], out: ListingBuilder) -> None:
             out.add(name, True, 0, _rfc1123(item.get("mtime")))
         elif kind == "file":
             size = item.get("size")
-            exact = (
-                size if isinstance(size, int) and not isinstance(size, bool) and size >= 0 else None
-            )
-            out.add(name, False, exact, _rfc1123(item.get("mtime")))
+            # a number is passed on as it is (the builder drops what no file can
+            # be); anything else is no size, resolved by the core
+            number = isinstance(size, int) and not isinstance(size, bool)
+            if isinstance(size, float):  # 1e400 is inf; 5.5 is no byte count
+                number = not math.isfinite(size) or size.is_integer() or size < 0
+            out.add(name, False, size if number else None, _rfc1123(item.get("mtime")))
         else:
             # "other": a socket, fifo or dangling link nginx will not serve.
-            out.warn(f"skipped {kind!r} entry {name!r}")
+            out.warn(f"skipped {str(kind)[:20]!r} entry {show_name(name)}")
 
 
 def parse_json(text: str, out: ListingBuilder) -> None:
@@ -167,4 +171,4 @@ def parse_xml(text: str, out: ListingBuilder) -> None:
                 name, False, int(size_s) if size_s.isdigit() and size_s.isascii() else None, mtime
             )
         else:
-            out.warn(f"skipped 'other' entry {name!r}")
+            out.warn(f"skipped 'other' entry {show_name(name)}")
