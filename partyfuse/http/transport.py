@@ -141,6 +141,8 @@ class HttpTransport:
         self._validators: OrderedDict[tuple[str, Any], str] = OrderedDict()
         self.requests = 0
         self._said_no_ranges = False
+        # The warnings last logged for each listed path (dropped/clamped entries).
+        self._warned: dict[str, list[str]] = {}
 
     # -- public --------------------------------------------------------
 
@@ -289,8 +291,10 @@ class HttpTransport:
         if self._forced is None and self._detected != listing.dialect:
             log.debug("%s: server looks like %s", self.base, listing.dialect)
             self._detected = listing.dialect
-        for w in listing.warnings:
-            log.warning("%s: %s", what, w)
+        if listing.warnings != self._warned.get(path, []):  # once, not at every refresh
+            self._warned[path] = listing.warnings
+            for w in listing.warnings:
+                log.warning("%s: %s", what, w)
         return listing, body
 
     def _names_a_file(self) -> bool:

@@ -133,9 +133,13 @@ def parse_copyparty_into(body: bytes, out: ListingBuilder) -> None:
             if not isinstance(node, dict) or not isinstance(node.get("href"), str):
                 out.warn(f"skipped a {section[:-1]} node without an href: {str(node)[:60]!r}")
                 continue
-            parsed = name_from_href(node["href"])
+            href = node["href"]
+            parsed = name_from_href(href)
             if parsed is None:
-                out.warn(f"dropped entry {show_name(node['href'])}: unsafe name")
+                # unsafe: the builder drops it, saying why, with the decoded name
+                path = href.partition("?")[0]
+                path = path[:-1] if path.endswith("/") else path
+                out.add(unquote_to_bytes(path).decode("utf-8", "surrogateescape"), True, 0, 0.0)
                 continue
             name, key = parsed
             size = _number(node, "sz")
