@@ -13,8 +13,10 @@ measured with tracemalloc (bound in ``PEAK_PER_BODY_BYTE``/``PEAK_PER_ENTRY``).
 from __future__ import annotations
 
 import calendar
+import errno
 import html
 import json
+import os
 import re
 import time
 import tracemalloc
@@ -27,9 +29,12 @@ import pytest
 
 from fakes import render_iis
 from fakes.tree import Tree
+from partyfuse.core.attrs import Attrs
+from partyfuse.core.errors import FsError
 from partyfuse.core.limits import MAX_FILE_SIZE, MAX_MTIME, MAX_NAME_BYTES, name_problem
 from partyfuse.core.listings import ListingError, parse_listing
-from partyfuse.core.model import Listing
+from partyfuse.core.model import Entry, Listing
+from partyfuse.core.remotefs import RemoteFS
 
 DATA = Path(__file__).parent / "data"
 MANIFEST: dict[str, dict[str, str]] = json.loads((DATA / "samples.json").read_text())
@@ -502,3 +507,39 @@ def test_100k_entries_parse_completely_in_bounded_memory(did: str) -> None:
 @pytest.mark.parametrize("did", BIG_DIALECTS)
 def test_a_million_entries_parse_completely_in_bounded_memory(did: str) -> None:
     _measure(next(d for d in DIALECTS if d.id == did), 1_000_000)
+
+
+# ---- the last guard: values that did not come through a listing ---------------
+
+
+def test_to_stat_never_hands_the_binding_a_value_that_would_wrap() -> None:
+    st = Attrs(False, 2**64, 1e300).to_stat()
+    assert st["st_size"] == MAX_FILE_SIZE and st["st_mtime"] == MAX_MTIME
+    st = Attrs(False, -1, float("nan")).to_stat()
+    assert st["st_size"] == 0 and st["st_mtime"] == 0.0 and st["st_blocks"] == 0
+    st = Attrs(False, 1025, 12.5).to_stat()
+    assert (st["st_size"], st["st_mtime"], st["st_blocks"]) == (1025, 12.5, 3)
+
+
+class _ProbeTransport:
+    """A folder whose listing gives rounded sizes; the probe of one file lies."""
+
+    def list_dir(self, path: str) -> list[Entry]:
+        return [Entry("ok.bin", False, None, 1.0), Entry("liar.bin", False, None, 1.0)]
+
+    def probe_size(self, path: str, entry: Entry) -> int:
+        return 10**30 if path == "liar.bin" else 3
+
+    def read_range(self, path: str, start: int, end: int, entry: Entry) -> bytes:
+        return b"abc"[start:end]
+
+
+def test_an_impossible_probed_size_costs_that_file_only() -> None:
+    fs = RemoteFS(_ProbeTransport(), clock=lambda: 0.0)
+    assert sorted(name for name, _ in fs.readdir("/")) == ["liar.bin", "ok.bin"]
+    with pytest.raises(FsError) as e:
+        fs.getattr("/liar.bin")
+    assert e.value.errno == errno.EIO and "impossible size" in str(e.value)
+    assert fs.getattr("/ok.bin").size == 3
+    fh = fs.open("/ok.bin", os.O_RDONLY)
+    assert fs.read("/ok.bin", 10, 0, fh) == b"abc"

@@ -18,7 +18,9 @@ from pathlib import Path
 import pytest
 from pytest_httpserver import HTTPServer
 
-from tests.mount.conftest import Mounter
+from fakes.tree import Tree
+from tests.mount.conftest import Mounter, run_partyfuse
+from tests.support.fake_servers import FakeServerFactory, fake_server  # noqa: F401
 
 HONEST = {"good.txt": b"hello, honest bytes\n", "other.bin": bytes(range(256)) * 40}
 T = 1700000000
@@ -147,3 +149,39 @@ def test_hostile_nginx_rows_cost_their_entries_only(
     warnings = [ln for ln in m.stderr.splitlines() if " W " in ln and "dropped entry" in ln]
     assert len(warnings) == 5, warnings
     assert not any(Path(m.path).parent.glob("b")), "no name escaped the mount"
+
+
+def test_a_root_listing_that_redirects_to_another_host_is_a_one_line_error(
+    tmp_path: Path,
+) -> None:
+    elsewhere = HTTPServer(host="127.0.0.1", port=0)
+    elsewhere.expect_request("/").respond_with_data(_nginx_page(), content_type="text/html")
+    here = HTTPServer(host="127.0.0.1", port=0)
+    elsewhere.start()
+    here.start()
+    try:
+        here.expect_request("/").respond_with_data(
+            "", status=301, headers={"Location": elsewhere.url_for("/")}
+        )
+        r = run_partyfuse([here.url_for("/"), str(tmp_path)])
+        assert r.returncode != 0
+        errors = [ln for ln in r.stderr.splitlines() if ln.startswith("partyfuse: error:")]
+        assert len(errors) == 1 and "redirects to another site" in errors[0], r.stderr
+        assert "Traceback" not in r.stderr
+        assert elsewhere.log == []
+    finally:
+        here.stop()
+        elsewhere.stop()
+
+
+def test_deep_nesting_lists_and_reads(fake_server: FakeServerFactory, mounter: Mounter) -> None:  # noqa: F811
+    tree = Tree()
+    path = ""
+    for i in range(100):
+        path += f"level{i:03d}/"
+        tree.add_dir(path.rstrip("/"), mtime=T)
+    tree.add_file(path + "bottom.txt", b"deep down\n", mtime=T)
+    m = mounter(fake_server("nginx", tree).url_for("/"))
+    assert (m.path / path / "bottom.txt").read_bytes() == b"deep down\n"
+    depth = sum(len(dirs) for _top, dirs, _files in os.walk(m.path))
+    assert depth == 100
