@@ -73,8 +73,10 @@ def test_password_from_a_file_is_in_no_log_ps_or_mount_table(
     _exercise(m)
     assert_absent(PASSWORD, _cmdline(m.proc.pid), "/proc/PID/cmdline (ps)")
     assert_absent(PASSWORD, _mountinfo(), "/proc/self/mountinfo (mount, df)")
-    df = subprocess.run(["df", "-a"], capture_output=True, text=True, timeout=30).stdout
-    assert_absent(PASSWORD, df, "df -a")
+    # df of this mount only: another mount on the machine may be stalled
+    df = subprocess.run(["df", str(m.path)], capture_output=True, text=True, timeout=30).stdout
+    assert "partyfuse" in df
+    assert_absent(PASSWORD, df, "df")
     m.unmount()
     debug_log = m.stderr + logf.read_text(errors="replace")
     assert " D " in debug_log  # -d really logged at debug level
@@ -205,3 +207,26 @@ def test_a_redirect_to_another_host_is_not_followed_with_the_password(
     )
     assert "redirects to another site" in m.stderr
     assert_absent(SECRET, m.stderr, "the -d log")
+
+
+def test_the_log_filter_redacts_the_password_in_every_spelling_a_request_carries() -> None:
+    import io
+    import logging
+
+    from partyfuse.logsetup import setup
+
+    out = io.StringIO()
+    logs = setup(debug=True, stream=out)
+    try:
+        logs.redact.add(f"{USER}:{SECRET}")
+        log = logging.getLogger("partyfuse.test")
+        creds = Credentials(f"{USER}:{SECRET}")
+        log.debug("headers %s", creds.headers(copyparty=True))
+        log.warning("url http://%s:%s@127.0.0.1/ pw=%s", USER, SECRET, SECRET)
+        log.error("boom", exc_info=ValueError(f"exception with {SECRET}"))
+    finally:
+        logs.close()
+    text = out.getvalue()
+    assert "headers" in text and "boom" in text
+    assert_absent(f"{USER}:{SECRET}", text, "the log")
+    assert_absent(SECRET, text, "the log")

@@ -35,7 +35,7 @@ from ..errors import ProtocolError
 from ..model import Listing
 from . import apache, cpp_html, generic, iis, lighttpd, nginx, pyhttp
 from ._common import ListingBuilder, ListingError, decode_body, norm_dir_path
-from .copyparty import parse_copyparty_into
+from .copyparty import parse_copyparty_doc
 
 __all__ = ["DIALECTS", "ListingError", "parse_listing"]
 
@@ -48,10 +48,10 @@ DIALECTS = ("cpp", "nginx", "iis", "apache", "lighttpd", "python", "generic")
 _HTML_ORDER = ("cpp-html", "iis", "lighttpd", "python", "nginx", "apache")
 
 
-def _copyparty_json(body: bytes) -> Listing:
+def _copyparty_json(doc: dict[str, object]) -> Listing:
     out = ListingBuilder(each_once=True)
     try:
-        parse_copyparty_into(body, out)
+        parse_copyparty_doc(doc, out)
     except ListingError:
         raise
     except ProtocolError as e:
@@ -110,7 +110,7 @@ def parse_listing(
     if dialect in (None, "cpp", "nginx") and _looks_like_json(text, ctype):
         doc = _json_doc(text)
         if isinstance(doc, dict) and ("dirs" in doc or "files" in doc) and dialect != "nginx":
-            return _copyparty_json(body)
+            return _copyparty_json(doc)
         if nginx.looks_like_json(doc) and dialect != "cpp":
             out = ListingBuilder(each_once=True)
             nginx.parse_json_doc(doc, out)  # type: ignore[arg-type]

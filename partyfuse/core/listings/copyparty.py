@@ -124,12 +124,21 @@ def _number(node: dict[str, Any], field: str) -> int | float | None:
 def parse_copyparty_into(body: bytes, out: ListingBuilder) -> None:
     """Entries of one copyparty ``?ls`` answer into ``out``, which drops (with
     one warning each) unsafe names, duplicates and sizes no file can have."""
-    doc = _load(body)
+    parse_copyparty_doc(_load(body), out)
+
+
+def parse_copyparty_doc(doc: dict[str, Any], out: ListingBuilder) -> None:
+    """Like ``parse_copyparty_into`` for a parsed answer (which it empties)."""
     for section, is_dir in (("dirs", True), ("files", False)):
         nodes = doc.get(section, [])
         if not isinstance(nodes, list):
             raise ProtocolError(f"copyparty listing: {section!r} is not a list")
-        for node in nodes:
+        # each node is dropped once read, so a big listing never holds both all
+        # of its parsed JSON and all of its entries (peak about halved)
+        doc[section] = None
+        nodes.reverse()
+        while nodes:
+            node = nodes.pop()
             if not isinstance(node, dict) or not isinstance(node.get("href"), str):
                 out.warn(f"skipped a {section[:-1]} node without an href: {str(node)[:60]!r}")
                 continue
