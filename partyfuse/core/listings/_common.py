@@ -204,6 +204,19 @@ class ListingBuilder:
             f"{self.unreported} more entries dropped or clamped (not listed one by one)",
         ]
 
+    def absorb(self, other: ListingBuilder) -> None:
+        """Take over what ``other`` collected (a parser's scratch builder), as if
+        each of its entries and warnings had been added here in order."""
+        if not self.entries and not self.warnings:
+            self.entries, self.warnings = other.entries, other.warnings
+            self.unreported += other.unreported
+            return
+        for entry in other.entries.values():
+            self.add(entry.name, entry.is_dir, entry.size, entry.mtime, entry.key, entry.etag)
+        for line in other.warnings:
+            self.warn(line)
+        self.unreported += other.unreported
+
     def name_from_bytes(self, raw: bytes) -> str:
         return bytes_to_name(raw, surrogatepass=self.surrogatepass)
 

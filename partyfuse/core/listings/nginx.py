@@ -71,13 +71,22 @@ def parse_html(text: str, dir_path: bytes, out: ListingBuilder) -> None:
     start = start + 5 if start >= 0 else 0
     end = text.find("</pre>", start)
     stop = end if end >= 0 else len(text)
-    lines = _HTML_LINE.findall(text, start, stop)
-    if len(lines) == text.count("<a ", start, stop) - text.count('<a href="../">', start, stop):
-        for href, *cols in lines:
-            link = resolve_href(href, dir_path)
-            if link.kind in ("child", "deep"):
-                _add(out, link, tuple(cols))
+    # Fast path: every anchor is on a line exactly as nginx writes it.  Rows go
+    # into a scratch builder as they match (no list of every row's columns:
+    # that list was half the peak memory of a big listing) and are kept only
+    # if the count comes out right.
+    want = text.count("<a ", start, stop) - text.count('<a href="../">', start, stop)
+    fast = ListingBuilder(surrogatepass=out.surrogatepass, each_once=out.each_once)
+    seen = 0
+    for row in _HTML_LINE.finditer(text, start, stop):
+        seen += 1
+        link = resolve_href(row.group(1), dir_path)
+        if link.kind in ("child", "deep"):
+            _add(fast, link, row.groups()[1:])
+    if seen == want:
+        out.absorb(fast)
         return
+    del fast
     for anchor, _before, after in iter_anchor_lines(text, start, stop):
         link = resolve_href(anchor.href, dir_path)
         if link.kind not in ("child", "deep"):
