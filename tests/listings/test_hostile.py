@@ -504,6 +504,7 @@ def test_100k_entries_parse_completely_in_bounded_memory(did: str) -> None:
 
 
 @pytest.mark.soak
+@pytest.mark.timeout(1800)  # minutes per dialect under tracemalloc on a busy machine
 @pytest.mark.parametrize("did", BIG_DIALECTS)
 def test_a_million_entries_parse_completely_in_bounded_memory(did: str) -> None:
     _measure(next(d for d in DIALECTS if d.id == did), 1_000_000)
