@@ -462,8 +462,9 @@ def test_warnings_past_the_cap_are_counted_in_one_line() -> None:
 #: its name and its slot in the builder's dict, plus what the parser holds for a
 #: row while it works: a regex match, an anchor) and PEAK_PER_BODY_BYTE times the
 #: body (the decoded text).  Measured on CPython 3.11 at 100k and 1M entries
-#: (the same per entry): copyparty JSON 431 B/entry, nginx HTML 445, nginx JSON
-#: 742, Apache 1057 (printed with -s).  The transport caps a listing at 256 MiB.
+#: (the same per entry): copyparty JSON 432 B/entry, nginx HTML 438, lighttpd
+#: 523, Python 644, nginx JSON 742, IIS 917, Apache 1057 (printed with -s).  The
+#: transport caps a listing at 256 MiB.
 PEAK_PER_BODY_BYTE = 2
 PEAK_PER_ENTRY = 1200
 BIG_DIALECTS = ["cpp-json", "nginx-html", "nginx-json", "apache", "lighttpd", "python", "iis"]
