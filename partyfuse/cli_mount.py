@@ -89,6 +89,8 @@ def check_server(transport: Any) -> None:
         hint = "" if "must name a folder" in str(ex) else " (check the URL: it must name a folder)"
         raise CliError(f"{ex}{hint}") from None
     except TransportError as ex:
+        if "TLS certificate" in str(ex):  # names its own fix (-te, -teh, -td)
+            raise CliError(str(ex)) from None
         raise CliError(f"{ex} (is the server running and the URL right?)") from None
     except ValueError as ex:  # e.g. an unreadable -te file
         raise CliError(str(ex)) from None

@@ -33,6 +33,7 @@ from .dircache import DirCache
 from .errors import Changed, FsError, TransportError
 from .fetcher import Fetcher, LockFactory, Spawn, assemble, debug, log_plan
 from .handles import FileHandle, HandleTable
+from .limits import MAX_FILE_SIZE
 from .model import BLOCK_SIZE, Entry, FileVersion
 from .readplan import (
     ReadPlan,
@@ -189,8 +190,9 @@ class RemoteFS:
             return entry
         probed = entry
         resolved = self._fetcher.call("probe", lambda: self.transport.probe(rpath, probed))
-        if resolved.size is None or resolved.size < 0:
-            raise FsError(errno.EIO, f"no usable size for {rpath}")
+        size = resolved.size
+        if size is None or not 0 <= size <= MAX_FILE_SIZE:
+            raise FsError(errno.EIO, f"the server gives {rpath} an impossible size ({size})")
         with self._lock:
             held = self._dirs.peek(parent)
             if held is not None and held.get(name) == entry:

@@ -16,6 +16,7 @@ from ..core.listings import ListingError, parse_listing
 from ..core.model import Listing
 from .answers import decide_listing
 from .exchange import Exchange, read_all
+from .memo import Memo
 from .urls import BaseUrl
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,9 @@ class Listings:
         self._exchange = exchange
         self._base: BaseUrl = exchange.base
         self.forced = dialect
+        # The warnings last logged for each listed path (dropped or clamped
+        # entries): logged once, not again at every -cds refresh.
+        self._warned: Memo[str, list[str]] = Memo()
         self.detected: str | None = None
 
     @property
@@ -86,8 +90,10 @@ class Listings:
         if self.forced is None and self.detected != listing.dialect:
             log.debug("%s: server looks like %s", self._base, listing.dialect)
             self.detected = listing.dialect
-        for w in listing.warnings:
-            log.warning("%s: %s", what, w)
+        if listing.warnings != (self._warned.get(path) or []):
+            self._warned.put(path, listing.warnings)
+            for w in listing.warnings:
+                log.warning("%s: %s", what, w)
         return listing, body
 
     def _names_a_file(self, copyparty: bool) -> bool:
