@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from fakes.clock import FakeClock
 from partyfuse.core.errors import Changed, NotFound, ProtocolError, TransportError
@@ -64,6 +64,7 @@ class MemoryTransport:
         clock: FakeClock | None = None,
         unknown_sizes: bool | Iterable[str] = False,
         etags: bool = False,
+        undated: bool = False,
         delay: float = 0.0,
     ) -> None:
         self.files: dict[str, bytes] = {}
@@ -74,6 +75,8 @@ class MemoryTransport:
         self.delay = delay
         """Seconds each call advances the fake clock (a slow server)."""
         self.etags = etags
+        self.undated = undated
+        """Listings show no times (mtime 0.0, like python's http.server); probes do."""
         self.unknown_all = unknown_sizes is True
         self.unknown: set[str] = (
             set() if isinstance(unknown_sizes, bool) else {_norm(p) for p in unknown_sizes}
@@ -129,7 +132,7 @@ class MemoryTransport:
                 name,
                 False,
                 None if unknown else len(self.files[path]),
-                self.mtimes[path],
+                0.0 if self.undated else self.mtimes[path],
                 etag=self.etag_of(path),
             )
         if path in self.dirs:
@@ -196,7 +199,7 @@ class MemoryTransport:
                 raise NotFound(path)
             data = self.files[path]
             changed = (
-                entry.mtime != self.mtimes[path]
+                (entry.mtime != self.mtimes[path] and not (self.undated and entry.mtime == 0.0))
                 or (entry.size is not None and entry.size != len(data))
                 or (entry.etag is not None and entry.etag != self.etag_of(path))
             )
@@ -212,14 +215,21 @@ class MemoryTransport:
             raise ProtocolError(f"short body for {path}: {len(body)} of {end - start}")
         return body
 
-    def probe_size(self, path: str, entry: Entry) -> int:
+    def probe(self, path: str, entry: Entry) -> Entry:
+        """The file's size, and its mtime where ``entry`` (the listing) had none."""
         path = _norm(path)
         self.log.append(Request("probe", path))
         self._before("probe", path)
         with self._mutex:
             if path not in self.files:
                 raise NotFound(path)
-            return len(self.files[path])
+            size, mtime = len(self.files[path]), self.mtimes[path]
+        return replace(entry, size=size, mtime=entry.mtime or mtime)
+
+    def probe_size(self, path: str, entry: Entry) -> int:
+        size = self.probe(path, entry).size
+        assert size is not None
+        return size
 
     # ---- log helpers ---------------------------------------------------
 

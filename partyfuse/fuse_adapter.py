@@ -37,10 +37,6 @@ log = logging.getLogger("partyfuse.fuse")
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-class AttrsLike(Protocol):
-    def to_stat(self) -> dict[str, Any]: ...
-
-
 class FileSystem(Protocol):
     """The RemoteFS methods the adapter calls (see partyfuse/core/remotefs.py)."""
 
@@ -82,6 +78,15 @@ class Spawner:
         self._pool.shutdown(wait=False, cancel_futures=True)
 
 
+def mount_owner(platform: str | None = None) -> tuple[int, int]:
+    """(uid, gid) every file and folder shows: the user who mounted, as rclone
+    does (not root, which a normal user could then not even tell apart).
+    WinFsp maps -1 to the mounting user (and the mount options say so too)."""
+    if plat.is_windows(platform) or not hasattr(os, "getuid"):
+        return -1, -1
+    return os.getuid(), os.getgid()
+
+
 class Adapter:
     """Forwards FUSE calls to a RemoteFS; make_operations mixes in the binding's Operations."""
 
@@ -97,9 +102,12 @@ class Adapter:
         platform: str | None = None,
         on_init: Callable[[], None] | None = None,
         on_destroy: Callable[[], None] | None = None,
+        owner: tuple[int, int] | None = None,
         read_ahead_kb: int = 0,
     ) -> None:
         self.fs = fs
+        uid, gid = owner if owner is not None else mount_owner(platform)
+        self._owner = {"st_uid": uid, "st_gid": gid}
         self.mountpoint: str | None = None
         """Set by ``run_mount``: where the mount is (to raise its read-ahead)."""
         self._read_ahead_kb = read_ahead_kb
@@ -146,14 +154,15 @@ class Adapter:
     # ---- reads ---------------------------------------------------------------
 
     def getattr(self, path: str, fh: int | None = None) -> dict[str, Any]:
-        return dict(self.fs.getattr(path).to_stat())
+        return {**self.fs.getattr(path).to_stat(), **self._owner}
 
     def readdir(self, path: str, fh: int | None = None) -> list[Any]:
         # (name, stat, 0) lets libfuse fill the entry's type without a getattr
         # per name; None when the core does not know the size yet.
         out: list[Any] = [".", ".."]
         for name, attrs in self.fs.readdir(path):
-            out.append((name, attrs.to_stat() if attrs is not None else None, 0))
+            st = None if attrs is None else {**attrs.to_stat(), **self._owner}
+            out.append((name, st, 0))
         return out
 
     def open(self, path: str, flags: int) -> int:

@@ -19,6 +19,7 @@ the userinfo part of URLs) before formatting.
 
 from __future__ import annotations
 
+import base64
 import collections
 import logging
 import re
@@ -34,6 +35,12 @@ REDACTED = "***"
 _URL_USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[^/@\s:]*):[^/@\s]*@")
 
 
+def _basic_spellings(secret: str) -> list[str]:
+    user, sep, pw = secret.partition(":")
+    pairs = [f":{secret}", secret] + ([f"{user}:{pw}"] if sep else [])
+    return [base64.b64encode(p.encode("utf-8", "replace")).decode("ascii") for p in pairs]
+
+
 class RedactFilter(logging.Filter):
     """Rewrites a record so no registered secret survives formatting."""
 
@@ -44,10 +51,17 @@ class RedactFilter(logging.Filter):
             self.add(s)
 
     def add(self, secret: str | None) -> None:
-        if secret and secret not in self._secrets:
-            self._secrets.append(secret)
-            # longest first, so "alice:hunter2" is replaced before "hunter2"
-            self._secrets.sort(key=len, reverse=True)
+        """Redact ``secret`` and the forms a request carries it in: the Basic
+        auth value (``:pw`` or ``user:pw``, base64) a header dump would show."""
+        if not secret:
+            return
+        # "user:password" (copyparty --usernames): the password part alone too
+        part = secret.partition(":")[2]
+        for s in (secret, *([part] if part else []), *_basic_spellings(secret)):
+            if s not in self._secrets:
+                self._secrets.append(s)
+        # longest first, so "alice:hunter2" is replaced before "hunter2"
+        self._secrets.sort(key=len, reverse=True)
 
     def redact(self, text: str) -> str:
         text = _URL_USERINFO.sub(lambda m: f"{m['scheme']}{m['user']}:{REDACTED}@", text)

@@ -26,7 +26,8 @@ from collections.abc import Iterator
 from typing import Any, TextIO
 
 from .core.errors import FsError
-from .core.remotefs import Attrs, CacheConfig, NameMap, RemoteFS
+from .core.names import NameMap
+from .core.remotefs import Attrs, CacheConfig, RemoteFS
 from .core.transport import Transport
 
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")

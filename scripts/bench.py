@@ -24,6 +24,7 @@ This is a measuring tool, not a test: nothing here asserts a speed.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import hashlib
 import http.client
 import json
@@ -34,13 +35,15 @@ import statistics
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench_common import CLIENTS, BenchError, Config, MiB, make_tree
-from bench_procs import Cleanup, MountClient, RawClient, Server, self_cpu
-from bench_report import Result, format_table, machine_info, report
-from bench_workloads import METRICS
+from bench_common import CLIENTS, BenchError, Config, MiB, Tree, make_tree
+from bench_procs import Cleanup, LinkProc, MountClient, RawClient, Server, self_cpu
+from bench_report import Result, format_report, machine_info, report
+from bench_workloads import LINK_METRICS, LOOPBACK_METRICS, METRICS
+from linkemu import PROFILE_NAMES, LinkSpec, spec_for
 
 
 def sha256_file(path: Path) -> str:
@@ -103,7 +106,179 @@ def log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
+def make_mounts(
+    cfg: Config, url: str, work: Path, cleanup: Cleanup, pf_env: dict[str, str] | None
+) -> dict[str, MountClient]:
+    """The FUSE clients of one profile, all pointed at ``url`` (the link's front)."""
+    argvs: dict[str, tuple[Callable[[str, str], list[str]], dict[str, str] | None]] = {
+        # URL MNT first, flags after: both partyfuse CLIs document it in that order
+        "upstream": (lambda u, m: [cfg.python, str(cfg.upstream), u, m, *cfg.upstream_args], None),
+        "upstream_full": (
+            lambda u, m: [cfg.python, str(cfg.upstream_full), u, m, *cfg.upstream_full_args],
+            None,
+        ),
+        "rclone": (
+            lambda u, m: [
+                str(cfg.rclone),
+                "mount",
+                ":http:",
+                m,
+                "--http-url",
+                u,
+                "--config",
+                str(work / "rclone.conf"),
+                *cfg.rclone_args,
+            ],
+            None,
+        ),
+        "partyfuse": (
+            lambda u, m: [cfg.python, "-m", "partyfuse", u, m, *cfg.partyfuse_args],
+            pf_env,
+        ),
+    }
+    (work / "rclone.conf").touch()
+    return {
+        name: MountClient(name, argv, url, work, cfg, cleanup, env=env)
+        for name, (argv, env) in argvs.items()
+        if name in cfg.clients
+    }
+
+
+def run_profile(
+    cfg: Config,
+    tree: Tree,
+    server: Server,
+    work: Path,
+    cleanup: Cleanup,
+    pf_env: dict[str, str] | None,
+) -> dict[str, Any]:
+    """Every metric for every client through one link profile's emulator."""
+    spec = None if cfg.profile == "loopback" else cfg_link(cfg)
+    emu = LinkProc(spec, server.port, cfg, work, cleanup) if spec is not None else None
+    if emu is not None:
+        link = f"{emu.spec.describe()} on {emu.url} (pid {emu.proc.pid})"
+        log(f"bench: [{cfg.profile}] linkemu {link}")
+    url = emu.url if emu is not None else server.url
+    port = emu.port if emu is not None else server.port
+    load_before = os.getloadavg()[0]
+    try:
+        mounts = make_mounts(cfg, url, work, cleanup, pf_env)
+        raw = RawClient(port)
+
+        verify: dict[str, str] = {}
+        if cfg.link_mode:
+            # every link metric checks every byte it read (seq: a CRC32 of the file)
+            verify = {c: "ok" for c in cfg.clients}
+        else:
+            # correctness first: a fast wrong answer is no answer
+            for name, mc in mounts.items():
+                with mc.mounted() as root:
+                    got = sha256_file(root / tree.big_rel)
+                verify[name] = "ok" if got == tree.big_sha256 else f"sha256 mismatch: {got}"
+                log(f"bench: verify {name}: big.bin sha256 {verify[name]}")
+            if "raw" in cfg.clients:
+                with raw.connected():
+                    h = hashlib.sha256()
+                    resp = raw.get("/" + tree.big_rel)
+                    while chunk := resp.read(MiB):
+                        h.update(chunk)
+                verify["raw"] = "ok" if h.hexdigest() == tree.big_sha256 else "sha256 mismatch"
+
+        results: dict[str, dict[str, Result]] = {m: {} for m in cfg.metrics}
+        for mname in cfg.metrics:
+            metric = METRICS[mname]
+            for cname in cfg.clients:
+                results[mname][cname] = Result()
+            # clients take turns within each run, so a load change on the machine
+            # hits every column alike instead of one client's three runs
+            for i in range(cfg.runs):
+                for cname in cfg.clients:
+                    res = results[mname][cname]
+                    if len(res.failures) >= 2 and not res.runs:
+                        continue  # failed twice, never worked: not worth more runs
+                    before = server.log_size()
+                    daemon_cpu, rss = None, None
+                    try:
+                        if cname == "raw":
+                            with raw.connected():
+                                c0 = self_cpu()
+                                amount, dt, ev = metric.on_raw(raw, tree, cfg)
+                                reader_cpu = self_cpu() - c0
+                        else:
+                            mc = mounts[cname]
+                            with mc.mounted() as root:
+                                before = server.log_size()  # mount-time probes are not the workload
+                                d0, c0 = mc.cpu(), self_cpu()
+                                amount, dt, ev = metric.on_mount(root, tree, cfg)
+                                reader_cpu = self_cpu() - c0
+                                daemon_cpu = mc.cpu() - d0
+                                rss = mc.peak_rss_kib()
+                        problem = metric.check(ev, tree, cfg)
+                    except (OSError, BenchError, http.client.HTTPException) as e:
+                        problem = f"{type(e).__name__}: {e}"
+                        log(f"bench: {mname} {cname} run {i + 1}: FAILED {problem}")
+                        if cname in mounts:
+                            log(f"bench: {cname} log tail: {mounts[cname].last_error()}")
+                    else:
+                        if problem:
+                            log(f"bench: {mname} {cname} run {i + 1}: WRONG DATA {problem}")
+                    if problem:
+                        # a failed run never counts; the others still do, and the
+                        # table marks the metric (one flaky run must not hide the rest)
+                        res.failures.append(f"run {i + 1}: {problem}")
+                        res.error = res.error or problem
+                        verify[cname] = f"{mname}: {problem}"
+                        continue
+                    res.requests.append(server.requests_since(before))
+                    res.reader_cpu.append(reader_cpu)
+                    if daemon_cpu is not None:
+                        res.daemon_cpu.append(daemon_cpu)
+                    if rss is not None:
+                        res.rss_kib.append(rss)
+                    rate = amount / dt if dt > 0 else float("inf")
+                    res.runs.append(rate)
+                    res.seconds.append(dt)
+                    log(
+                        f"bench: [{cfg.profile}] {mname:12s} {cname:13s} run {i + 1}: "
+                        f"{rate:10.1f} {metric.unit} ({dt:.2f}s, "
+                        f"{res.requests[-1]['requests']} requests)"
+                    )
+        rep = report(cfg, tree, results, verify)
+        rep["config"]["link"] = None if spec is None else {"rtt_ms": spec.rtt_ms, "mbit": spec.mbit}
+        rep["config"]["loadavg_before"] = load_before
+        rep["config"]["loadavg_after"] = os.getloadavg()[0]
+        # start to mounted: interpreter start-up, imports, the first listing, FUSE init
+        rep["mount_seconds"] = {
+            name: statistics.median(mc.mount_seconds)
+            for name, mc in mounts.items()
+            if mc.mount_seconds
+        }
+        if emu is not None:
+            cpu = emu.cpu()
+            stats = emu.stop()
+            rep["linkemu"] = {
+                "pid": emu.proc.pid,
+                "cpu_s": cpu,
+                "down_mib": stats.get("down_bytes", 0) / MiB,
+                "up_mib": stats.get("up_bytes", 0) / MiB,
+            }
+        return rep
+    finally:
+        if emu is not None:
+            cleanup.stop(emu.proc)
+
+
+def cfg_link(cfg: Config) -> LinkSpec:
+    if cfg.profile == "custom":
+        assert cfg.custom_link is not None
+        return cfg.custom_link
+    spec = spec_for(cfg.profile)
+    assert spec is not None
+    return spec
+
+
 def run_bench(cfg: Config) -> dict[str, Any]:
+    """Build the trees, start copyparty once, then measure each link profile in turn."""
     cleanup = Cleanup()
     made_work = cfg.workdir is None
     if cfg.workdir is None:
@@ -121,7 +296,6 @@ def run_bench(cfg: Config) -> dict[str, Any]:
     try:
         pf_env: dict[str, str] | None = None
         pf_source = None
-        load_before = os.getloadavg()[0]
         if "partyfuse" in cfg.clients:
             pf_env, pf_source = partyfuse_source(cfg.partyfuse_rev, work)
             log(f"bench: partyfuse from {pf_source}")
@@ -131,113 +305,38 @@ def run_bench(cfg: Config) -> dict[str, Any]:
                     raise BenchError(f"python -m partyfuse does not start: {why}")
                 log(f"bench: python -m partyfuse does not start ({why}); skipping it")
                 cfg.clients.remove("partyfuse")
-        log(f"bench: building tree in {work} ...")
-        tree = make_tree(work / "src", cfg)
-        server = Server(cfg, tree, work, cleanup)
+                cfg.skipped.append(f"partyfuse: does not start ({why})")
+        per_profile = {p: profile_config(cfg, p) for p in cfg.links}
+        trees: dict[str, Tree] = {}
+        built: dict[tuple[int, ...], Tree] = {}
+        for p, pc in per_profile.items():
+            key = pc.dataset_key()
+            if key not in built:
+                prefix = f"{p}/" if cfg.link_mode else ""
+                log(f"bench: building the {p} tree in {work / 'src' / prefix} ...")
+                built[key] = make_tree(work / "src", pc, prefix)
+            trees[p] = built[key]
+        server = Server(cfg, work / "src", work, cleanup)
         log(f"bench: copyparty on {server.url} (pid {server.proc.pid}, cpu {cfg.server_cpu})")
         if cfg.client_cpu is not None:
             # the process issuing the reads is part of the client side
             os.sched_setaffinity(0, {cfg.client_cpu})
-
-        mounts: dict[str, MountClient] = {}
-        if "upstream" in cfg.clients:
-            mounts["upstream"] = MountClient(
-                "upstream",
-                [cfg.python, str(cfg.upstream)],
-                server.url,
-                cfg.upstream_args,
-                work,
-                cfg,
-                cleanup,
-            )
-        if "partyfuse" in cfg.clients:
-            mounts["partyfuse"] = MountClient(
-                "partyfuse",
-                [cfg.python, "-m", "partyfuse"],
-                server.url,
-                cfg.partyfuse_args,
-                work,
-                cfg,
-                cleanup,
-                env=pf_env,
-            )
-        raw = RawClient(server.port)
-
-        # correctness first: a fast wrong answer is no answer
-        verify: dict[str, str] = {}
-        for name, mc in mounts.items():
-            with mc.mounted() as root:
-                got = sha256_file(root / "big.bin")
-            verify[name] = "ok" if got == tree.big_sha256 else f"sha256 mismatch: {got}"
-            log(f"bench: verify {name}: big.bin sha256 {verify[name]}")
-        if "raw" in cfg.clients:
-            with raw.connected():
-                h = hashlib.sha256()
-                resp = raw.get("/big.bin")
-                while chunk := resp.read(MiB):
-                    h.update(chunk)
-            verify["raw"] = "ok" if h.hexdigest() == tree.big_sha256 else "sha256 mismatch"
-
-        results: dict[str, dict[str, Result]] = {m: {} for m in cfg.metrics}
-        for mname in cfg.metrics:
-            metric = METRICS[mname]
-            for cname in cfg.clients:
-                results[mname][cname] = Result()
-            # clients take turns within each run, so a load change on the machine
-            # hits every column alike instead of one client's three runs
-            for i in range(cfg.runs):
-                for cname in cfg.clients:
-                    res = results[mname][cname]
-                    if res.error:
-                        continue
-                    before = server.log_size()
-                    try:
-                        if cname == "raw":
-                            with raw.connected():
-                                c0 = self_cpu()
-                                amount, dt, ev = metric.on_raw(raw, tree, cfg)
-                                res.reader_cpu.append(self_cpu() - c0)
-                        else:
-                            mc = mounts[cname]
-                            with mc.mounted() as root:
-                                before = server.log_size()  # mount-time probes are not the workload
-                                d0, c0 = mc.cpu(), self_cpu()
-                                amount, dt, ev = metric.on_mount(root, tree, cfg)
-                                res.reader_cpu.append(self_cpu() - c0)
-                                res.daemon_cpu.append(mc.cpu() - d0)
-                    except (OSError, BenchError, http.client.HTTPException) as e:
-                        res.error = f"{type(e).__name__}: {e}"
-                        verify[cname] = f"{mname}: {res.error}"
-                        log(f"bench: {mname} {cname} run {i + 1}: FAILED {res.error}")
-                        if cname in mounts:
-                            log(f"bench: {cname} log tail: {mounts[cname].last_error()}")
-                        continue
-                    res.requests.append(server.requests_since(before))
-                    problem = metric.check(ev, tree, cfg)
-                    if problem:
-                        res.error = problem
-                        verify[cname] = f"{mname}: {problem}"
-                        log(f"bench: {mname} {cname} run {i + 1}: WRONG DATA {problem}")
-                        continue
-                    rate = amount / dt if dt > 0 else float("inf")
-                    res.runs.append(rate)
-                    res.seconds.append(dt)
-                    log(
-                        f"bench: {mname:12s} {cname:10s} run {i + 1}: {rate:10.1f} "
-                        f"{metric.unit} ({dt:.2f}s, {res.requests[-1]['requests']} requests)"
-                    )
-        rep = report(cfg, tree, results, verify)
-        rep["config"]["partyfuse_source"] = pf_source
-        rep["config"]["loadavg_before"] = load_before
-        rep["config"]["loadavg_after"] = os.getloadavg()[0]
-        rep["config"]["machine"] = machine_info(cfg.python)
-        # start to mounted: interpreter start-up, imports, the first listing, FUSE init
-        rep["mount_seconds"] = {
-            name: statistics.median(mc.mount_seconds)
-            for name, mc in mounts.items()
-            if mc.mount_seconds
+        machine = machine_info(cfg.python)
+        out: dict[str, Any] = {
+            "profiles": {},
+            "verify": {},
+            "pids": {"server": server.proc.pid, "linkemu": []},
         }
-        return rep
+        for p, pc in per_profile.items():
+            rep = run_profile(pc, trees[p], server, work, cleanup, pf_env)
+            rep["config"]["partyfuse_source"] = pf_source
+            rep["config"]["machine"] = machine
+            rep["config"]["skipped"] = cfg.skipped
+            out["profiles"][p] = rep
+            if rep.get("linkemu"):
+                out["pids"]["linkemu"].append(rep["linkemu"]["pid"])
+            out["verify"].update({f"{p}/{c}": v for c, v in rep["verify"].items()})
+        return out
     finally:
         signal.signal(signal.SIGTERM, old_term)
         cleanup.all()
@@ -260,17 +359,123 @@ def find_upstream(python: str) -> Path:
     return Path(r.stdout.strip() or "copyparty-not-importable") / "web" / "a" / "partyfuse.py"
 
 
+# Data sets: (full, --quick). Without --link, the loopback set and metrics of old.
+# With --link: issue 9's link data set (64 MiB file, 400 small files in 8 folders,
+# 110 folders, 200 random 4 KiB reads) on lan/wan, and issue 9's loopback set
+# (256 MiB, 2,000 small files, ~500 folders); a full wan,lan,loopback run takes
+# about a quarter of an hour on a 2-core machine.
+DATASETS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
+    "legacy": (
+        dict(
+            big_mb=256,
+            small_count=2000,
+            small_per_dir=10,
+            tree_fanout=4,
+            tree_depth=5,
+            random_reads=500,
+            direct_mb=32,
+            runs=3,
+        ),
+        dict(
+            big_mb=8,
+            small_count=100,
+            small_per_dir=10,
+            tree_fanout=3,
+            tree_depth=2,
+            random_reads=50,
+            direct_mb=2,
+            runs=1,
+        ),
+    ),
+    "loopback": (
+        dict(
+            big_mb=256,
+            small_count=2000,
+            small_per_dir=10,
+            tree_fanout=22,
+            tree_depth=2,
+            random_reads=500,
+            direct_mb=32,
+            runs=3,
+        ),
+        dict(
+            big_mb=4,
+            small_count=20,
+            small_per_dir=10,
+            tree_fanout=3,
+            tree_depth=2,
+            random_reads=10,
+            direct_mb=2,
+            runs=1,
+        ),
+    ),
+    "link": (
+        dict(
+            big_mb=64,
+            small_count=400,
+            small_per_dir=50,
+            tree_fanout=10,
+            tree_depth=2,
+            random_reads=200,
+            direct_mb=8,
+            runs=3,
+        ),
+        dict(
+            big_mb=4,
+            small_count=20,
+            small_per_dir=10,
+            tree_fanout=3,
+            tree_depth=2,
+            random_reads=10,
+            direct_mb=2,
+            runs=1,
+        ),
+    ),
+}
+SIZE_KEYS = ("big_mb", "small_count", "small_per_dir", "tree_fanout", "tree_depth",
+             "random_reads", "direct_mb", "runs")  # fmt: skip
+# random_4k is cut off after this long on a link (rclone does ~1 read/s on a WAN)
+RANDOM_SECONDS = (20.0, 5.0)
+# rclone's http backend, tuned for reading: small first chunks and buffer (random
+# reads), long-lived listings. Not --http-no-head: without its HEAD per file rclone
+# knows no sizes, and find/random reads then return wrong data (the bench caught it).
+RCLONE_ARGS = (
+    "-q --read-only --dir-cache-time 1h --attr-timeout 1h --vfs-read-chunk-size 1M --buffer-size 4M"
+)
+
+
+def profile_config(cfg: Config, profile: str) -> Config:
+    """The config one profile runs with: its data set unless sizes were given."""
+    if not cfg.link_mode:
+        return dataclasses.replace(cfg, profile=profile)
+    kind = "loopback" if profile == "loopback" else "link"
+    sizes = DATASETS[kind][1 if cfg.quick else 0]
+    given: dict[str, Any] = {k: v for k, v in cfg.overrides.items() if v is not None}
+    return dataclasses.replace(cfg, profile=profile, **{**sizes, **given})
+
+
 def parse_args(argv: list[str] | None) -> tuple[Config, argparse.Namespace]:
     ap = argparse.ArgumentParser(
-        description="benchmark partyfuse against raw HTTP and upstream partyfuse.py (ratios)"
+        description="benchmark partyfuse against raw HTTP, upstream partyfuse.py and rclone "
+        "(ratios), on loopback or through an emulated link"
     )
     ap.add_argument(
         "--quick", action="store_true", help="small sizes, 1 run (a smoke run, not a measurement)"
     )
     ap.add_argument(
+        "--link",
+        default=None,
+        help="comma list of link profiles, measured in this order: "
+        + ",".join((*PROFILE_NAMES, "custom"))
+        + " (lan = 1 ms/1 Gbit/s, wan = 30 ms/100 Mbit/s, custom = --rtt-ms/--mbit); "
+        "each gets its own table. Without --link: loopback with the old metric set",
+    )
+    ap.add_argument("--rtt-ms", type=float, default=None, help="round trip of the custom link")
+    ap.add_argument("--mbit", type=float, default=None, help="bandwidth of the custom link")
+    ap.add_argument(
         "--only",
         default=None,
-        help="comma list of clients: raw,upstream,partyfuse (default: all runnable)",
+        help="comma list of clients: " + ",".join(CLIENTS) + " (default: all runnable)",
     )
     ap.add_argument(
         "--metrics", default=None, help="comma list of metrics (default: all): " + ",".join(METRICS)
@@ -278,10 +483,19 @@ def parse_args(argv: list[str] | None) -> tuple[Config, argparse.Namespace]:
     ap.add_argument("--big-mb", type=int, default=None, help="big file size (default 256)")
     ap.add_argument("--small-count", type=int, default=None, help="small files (default 2000)")
     ap.add_argument("--small-kb", type=int, default=4, help="small file size (default 4)")
+    ap.add_argument(
+        "--small-per-dir", type=int, default=None, help="small files per folder (default 10)"
+    )
     ap.add_argument("--tree-fanout", type=int, default=None, help="dirs per dir (default 4)")
     ap.add_argument("--tree-depth", type=int, default=None, help="levels (default 5)")
     ap.add_argument("--tree-files", type=int, default=3, help="files per traversal dir")
     ap.add_argument("--random-reads", type=int, default=None, help="default 500")
+    ap.add_argument(
+        "--random-seconds",
+        type=float,
+        default=None,
+        help="stop random_4k after this many seconds (default with --link: 20, --quick 5)",
+    )
     ap.add_argument(
         "--direct-mb", type=int, default=None, help="MiB read by the O_DIRECT metrics (default 32)"
     )
@@ -299,6 +513,17 @@ def parse_args(argv: list[str] | None) -> tuple[Config, argparse.Namespace]:
         help="path to upstream partyfuse.py (default: the one in the copyparty package)",
     )
     ap.add_argument("--upstream-args", default="-q", help="extra args for upstream")
+    ap.add_argument(
+        "--upstream-full",
+        type=Path,
+        default=None,
+        help="path to the full upstream bin/partyfuse.py (a copyparty checkout): "
+        "measured too, ratios are to the better of the two upstreams",
+    )
+    ap.add_argument("--upstream-full-args", default="-q", help="extra args for --upstream-full")
+    ap.add_argument(
+        "--rclone-args", default=RCLONE_ARGS, help=f"args for rclone mount (default: {RCLONE_ARGS})"
+    )
     ap.add_argument("--partyfuse-args", default="-q", help="extra args for python -m partyfuse")
     ap.add_argument(
         "--partyfuse-rev",
@@ -326,39 +551,65 @@ def parse_args(argv: list[str] | None) -> tuple[Config, argparse.Namespace]:
     a = ap.parse_args(argv)
 
     q = a.quick
-
-    def pick(v: int | None, full: int, quick: int) -> int:
-        return v if v is not None else (quick if q else full)
+    link_mode = a.link is not None
+    links = [p.strip() for p in (a.link or "loopback").split(",") if p.strip()]
+    custom = None
+    for p in links:
+        if p == "custom":
+            if a.rtt_ms is None or a.mbit is None or a.rtt_ms < 0 or a.mbit <= 0:
+                ap.error("--link custom needs --rtt-ms >= 0 and --mbit > 0")
+            custom = LinkSpec(a.rtt_ms, a.mbit)
+        elif p not in PROFILE_NAMES:
+            ap.error(f"unknown link profile {p!r}; choose from {', '.join(PROFILE_NAMES)}, custom")
+    if not links or len(set(links)) != len(links):
+        ap.error(f"--link {a.link!r}: give each profile once")
 
     def cpu(v: str) -> int | None:
         if v.lower() == "none" or (os.cpu_count() or 1) < 2 or not shutil.which("taskset"):
             return None
         return int(v)
 
+    rclone = shutil.which("rclone")
+    skipped: list[str] = []
     if a.only:
         clients = [c.strip() for c in a.only.split(",") if c.strip()]
         bad = [c for c in clients if c not in CLIENTS]
         if bad:
             ap.error(f"unknown client(s) {bad}; choose from {', '.join(CLIENTS)}")
+        if "upstream_full" in clients and a.upstream_full is None:
+            ap.error("client upstream_full needs --upstream-full PATH")
+        if "rclone" in clients and rclone is None:
+            ap.error("rclone: not installed")
     else:
-        clients = list(CLIENTS)
+        clients = ["raw", "upstream", "partyfuse"]
+        if a.upstream_full is not None:
+            clients.append("upstream_full")
+        # rclone joins the link tables by default; the old loopback run stays as it was
+        if link_mode:
+            if rclone is not None:
+                clients.append("rclone")
+            else:
+                skipped.append("rclone: not installed")
     clients = [c for c in CLIENTS if c in clients]  # table order
-    metrics = list(METRICS) if not a.metrics else [m.strip() for m in a.metrics.split(",")]
+    default_metrics = LINK_METRICS if link_mode else LOOPBACK_METRICS
+    metrics = list(default_metrics) if not a.metrics else [m.strip() for m in a.metrics.split(",")]
     bad = [m for m in metrics if m not in METRICS]
     if bad:
         ap.error(f"unknown metric(s) {bad}; choose from {', '.join(METRICS)}")
 
+    legacy = DATASETS["legacy"][1 if q else 0]
+    overrides = {k: getattr(a, k) for k in SIZE_KEYS}
+    sizes: dict[str, Any] = {
+        k: overrides[k] if overrides[k] is not None else legacy[k] for k in SIZE_KEYS
+    }
+    random_seconds = a.random_seconds
+    if random_seconds is None and link_mode:
+        random_seconds = RANDOM_SECONDS[1 if q else 0]
+
     cfg = Config(
-        big_mb=pick(a.big_mb, 256, 8),
-        small_count=pick(a.small_count, 2000, 100),
         small_kb=a.small_kb,
-        tree_fanout=pick(a.tree_fanout, 4, 3),
-        tree_depth=pick(a.tree_depth, 5, 2),
         tree_files=a.tree_files,
-        random_reads=pick(a.random_reads, 500, 50),
-        direct_mb=pick(a.direct_mb, 32, 2),
         parallel=a.parallel,
-        runs=pick(a.runs, 3, 1),
         seed=a.seed,
         clients=clients,
         metrics=metrics,
@@ -373,6 +624,18 @@ def parse_args(argv: list[str] | None) -> tuple[Config, argparse.Namespace]:
         drop_caches=not a.no_drop_caches,
         workdir=a.workdir,
         keep=a.keep,
+        links=links,
+        link_mode=link_mode,
+        random_seconds=random_seconds,
+        upstream_full=a.upstream_full,
+        upstream_full_args=a.upstream_full_args.split(),
+        rclone=rclone,
+        rclone_args=a.rclone_args.split(),
+        custom_link=custom,
+        skipped=skipped,
+        quick=q,
+        overrides=overrides,
+        **sizes,
     )
     return cfg, a
 
@@ -388,6 +651,12 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         log(f"bench: upstream partyfuse.py not found at {cfg.upstream}; skipping it")
         cfg.clients.remove("upstream")
+        cfg.skipped.append(f"upstream: not found at {cfg.upstream}")
+    if cfg.upstream_full is not None and not cfg.upstream_full.is_file():
+        print(f"bench: --upstream-full {cfg.upstream_full}: no such file", file=sys.stderr)
+        return 2
+    for why in cfg.skipped:
+        log(f"bench: {why}")
     try:
         rep = run_bench(cfg)
     except BenchError as e:
@@ -396,7 +665,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("bench: interrupted; everything stopped and unmounted", file=sys.stderr)
         return 130
-    table = format_table(rep, markdown=a.markdown)
+    table = format_report(rep, markdown=a.markdown)
     if a.json == "-":
         print(table, file=sys.stderr)
         json.dump(rep, sys.stdout, indent=2)

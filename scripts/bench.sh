@@ -25,6 +25,6 @@ python3 - "$out/$stamp.json" > "$out/$stamp.md" <<'EOF'
 import json, sys
 sys.path.insert(0, "scripts")
 import bench
-print(bench.format_table(json.load(open(sys.argv[1])), markdown=True))
+print(bench.format_report(json.load(open(sys.argv[1])), markdown=True))
 EOF
 echo "bench.sh: wrote $out/$stamp.{txt,json,md}" >&2

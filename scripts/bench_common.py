@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import random
-from dataclasses import dataclass
+import zlib
+from dataclasses import dataclass, field
 from pathlib import Path
 
-CLIENTS = ("raw", "upstream", "partyfuse")
+from linkemu import LinkSpec
+
+# table order; upstream_full is copyparty's bin/partyfuse.py when --upstream-full names it
+CLIENTS = ("raw", "upstream", "upstream_full", "rclone", "partyfuse")
+UPSTREAMS = ("upstream", "upstream_full")
 MiB = 1 << 20
 KiB = 1 << 10
 
@@ -42,14 +47,41 @@ class Config:
     drop_caches: bool
     workdir: Path | None
     keep: bool
+    small_per_dir: int = 10
+    links: list[str] = field(default_factory=lambda: ["loopback"])
+    link_mode: bool = False  # --link given: per-profile data sets, the link metrics
+    random_seconds: float | None = None  # stop random_4k after this long (rclone: ~1 read/s)
+    upstream_full: Path | None = None
+    upstream_full_args: list[str] = field(default_factory=list)
+    rclone: str | None = None  # path of the rclone binary, if installed
+    rclone_args: list[str] = field(default_factory=list)
+    profile: str = "loopback"  # the profile this copy of the config measures
+    custom_link: LinkSpec | None = None  # --rtt-ms/--mbit: the "custom" profile
+    skipped: list[str] = field(default_factory=list)  # clients left out, and why
+    quick: bool = False
+    overrides: dict[str, int | None] = field(default_factory=dict)  # sizes given explicitly
+
+    def dataset_key(self) -> tuple[int, ...]:
+        """Profiles whose data sets are equal share one tree on the server."""
+        return (
+            self.big_mb,
+            self.small_count,
+            self.small_kb,
+            self.small_per_dir,
+            self.tree_fanout,
+            self.tree_depth,
+            self.tree_files,
+        )
 
 
 @dataclass
 class Tree:
-    root: Path
+    root: Path  # the server's root (trees of several profiles may share it)
     big: Path
     big_sha256: str
     big_size: int
+    big_crc32: int
+    big_rel: str  # URL path / mount path of the big file, relative to the root
     small_dir: str
     deep_dir: str
     small_digest: str  # digest over (relpath, content) of every small file, sorted
@@ -65,25 +97,32 @@ def digest_files(items: list[tuple[str, bytes]]) -> str:
     return h.hexdigest()
 
 
-def make_tree(root: Path, cfg: Config) -> Tree:
-    """Write the benchmark tree once; every client reads the same bytes."""
+def make_tree(server_root: Path, cfg: Config, prefix: str = "") -> Tree:
+    """Write the benchmark tree once; every client reads the same bytes.
+
+    ``prefix`` ("wan/") puts the tree in a subfolder, so one server holds the data
+    sets of several link profiles.
+    """
     rng = random.Random(cfg.seed)
+    root = server_root / prefix
     root.mkdir(parents=True, exist_ok=True)
     big = root / "big.bin"
     h = hashlib.sha256()
+    crc = 0
     with open(big, "wb") as f:
         left = cfg.big_mb * MiB
         while left:
             n = min(left, 8 * MiB)
             chunk = rng.randbytes(n)
             h.update(chunk)
+            crc = zlib.crc32(chunk, crc)
             f.write(chunk)
             left -= n
 
     # small files: spread over two directory levels, ~10 files per leaf, like a
     # source tree or a photo library
     small_items: list[tuple[str, bytes]] = []
-    per_leaf = 10
+    per_leaf = cfg.small_per_dir
     leaves = max(1, (cfg.small_count + per_leaf - 1) // per_leaf)
     top = max(1, int(leaves**0.5))
     for i in range(cfg.small_count):
@@ -115,12 +154,14 @@ def make_tree(root: Path, cfg: Config) -> Tree:
     (root / "deep").mkdir()
     grow("", 0)
     return Tree(
-        root=root,
+        root=server_root,
         big=big,
         big_sha256=h.hexdigest(),
         big_size=cfg.big_mb * MiB,
-        small_dir="small",
-        deep_dir="deep",
+        big_crc32=crc,
+        big_rel=f"{prefix}big.bin",
+        small_dir=f"{prefix}small",
+        deep_dir=f"{prefix}deep",
         small_digest=digest_files(small_items),
         small_count=len(small_items),
         small_tops=sorted(p.name for p in (root / "small").iterdir() if p.is_dir()),

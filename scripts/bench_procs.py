@@ -8,6 +8,7 @@ import http.client
 import json
 import os
 import re
+import select
 import socket
 import subprocess
 import time
@@ -15,7 +16,8 @@ import urllib.parse
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from bench_common import BenchError, Config, Tree
+from bench_common import BenchError, Config
+from linkemu import LinkSpec
 
 # copyparty's -lo log has one line per request, e.g.
 #   "@2026-1121-100752.676  LOG [127.0.0.1 59812      ] GET  /big.bin @* [0-4095]"
@@ -92,6 +94,15 @@ def proc_cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def peak_rss_kib(pid: int) -> int:
+    """VmHWM of a process from /proc/PID/status, in KiB (0 if unreadable)."""
+    with contextlib.suppress(OSError), open(f"/proc/{pid}/status", "rb") as f:
+        for line in f:
+            if line.startswith(b"VmHWM:"):
+                return int(line.split()[1])
+    return 0
+
+
 def self_cpu() -> float:
     t = os.times()
     return t.user + t.system
@@ -122,10 +133,10 @@ def drop_caches(enabled: bool) -> None:
 
 
 class Server:
-    def __init__(self, cfg: Config, tree: Tree, work: Path, cleanup: Cleanup) -> None:
+    def __init__(self, cfg: Config, root: Path, work: Path, cleanup: Cleanup) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/"
-        self.root = tree.root
+        self.root = root
         self.log = work / "copyparty.log"
         self.out = open(work / "copyparty.out", "wb")  # noqa: SIM115 - lives as long as the server
         cmd = [
@@ -137,7 +148,7 @@ class Server:
             "-p",
             str(self.port),
             "-v",
-            f"{tree.root}::r",
+            f"{root}::r",
             "-q",
             "--no-thumb",
             "--hist",
@@ -159,8 +170,8 @@ class Server:
         def up() -> bool:
             try:
                 c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
-                c.request("GET", "/big.bin", headers={"Range": "bytes=0-0"})
-                ok = c.getresponse().status == 206
+                c.request("GET", "/?ls")
+                ok = c.getresponse().status == 200
                 c.close()
                 return ok
             except OSError:
@@ -220,14 +231,16 @@ class Server:
 
 
 class MountClient:
-    """A FUSE client started fresh for every measurement (no cache survives)."""
+    """A FUSE client started fresh for every measurement (no cache survives).
+
+    ``argv(url, mountpoint)`` is its command line (rclone's differs from ours).
+    """
 
     def __init__(
         self,
         name: str,
-        cmd: list[str],
+        argv: Callable[[str, str], list[str]],
         url: str,
-        args: list[str],
         work: Path,
         cfg: Config,
         cleanup: Cleanup,
@@ -235,7 +248,7 @@ class MountClient:
     ) -> None:
         self.name, self.cfg, self.cleanup, self.env = name, cfg, cleanup, env
         self.work = work
-        self.url, self.args, self.cmd = url, args, cmd
+        self.url, self.argv = url, argv
         self.mnt = work / f"mnt-{name}"
         self.mnt.mkdir(exist_ok=True)
         self.logpath = work / f"{name}.out"
@@ -257,6 +270,11 @@ class MountClient:
         assert self.proc is not None
         return proc_cpu(self.proc.pid)
 
+    def peak_rss_kib(self) -> int:
+        """The daemon's peak resident set (VmHWM) so far; read before it exits."""
+        assert self.proc is not None
+        return peak_rss_kib(self.proc.pid)
+
     @contextlib.contextmanager
     def mounted(self) -> Iterator[Path]:
         drop_caches(self.cfg.drop_caches)
@@ -264,8 +282,7 @@ class MountClient:
         started = time.monotonic()
         logf = open(self.logpath, "ab")  # noqa: SIM115 - closed in finally
         self.proc = subprocess.Popen(
-            # URL MNT first, flags after: both CLIs document it in that order
-            pinned([*self.cmd, self.url, str(self.mnt), *self.args], self.cfg.client_cpu),
+            pinned(self.argv(self.url, str(self.mnt)), self.cfg.client_cpu),
             stdout=logf,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
@@ -300,7 +317,7 @@ class RawClient:
     name = "raw"
 
     def __init__(self, port: int) -> None:
-        self.port = port
+        self.port = port  # the server's, or the link emulator's in front of it
         self.conn: http.client.HTTPConnection | None = None
 
     @contextlib.contextmanager
@@ -332,3 +349,69 @@ class RawClient:
         dirs = [urllib.parse.unquote(d["href"]).rstrip("/") for d in js["dirs"]]
         files = [(urllib.parse.unquote(f["href"]), int(f["sz"])) for f in js["files"]]
         return dirs, files
+
+
+LINKEMU = Path(__file__).resolve().parent / "linkemu.py"
+
+
+class LinkProc:
+    """scripts/linkemu.py as its own process in front of the server, pinned with it
+    (the link is the server's side of the wire); stopped by PID."""
+
+    def __init__(
+        self, spec: LinkSpec, target_port: int, cfg: Config, work: Path, cleanup: Cleanup
+    ) -> None:
+        self.spec = spec
+        self.err = work / f"linkemu-{spec.rtt_ms:g}ms-{spec.mbit:g}mbit.err"
+        self.cleanup = cleanup
+        cmd = [
+            cfg.python,
+            str(LINKEMU),
+            "--target",
+            f"127.0.0.1:{target_port}",
+            "--rtt-ms",
+            str(spec.rtt_ms),
+            "--mbit",
+            str(spec.mbit),
+        ]
+        with open(self.err, "wb") as errf:
+            self.proc = subprocess.Popen(
+                pinned(cmd, cfg.server_cpu),
+                stdout=subprocess.PIPE,
+                bufsize=0,  # unbuffered: select() below must see every line
+                stderr=errf,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        cleanup.procs.append(self.proc)
+        self.port = self._read_port(30)
+        self.url = f"http://127.0.0.1:{self.port}/"
+        self.cpu0 = proc_cpu(self.proc.pid)
+
+    def _read_port(self, deadline_s: float) -> int:
+        assert self.proc.stdout is not None
+        out = self.proc.stdout
+        end = time.monotonic() + deadline_s
+        while time.monotonic() < end:
+            ready, _, _ = select.select([out], [], [], 0.2)
+            if ready:
+                line = out.readline()
+                if not line:
+                    break
+                if line.startswith(b"PORT "):
+                    return int(line.split()[1])
+        tail = self.err.read_bytes()[-400:].decode(errors="replace").strip()
+        raise BenchError(f"linkemu did not start: {tail or 'no output'}")
+
+    def cpu(self) -> float:
+        """CPU seconds the emulator used since it started listening."""
+        return proc_cpu(self.proc.pid) - self.cpu0
+
+    def stop(self) -> dict[str, float]:
+        """Stop it by PID; its byte counts (it prints them on SIGTERM)."""
+        self.cleanup.stop(self.proc)
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            return dict(json.loads(self.err.read_text().strip().splitlines()[-1]))
+        return {}

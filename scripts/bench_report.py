@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench_common import CLIENTS, Config, MiB, Tree, tree_dirs
+from bench_common import CLIENTS, UPSTREAMS, Config, MiB, Tree, tree_dirs
 from bench_workloads import METRICS
 
 
@@ -22,7 +22,9 @@ class Result:
     requests: list[dict[str, int]] = field(default_factory=list)
     daemon_cpu: list[float] = field(default_factory=list)
     reader_cpu: list[float] = field(default_factory=list)
-    error: str | None = None
+    rss_kib: list[int] = field(default_factory=list)  # daemon VmHWM at the end of each run
+    error: str | None = None  # the first failure, if any run failed
+    failures: list[str] = field(default_factory=list)  # every failed run, and why
 
     @property
     def cpu_median(self) -> float | None:
@@ -67,11 +69,33 @@ def _ratio(a: float | None, b: float | None) -> float | None:
     return a / b if a is not None and b else None
 
 
+LABELS = {
+    "raw": "raw HTTP",
+    "upstream": "upstream",
+    "upstream_full": "upstream full",
+    "rclone": "rclone",
+    "partyfuse": "partyfuse",
+}
+# the metric that gives CPU s/GiB: the whole-file sequential read
+SEQ_FOR_CPU = ("seq", "seq_1m")
+
+
+def _best_upstream(values: dict[str, float | None], lower_is_better: bool = False) -> float | None:
+    """The better of upstream's packaged and full versions (issue 9 compares with it)."""
+    got = [v for k, v in values.items() if k in UPSTREAMS and v is not None]
+    if not got:
+        return None
+    return min(got) if lower_is_better else max(got)
+
+
 def report(
     cfg: Config, tree: Tree, results: dict[str, dict[str, Result]], verify: dict[str, str]
 ) -> dict[str, Any]:
     out: dict[str, Any] = {
         "config": {
+            "profile": cfg.profile,
+            "small_per_dir": cfg.small_per_dir,
+            "random_seconds": cfg.random_seconds,
             "big_mb": cfg.big_mb,
             "small_count": cfg.small_count,
             "small_kb": cfg.small_kb,
@@ -104,16 +128,48 @@ def report(
                 "cpu_median": r.cpu_median,
                 "daemon_cpu": r.daemon_cpu,
                 "reader_cpu": r.reader_cpu,
+                "peak_rss_kib": max(r.rss_kib) if r.rss_kib else None,
                 "error": r.error,
+                "failures": r.failures,
             }
         med = {c: r.median for c, r in per.items()}
-        entry["partyfuse_over_upstream"] = _ratio(med.get("partyfuse"), med.get("upstream"))
+        entry["partyfuse_over_upstream"] = _ratio(med.get("partyfuse"), _best_upstream(med))
         entry["partyfuse_over_raw"] = _ratio(med.get("partyfuse"), med.get("raw"))
         entry["upstream_over_raw"] = _ratio(med.get("upstream"), med.get("raw"))
         cpu = {c: r.cpu_median for c, r in per.items()}
-        entry["cpu_partyfuse_over_upstream"] = _ratio(cpu.get("partyfuse"), cpu.get("upstream"))
+        entry["cpu_partyfuse_over_upstream"] = _ratio(
+            cpu.get("partyfuse"), _best_upstream(cpu, lower_is_better=True)
+        )
         out["metrics"][mname] = entry
+    out["summary"] = _summary(out["metrics"], tree)
     return out
+
+
+def _summary(metrics: dict[str, Any], tree: Tree) -> dict[str, Any]:
+    """Per client: FUSE daemon CPU seconds per GiB streamed, and its peak RSS."""
+    cpu: dict[str, float | None] = {}
+    seq = next((metrics[m] for m in SEQ_FOR_CPU if m in metrics), None)
+    if seq is not None:
+        gib = tree.big_size / (1 << 30)
+        for c, e in seq["clients"].items():
+            d = e["daemon_cpu"]
+            cpu[c] = statistics.median(d) / gib if d else None
+    rss: dict[str, float | None] = {}
+    for e in metrics.values():
+        for c, ce in e["clients"].items():
+            kib = ce.get("peak_rss_kib")
+            if kib:
+                rss[c] = max(rss.get(c) or 0.0, kib / 1024)
+    return {
+        "cpu_s_per_gib": cpu,
+        "peak_rss_mib": rss,
+        "cpu_partyfuse_over_upstream": _ratio(
+            cpu.get("partyfuse"), _best_upstream(cpu, lower_is_better=True)
+        ),
+        "rss_partyfuse_over_upstream": _ratio(
+            rss.get("partyfuse"), _best_upstream(rss, lower_is_better=True)
+        ),
+    }
 
 
 def _median_counts(runs: list[dict[str, int]]) -> dict[str, int] | None:
@@ -154,17 +210,20 @@ def _render(rows: list[list[str]], left: int, markdown: bool) -> list[str]:
     return out
 
 
+def _clients(rep: dict[str, Any]) -> list[str]:
+    return [c for c in CLIENTS if c in rep["config"]["clients"]]
+
+
 def _rate_rows(rep: dict[str, Any]) -> list[list[str]]:
+    clients = _clients(rep)
     rows = [
         [
             "metric",
             "unit",
-            "raw HTTP",
-            "upstream",
-            "partyfuse",
+            *(LABELS[c] for c in clients),
             "pf/upstream",
             "pf/raw",
-            "requests raw/up/pf",
+            "requests " + "/".join(c[:2] if c != "upstream_full" else "uf" for c in clients),
         ]
     ]
     for mname, e in rep["metrics"].items():
@@ -173,7 +232,10 @@ def _rate_rows(rep: dict[str, Any]) -> list[list[str]]:
         def med(name: str, c: dict[str, Any] = c) -> str:
             if name not in c:
                 return "-"
-            return "FAIL" if c[name]["error"] else _fmt(c[name]["median"])
+            if c[name]["median"] is None:
+                return "FAIL" if c[name]["error"] else "-"
+            # "!": some run of this client failed (listed under the table)
+            return _fmt(c[name]["median"]) + ("!" if c[name]["error"] else "")
 
         def reqs(name: str, c: dict[str, Any] = c) -> str:
             r = c.get(name, {}).get("requests")
@@ -183,28 +245,45 @@ def _rate_rows(rep: dict[str, Any]) -> list[list[str]]:
             [
                 mname,
                 e["unit"],
-                med("raw"),
-                med("upstream"),
-                med("partyfuse"),
+                *(med(n) for n in clients),
                 _fmt(e["partyfuse_over_upstream"], True),
                 _fmt(e["partyfuse_over_raw"], True),
-                "/".join(reqs(n) for n in CLIENTS),
+                "/".join(reqs(n) for n in clients),
             ]
         )
+    summ = rep.get("summary")
+    if summ:
+        # lower is better on both rows; raw HTTP has no daemon
+        for key, label, unit, ratio in (
+            ("cpu_s_per_gib", "CPU (daemon)", "s/GiB", "cpu_partyfuse_over_upstream"),
+            ("peak_rss_mib", "peak RSS", "MiB", "rss_partyfuse_over_upstream"),
+        ):
+            vals = summ[key]
+            if not any(v is not None for v in vals.values()):
+                continue
+            rows.append(
+                [
+                    label,
+                    unit,
+                    *("-" if vals.get(n) is None else f"{vals[n]:.2f}" for n in clients),
+                    _fmt(summ[ratio], True),
+                    "-",
+                    "",
+                ]
+            )
     return rows
 
 
 def _cost_rows(rep: dict[str, Any]) -> list[list[str]]:
     """Cost per run: client CPU (steadier than rates on a shared machine) and file
     bytes asked of the server (more than the workload needs = wasted fetches)."""
+    clients = _clients(rep)
     rows = [
         [
             "metric",
-            "client CPU ms: raw",
-            "upstream",
-            "partyfuse",
+            "client CPU ms: " + " / ".join(LABELS[c] for c in clients),
             "pf/upstream CPU",
-            "MiB fetched raw/up/pf",
+            "MiB fetched " + "/".join(c[:2] if c != "upstream_full" else "uf" for c in clients),
         ]
     ]
     for mname, e in rep["metrics"].items():
@@ -221,27 +300,48 @@ def _cost_rows(rep: dict[str, Any]) -> list[list[str]]:
         rows.append(
             [
                 mname,
-                ms("raw"),
-                ms("upstream"),
-                ms("partyfuse"),
+                " / ".join(ms(n) for n in clients),
                 _fmt(e.get("cpu_partyfuse_over_upstream"), True),
-                "/".join(mib(n) for n in CLIENTS),
+                "/".join(mib(n) for n in clients),
             ]
         )
     return rows
 
 
+def format_report(full: dict[str, Any], markdown: bool = False) -> str:
+    """One table per link profile, in the order they ran."""
+    parts = [format_table(rep, markdown) for rep in full["profiles"].values()]
+    return "\n\n".join(parts)
+
+
+def _heading(rep: dict[str, Any]) -> str:
+    cfg = rep["config"]
+    link = cfg.get("link")
+    what = (
+        "loopback (no link emulator)"
+        if not link
+        else (
+            f"{cfg['profile']}: {link['rtt_ms']:g} ms round trip, {link['mbit']:g} Mbit/s"
+            " (scripts/linkemu.py)"
+        )
+    )
+    return what
+
+
 def format_table(rep: dict[str, Any], markdown: bool = False) -> str:
-    lines = _render(_rate_rows(rep), 2, markdown)
+    lines = [f"### {_heading(rep)}" if markdown else f"== {_heading(rep)} ==", ""]
+    lines += _render(_rate_rows(rep), 2, markdown)
     lines.append("")
     lines += _render(_cost_rows(rep), 1, markdown)
     cfg = rep["config"]
     lines.append("")
+    direct = any(m.startswith("direct_") for m in rep["metrics"])
     notes = [
         f"median of {cfg['runs']} run(s); big file {cfg['big_mb']} MiB, "
         f"{cfg['small_count']} x {cfg['small_kb']} KiB small files, "
-        f"{cfg['tree_dirs']} dirs, {cfg['random_reads']} random reads, "
-        f"O_DIRECT over {cfg['direct_mb']} MiB; server cpu {cfg['server_cpu']}, "
+        f"{cfg['tree_dirs']} dirs, {cfg['random_reads']} random reads"
+        + (f", O_DIRECT over {cfg['direct_mb']} MiB" if direct else "")
+        + f"; server cpu {cfg['server_cpu']}, "
         f"client cpu {cfg['client_cpu']}; drop_caches={cfg['drop_caches']}"
     ]
     mi = cfg.get("machine")
@@ -261,6 +361,25 @@ def format_table(rep: dict[str, Any], markdown: bool = False) -> str:
             "median time to mount: "
             + ", ".join(f"{k} {v:.2f}s" for k, v in rep["mount_seconds"].items())
         )
+    if cfg.get("random_seconds"):
+        notes.append(f"random_4k stops after {cfg['random_seconds']:g} s (rate over reads done)")
+    emu = rep.get("linkemu")
+    if emu:
+        notes.append(
+            f"link emulator: {emu['cpu_s']:.1f} CPU s for {emu['down_mib']:,.0f} MiB down, "
+            f"{emu['up_mib']:,.1f} MiB up (pinned with the server)"
+        )
+    for why in cfg.get("skipped", []):
+        notes.append(why)
+    for mname, e in rep["metrics"].items():
+        for cname, ce in e["clients"].items():
+            fails = ce.get("failures") or ([ce["error"]] if ce["error"] else [])
+            if fails:
+                runs = len(fails) + len(ce["runs"])
+                notes.append(
+                    f"FAILED {cname} {mname}, {len(fails)} of {runs} run(s) "
+                    f"(not counted): {fails[0]}"
+                )
     notes.append("verify: " + ", ".join(f"{k}={v}" for k, v in rep["verify"].items()))
     lines += [f"- {n}" for n in notes] if markdown else notes
     return "\n".join(lines)

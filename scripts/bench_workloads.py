@@ -6,6 +6,9 @@ from __future__ import annotations
 import mmap
 import os
 import random
+import shutil
+import subprocess
+import tempfile
 import threading
 import time
 import zlib
@@ -14,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench_common import Config, KiB, MiB, Tree, digest_files
+from bench_common import BenchError, Config, KiB, MiB, Tree, digest_files
 from bench_procs import RawClient
 
 #
@@ -44,7 +47,7 @@ def _seq_mount(bufsize: int, limit_mb: Callable[[Tree, Config], int] | None = No
         view = memoryview(buf)
         got = 0
         t0 = time.perf_counter()
-        with open(root / "big.bin", "rb", buffering=0) as f:
+        with open(root / tree.big_rel, "rb", buffering=0) as f:
             while got < limit:
                 n = f.readinto(view[: min(bufsize, limit - got)])
                 if not n:
@@ -63,7 +66,7 @@ def _seq_raw(bufsize: int, limit_mb: Callable[[Tree, Config], int] | None = None
         view = memoryview(buf)
         got = 0
         t0 = time.perf_counter()
-        resp = raw.get("/big.bin", (0, limit) if limit < tree.big_size else None)
+        resp = raw.get("/" + tree.big_rel, (0, limit) if limit < tree.big_size else None)
         while got < limit:
             n = resp.readinto(view[: min(bufsize, limit - got)])
             if not n:
@@ -84,7 +87,7 @@ def _direct_mount(bufsize: int) -> MountFn:
         limit = min(tree.big_size, cfg.direct_mb * MiB)
         mm = mmap.mmap(-1, bufsize)  # page-aligned, as O_DIRECT wants
         got = 0
-        fd = os.open(root / "big.bin", os.O_RDONLY | os.O_DIRECT)
+        fd = os.open(root / tree.big_rel, os.O_RDONLY | os.O_DIRECT)
         try:
             t0 = time.perf_counter()
             while got < limit:
@@ -112,18 +115,26 @@ def _offsets(tree: Tree, cfg: Config) -> list[int]:
     return [rng.randrange(blocks) * 4096 for _ in range(cfg.random_reads)]
 
 
+def _out_of_time(t0: float, cfg: Config) -> bool:
+    """--random-seconds: a client doing one read a second (rclone on a WAN) would
+    otherwise take minutes; its rate over the reads it did is just as telling."""
+    return cfg.random_seconds is not None and time.perf_counter() - t0 > cfg.random_seconds
+
+
 def _random_mount(root: Path, tree: Tree, cfg: Config) -> tuple[float, float, Any]:
     offs = _offsets(tree, cfg)
     out = []
-    fd = os.open(root / "big.bin", os.O_RDONLY)
+    fd = os.open(root / tree.big_rel, os.O_RDONLY)
     try:
         t0 = time.perf_counter()
         for o in offs:
             out.append(os.pread(fd, 4096, o))
+            if _out_of_time(t0, cfg):
+                break
         dt = time.perf_counter() - t0
     finally:
         os.close(fd)
-    return len(offs), dt, out
+    return len(out), dt, out
 
 
 def _random_raw(raw: RawClient, tree: Tree, cfg: Config) -> tuple[float, float, Any]:
@@ -131,14 +142,19 @@ def _random_raw(raw: RawClient, tree: Tree, cfg: Config) -> tuple[float, float, 
     out = []
     t0 = time.perf_counter()
     for o in offs:
-        out.append(raw.get("/big.bin", (o, o + 4096)).read())
+        out.append(raw.get("/" + tree.big_rel, (o, o + 4096)).read())
+        if _out_of_time(t0, cfg):
+            break
     dt = time.perf_counter() - t0
-    return len(offs), dt, out
+    return len(out), dt, out
 
 
 def _check_random(ev: Any, tree: Tree, cfg: Config) -> str | None:
+    offs = _offsets(tree, cfg)
+    if not ev or len(ev) > len(offs):
+        return f"{len(ev)} random reads returned, expected 1..{len(offs)}"
     with open(tree.big, "rb") as f:
-        for o, data in zip(_offsets(tree, cfg), ev, strict=True):
+        for o, data in zip(offs[: len(ev)], ev, strict=True):
             f.seek(o)
             if f.read(4096) != data:
                 return f"random read at offset {o} returned wrong bytes"
@@ -260,7 +276,7 @@ def _par_seq_mount(root: Path, tree: Tree, cfg: Config) -> tuple[float, float, A
         buf = bytearray(MiB)
         view = memoryview(buf)
         crc, pos = 0, lo
-        with open(root / "big.bin", "rb", buffering=0) as f:
+        with open(root / tree.big_rel, "rb", buffering=0) as f:
             f.seek(lo)
             while pos < hi:
                 n = f.readinto(view[: min(MiB, hi - pos)])
@@ -284,7 +300,7 @@ def _par_seq_raw(raw: RawClient, tree: Tree, cfg: Config) -> tuple[float, float,
         view = memoryview(buf)
         crc, got = 0, 0
         with own.connected():
-            resp = own.get("/big.bin", (lo, hi))
+            resp = own.get("/" + tree.big_rel, (lo, hi))
             while got < hi - lo:
                 n = resp.readinto(view[: min(MiB, hi - lo - got)])
                 if not n:
@@ -356,6 +372,95 @@ def _check_walk(ev: Any, tree: Tree, cfg: Config) -> str | None:
     return None
 
 
+def _seq_crc_mount(root: Path, tree: Tree, cfg: Config) -> tuple[float, float, Any]:
+    """The whole big file with a CRC of every byte (zlib.crc32 runs at GB/s, so it
+    costs the reader little next to any link): no separate verify mount needed."""
+    buf = bytearray(MiB)
+    view = memoryview(buf)
+    got, crc = 0, 0
+    t0 = time.perf_counter()
+    with open(root / tree.big_rel, "rb", buffering=0) as f:
+        while n := f.readinto(view):
+            crc = zlib.crc32(view[:n], crc)
+            got += n
+    dt = time.perf_counter() - t0
+    return got / MiB, dt, (got, crc)
+
+
+def _seq_crc_raw(raw: RawClient, tree: Tree, cfg: Config) -> tuple[float, float, Any]:
+    buf = bytearray(MiB)
+    view = memoryview(buf)
+    got, crc = 0, 0
+    t0 = time.perf_counter()
+    resp = raw.get("/" + tree.big_rel)
+    while n := resp.readinto(view):
+        crc = zlib.crc32(view[:n], crc)
+        got += n
+    dt = time.perf_counter() - t0
+    return got / MiB, dt, (got, crc)
+
+
+def _check_crc(ev: Any, tree: Tree, cfg: Config) -> str | None:
+    got, crc = ev
+    if got != tree.big_size:
+        return f"read {got} bytes, expected {tree.big_size}"
+    return None if crc == tree.big_crc32 else "big file: CRC32 differs from the source"
+
+
+def _read_tree(base: Path) -> list[tuple[str, bytes]]:
+    items = []
+    for dirpath, _dirs, files in os.walk(base):
+        for fn in files:
+            p = os.path.join(dirpath, fn)
+            with open(p, "rb") as f:
+                items.append((os.path.relpath(p, base), f.read()))
+    return items
+
+
+def _cp_r_mount(root: Path, tree: Tree, cfg: Config) -> tuple[float, float, Any]:
+    """`cp -r` of the small-files folder into a fresh local folder (tmpfs when the
+    work dir is on /dev/shm); the copy is read back and checked after the clock."""
+    dst = Path(tempfile.mkdtemp(prefix="cp-r-", dir=root.parent))
+    try:
+        t0 = time.perf_counter()
+        r = subprocess.run(
+            ["cp", "-r", str(root / tree.small_dir), str(dst / "copy")],
+            capture_output=True,
+            text=True,
+        )
+        dt = time.perf_counter() - t0
+        if r.returncode != 0:
+            raise BenchError(f"cp -r failed: {r.stderr.strip()[-300:]}")
+        items = _read_tree(dst / "copy")
+    finally:
+        shutil.rmtree(dst, ignore_errors=True)
+    return len(items), dt, items
+
+
+def _find_mount(root: Path, tree: Tree, cfg: Config) -> tuple[float, float, Any]:
+    """`find` printing type and size of every entry (so every entry is lstat'ed)."""
+    t0 = time.perf_counter()
+    r = subprocess.run(
+        ["find", str(root / tree.deep_dir), "-printf", r"%y %s %P\0"],
+        capture_output=True,
+    )
+    dt = time.perf_counter() - t0
+    if r.returncode != 0:
+        raise BenchError(f"find failed: {r.stderr.decode(errors='replace').strip()[-300:]}")
+    seen = []
+    ndirs = 0
+    for rec in r.stdout.split(b"\0"):
+        if not rec:
+            continue
+        kind, size, rel = rec.split(b" ", 2)
+        if kind == b"d":
+            ndirs += 1
+        if rel:  # the start folder itself prints an empty %P
+            isdir = kind == b"d"
+            seen.append((os.fsdecode(rel), isdir, 0 if isdir else int(size)))
+    return ndirs, dt, seen
+
+
 def _direct_limit(tree: Tree, cfg: Config) -> int:
     return cfg.direct_mb
 
@@ -392,6 +497,30 @@ METRICS: dict[str, Metric] = {
             "dirs/s",
             "os.walk + lstat of every entry in the deep tree",
             _walk_mount,
+            _walk_raw,
+            _check_walk,
+        ),
+        Metric(
+            "seq",
+            "MiB/s",
+            "sequential read of the whole big file, 1 MiB buffer, CRC32 of every byte",
+            _seq_crc_mount,
+            _seq_crc_raw,
+            _check_crc,
+        ),
+        Metric(
+            "cp_r",
+            "files/s",
+            "cp -r of the small-files folder to local tmpfs (raw: walk + GET each file)",
+            _cp_r_mount,
+            _small_raw,
+            _check_small,
+        ),
+        Metric(
+            "find",
+            "folders/s",
+            "find -printf '%y %s %P' over the folder tree (raw: ?ls per folder)",
+            _find_mount,
             _walk_raw,
             _check_walk,
         ),
@@ -453,3 +582,9 @@ METRICS: dict[str, Metric] = {
         ),
     ]
 }
+
+
+# what --link runs by default: the four numbers of issue 9's tables
+LINK_METRICS = ("seq", "random_4k", "cp_r", "find")
+# what a run without --link runs by default (all but the link metrics, as before)
+LOOPBACK_METRICS = tuple(m for m in METRICS if m not in ("seq", "cp_r", "find"))

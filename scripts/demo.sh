@@ -66,5 +66,14 @@ elif ! have_deps "$PY"; then
 	fi
 fi
 
+# copyparty installs a `partyfuse` command too, and pip may write it after ours:
+# reinstall ours last so `partyfuse URL DIR` (README) runs this project; if that
+# cannot be done, command_owner says so in one line (`pfuse` is ours either way)
+if ! "$PY" -m partyfuse.command_owner 2>/dev/null; then
+	say "reinstalling partyfuse after copyparty, which also installs a partyfuse command"
+	"$PY" -m pip install -q --no-deps --force-reinstall -e . || true
+	"$PY" -m partyfuse.command_owner || true
+fi
+
 say "starting the demo ($PY -m partyfuse.demo $*)"
 exec "$PY" -m partyfuse.demo "$@"

@@ -2,8 +2,10 @@
 # Installs what partyfuse, its tests and its demo need on a fresh Debian/Ubuntu
 # machine: FUSE (libfuse2 for fusepy, libfuse3 for mfusepy), the real servers the
 # fidelity and mount tests start (nginx, apache2, lighttpd), and the Python
-# packages (this project in editable mode with its test extras).
-# Sourced by .ci/run and scripts/demo.sh; safe to run again (it only installs what is missing).
+# packages (this project in editable mode with its test extras; the `partyfuse`
+# command left as this project's, not copyparty's).
+# Sourced by .ci/run (scripts/demo.sh installs on its own); safe to run again (it only
+# installs what is missing).
 set -euo pipefail
 _pf_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
@@ -43,6 +45,18 @@ if ! "$PYTHON" -m pip install -q --disable-pip-version-check -e "$_pf_root[test,
     rm -f "$_pf_log"
     echo "setup: pip install failed" >&2
     exit 1
+fi
+# copyparty installs a `partyfuse` command too (its own client), and pip may
+# write it after ours even in this one call: install ours once more, last, so the
+# command README documents runs this project (`pfuse` always does).
+if ! "$PYTHON" -m partyfuse.command_owner 2>/dev/null; then
+    echo "setup: reinstalling partyfuse after copyparty, which also installs a partyfuse command"
+    if ! "$PYTHON" -m pip install -q --disable-pip-version-check --no-deps --force-reinstall \
+        -e "$_pf_root" >"$_pf_log" 2>&1; then
+        grep -v '^WARNING: Location' "$_pf_log" >&2
+    fi
+    # still not ours: command_owner prints the one line that says so (and what to run)
+    "$PYTHON" -m partyfuse.command_owner || true
 fi
 rm -f "$_pf_log"
 export PYTHON

@@ -1,9 +1,12 @@
-"""Suite-wide settings: hypothesis profiles picked by PARTYFUSE_HYPOTHESIS (default "dev")."""
+"""Suite-wide settings: hypothesis profiles picked by PARTYFUSE_HYPOTHESIS (default "dev"),
+the soak runs left out by default, and the ``linux_only`` marker given to every test
+that starts one of Debian's real servers."""
 
 from __future__ import annotations
 
 import os
 
+import pytest
 from hypothesis import HealthCheck, settings
 
 settings.register_profile("dev", max_examples=60, deadline=None)
@@ -16,7 +19,32 @@ settings.register_profile(
 settings.load_profile(os.environ.get("PARTYFUSE_HYPOTHESIS", "dev"))
 
 
+#: Fixtures of this module start Debian's nginx/apache2/lighttpd: a test that needs one
+#: (directly or through another fixture) is Linux-only, whatever its module says.
+LINUX_ONLY_FIXTURE_MODULE = "tests.support.real_servers"
+
+
+def needs_linux_fixture(item: pytest.Item) -> str | None:
+    """The first fixture in ``item``'s closure that only Linux provides, else None."""
+    info = getattr(item, "_fixtureinfo", None)
+    if info is None:
+        return None
+    for name in item.fixturenames:  # type: ignore[attr-defined]
+        for fixturedef in info.name2fixturedefs.get(name, ()):
+            if getattr(fixturedef.func, "__module__", "") == LINUX_ONLY_FIXTURE_MODULE:
+                return name
+    return None
+
+
+@pytest.hookimpl(tryfirst=True)  # before -m selects by marker
 def pytest_collection_modifyitems(config, items):  # type: ignore[no-untyped-def]
+    for item in items:
+        if item.get_closest_marker("linux_only") is None and needs_linux_fixture(item):
+            item.add_marker(pytest.mark.linux_only)
+    _leave_out_soak(config, items)
+
+
+def _leave_out_soak(config, items):  # type: ignore[no-untyped-def]
     """Leave long soak runs out of the default suite instead of skipping them.
 
     They run with PARTYFUSE_HYPOTHESIS=soak (``tox -e soak``) or when asked for

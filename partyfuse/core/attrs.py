@@ -10,6 +10,7 @@ from __future__ import annotations
 import stat
 from dataclasses import dataclass
 
+from .limits import clamp_mtime, clamp_size
 from .model import Entry
 
 
@@ -37,15 +38,23 @@ class Attrs:
     mtime: float
 
     def to_stat(self) -> dict[str, int | float]:
+        """The stat dict; size and time are clamped to what ``struct stat``
+        holds, since the binding packs them into C integers that would wrap
+        silently (a wrong size) or raise (EIO for the whole folder).  Listing
+        entries are already checked with a log line; this is the last guard
+        for values from anywhere else.  No owner: the adapter adds the
+        mounting user's (``st_uid``/``st_gid``), an OS fact the core keeps out of."""
         mode = (stat.S_IFDIR | 0o555) if self.is_dir else (stat.S_IFREG | 0o444)
+        size = clamp_size(self.size)
+        mtime = clamp_mtime(self.mtime)
         return {
             "st_mode": mode,
             "st_nlink": 2 if self.is_dir else 1,
-            "st_size": self.size,
-            "st_mtime": self.mtime,
-            "st_atime": self.mtime,
-            "st_ctime": self.mtime,
-            "st_blocks": -(-self.size // 512),
+            "st_size": size,
+            "st_mtime": mtime,
+            "st_atime": mtime,
+            "st_ctime": mtime,
+            "st_blocks": -(-size // 512),
         }
 
 

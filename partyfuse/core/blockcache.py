@@ -33,9 +33,10 @@ def same_version(kept: FileVersion, seen: FileVersion) -> bool:
     """Whether ``seen`` (from a listing) still describes the ``kept`` version.
 
     A listing that shows no exact size (``None``) cannot contradict a size the
-    cache learned by probing; mtime and etag still must match.
+    cache learned by probing, nor can a time of 0.0 ("none shown") on either
+    side contradict a date learned from the server's answers; etag still must match.
     """
-    if kept.mtime != seen.mtime or kept.etag != seen.etag:
+    if (seen.mtime and kept.mtime and kept.mtime != seen.mtime) or kept.etag != seen.etag:
         return False
     return seen.size is None or kept.size is None or kept.size == seen.size
 

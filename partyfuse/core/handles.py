@@ -34,6 +34,11 @@ class FileHandle:
     newer: Entry | None = None
     """A listing showed another version; its size is not known yet (look it up
     before the next read)."""
+    served: bool = False
+    """Bytes of ``entry``'s version were returned: from then on the handle
+    reads that version or fails, so a reader never gets two versions' bytes."""
+    stale: bool = False
+    """The version this handle served is gone from the server: reads fail (EIO)."""
     _version_of: Entry | None = field(default=None, repr=False, compare=False)
     _version: FileVersion | None = field(default=None, repr=False, compare=False)
 

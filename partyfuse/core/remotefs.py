@@ -28,7 +28,6 @@ import errno
 import logging
 import os
 from collections.abc import Callable
-from dataclasses import replace
 from typing import NoReturn, Protocol, TypeVar
 
 from .attrs import Attrs, CacheConfig, attrs_of
@@ -37,6 +36,7 @@ from .dircache import DirCache
 from .errors import Changed, FsError, TransportError
 from .fetcher import Fetcher, LockFactory, Spawn, assemble, debug, log_plan
 from .handles import FileHandle, HandleTable
+from .limits import MAX_FILE_SIZE
 from .model import BLOCK_SIZE, Entry, FileVersion
 from .readplan import AHEAD_WINDOWS, ReadPlan, Span, StreamState, plan_hit, plan_read
 from .stats import Stats
@@ -150,11 +150,14 @@ class RemoteFS:
         asked_at = self.clock()
         entries = self._fetcher.call("list", lambda: self.transport.list_dir(rpath))
         with self._lock:
+            before = self._dirs.peek(rpath)
             table = self._dirs.put(rpath, entries, asked_at)
             prefix = rpath + "/" if rpath else ""
             for entry in table.values():
                 if not entry.is_dir:
                     self._seen(prefix + entry.name, entry)
+            for name in (before or {}).keys() - table.keys():
+                self._blocks.drop(prefix + name)  # gone from the server: no stale bytes
         return table
 
     def _seen(self, rpath: str, entry: Entry) -> None:
@@ -165,7 +168,9 @@ class RemoteFS:
         for handle in self._handles.on_path(rpath):
             if same_version(handle.entry.version(), entry.version()):
                 continue
-            if entry.size is None:
+            if handle.served:
+                handle.stale = True  # it returned bytes of the old version: never mix
+            elif entry.size is None:
                 handle.newer = entry
             else:
                 handle.entry, handle.newer, handle.stream = entry, None, StreamState()
@@ -179,10 +184,10 @@ class RemoteFS:
         if entry.is_dir or entry.size is not None:
             return entry
         probed = entry
-        size = self._fetcher.call("probe", lambda: self.transport.probe_size(rpath, probed))
-        if size < 0:
-            raise FsError(errno.EIO, f"negative size for {rpath}")
-        resolved = replace(entry, size=size)
+        resolved = self._fetcher.call("probe", lambda: self.transport.probe(rpath, probed))
+        size = resolved.size
+        if size is None or not 0 <= size <= MAX_FILE_SIZE:
+            raise FsError(errno.EIO, f"the server gives {rpath} an impossible size ({size})")
         with self._lock:
             held = self._dirs.peek(parent)
             if held is not None and held.get(name) == entry:
@@ -286,9 +291,10 @@ class RemoteFS:
             raise FsError(errno.EINVAL, "negative offset")
         with self._lock:
             handle = self._handles.get(fh)
-            if handle is not None and handle.newer is None:
+            if handle is not None and handle.newer is None and not handle.stale:
                 hit = self._hit(handle, size, offset)
                 if hit is not None:
+                    handle.served = handle.served or bool(hit)
                     return hit
         if handle is None:
             # no (known) handle: some adapters read without open; plan statelessly
@@ -350,9 +356,14 @@ class RemoteFS:
         return data
 
     def _read(self, handle: FileHandle, size: int, offset: int) -> bytes:
+        """Read at the handle's version; a change seen before anything was
+        returned moves the handle to the new version (and Changed is retried
+        once), a change after that makes every later read of it EIO."""
         for attempt in (1, 2):
             with self._lock:
-                newer, entry = handle.newer, handle.entry
+                newer, entry, stale = handle.newer, handle.entry, handle.stale
+            if stale:
+                raise FsError(errno.EIO, f"{handle.path} changed on the server while open")
             if newer is not None:
                 entry = self._lookup(handle.path)  # resolves the size, updates handles
                 if entry.is_dir:
@@ -361,13 +372,14 @@ class RemoteFS:
                     if handle.newer is newer:
                         handle.entry, handle.newer, handle.stream = entry, None, StreamState()
             try:
-                return self._read_version(handle, entry, size, offset)
+                data = self._read_version(handle, entry, size, offset)
             except Changed:
                 with self._lock:
                     self.stats.changed_retries += 1
                     self._blocks.drop(handle.path)
                     self._dirs.invalidate(_split(handle.path)[0])
-                if attempt == 2:
+                    handle.stale = handle.served
+                if attempt == 2 or handle.stale:
                     raise
                 fresh = self._lookup(handle.path)
                 if fresh.is_dir:
@@ -375,6 +387,10 @@ class RemoteFS:
                 with self._lock:
                     handle.entry = fresh
                     handle.stream = StreamState()
+                continue
+            with self._lock:
+                handle.served = handle.served or bool(data)
+            return data
         raise AssertionError("unreachable")
 
     def _read_version(self, handle: FileHandle, entry: Entry, size: int, offset: int) -> bytes:

@@ -38,6 +38,13 @@ class Transport(Protocol):
         """
         ...
 
-    def probe_size(self, path: str, entry: Entry) -> int:
-        """The exact size of a file whose listing gave none (HEAD, or a ranged GET's total)."""
+    def probe(self, path: str, entry: Entry) -> Entry:
+        """``entry`` resolved by asking the server about the file itself (HEAD,
+        or a ranged GET's total): called when the listing gave no exact size.
+
+        The result has the exact ``size``; where the listing showed no time
+        (``mtime`` 0.0) it carries the file's own date (``Last-Modified``) when
+        the server sends one, so no file the server dated shows as 1970.
+        Everything else is ``entry``'s.  Raises like ``list_dir``.
+        """
         ...

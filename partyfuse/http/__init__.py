@@ -1,5 +1,10 @@
 """The HTTP(S) transport: a keep-alive connection pool, URLs, auth and TLS for the core.
 
+Layout: ``transport.HttpTransport`` is the façade the core gets; it wires
+``listing`` (fetch and recognise listings), ``exchange`` (requests,
+redirects, bodies, over ``pool``) and ``answers`` (the pure rules that judge
+each answer against what was asked).
+
 Decisions worth knowing (each verified against copyparty 1.20 in tests/http):
 
 * copyparty listings: ``dir/?ls&dots`` (dotfiles only show with the "."

@@ -1,4 +1,8 @@
-"""Turning HTTP statuses and socket/http.client exceptions into the core's typed errors."""
+"""Turning socket/http.client exceptions into the core's typed errors.
+
+What a *status* means is decided with the rest of the answer rules, in
+``answers.status_error`` (re-exported here).
+"""
 
 from __future__ import annotations
 
@@ -7,21 +11,12 @@ import socket
 import ssl
 from http.client import HTTPException, IncompleteRead, RemoteDisconnected
 
-from ..core.errors import Forbidden, NotFound, ProtocolError, Transient, TransportError
+from ..core.errors import Transient, TransportError
+from .answers import status_error
 from .tls import server_certificate, verification_failure
 from .urls import BaseUrl
 
 log = logging.getLogger(__name__)
-
-
-def status_error(status: int, what: str) -> TransportError:
-    if status in (404, 410):
-        return NotFound(f"{what}: not found (HTTP {status})")
-    if status in (401, 403):
-        return Forbidden(f"{what}: access denied (HTTP {status}); wrong or missing password (-a)?")
-    if status >= 500:
-        return Transient(f"{what}: server error (HTTP {status})")
-    return ProtocolError(f"{what}: unexpected HTTP {status}")
 
 
 def connection_error(exc: BaseException, base: BaseUrl, what: str) -> TransportError:
@@ -80,3 +75,6 @@ def _reason(exc: BaseException) -> str:
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip() or type(exc).__name__
     return text.splitlines()[0][:200]
+
+
+__all__ = ["connection_error", "status_error"]

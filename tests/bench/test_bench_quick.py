@@ -64,8 +64,11 @@ def test_quick_run_reports_every_metric_for_raw_and_upstream(tmp_path: Path) -> 
         timeout=120,
     )
     assert r.returncode == 0, r.stderr[-2000:]
-    rep = json.loads(out.read_text())
+    full = json.loads(out.read_text())
+    assert list(full["profiles"]) == ["loopback"]  # no --link: the loopback run of old
+    rep = full["profiles"]["loopback"]
     assert rep["verify"] == {"upstream": "ok", "raw": "ok"}
+    assert rep["config"]["link"] is None and "linkemu" not in rep
     assert set(rep["metrics"]) == METRICS
     for name, entry in rep["metrics"].items():
         for client in ("raw", "upstream"):
@@ -121,7 +124,7 @@ def test_sigterm_mid_run_unmounts_and_stops_the_server(tmp_path: Path) -> None:
             m = re.search(r"\(pid (\d+),", line)
             if m:
                 server_pid = int(m.group(1))
-            if "small_files  upstream   run 1" in line:
+            if re.search(r"small_files +upstream +run 1", line):
                 break
         assert server_pid is not None
         deadline = time.monotonic() + 30

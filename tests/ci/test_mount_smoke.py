@@ -181,7 +181,7 @@ def test_is_read_only(mounted: Mounted) -> None:
         (mounted.mountpoint / "missing.txt").read_bytes()
 
 
-@pytest.mark.skipif(sys.platform != "linux", reason="reads the mount process's /proc/PID/maps")
+@pytest.mark.linux_only  # reads the mount process's /proc/PID/maps
 def test_binding_loads_the_libfuse_it_stands_for(mounted: Mounted) -> None:
     """What the tox fusepy/mfusepy environments promise: libfuse2 vs libfuse3."""
     want = os.environ.get("PARTYFUSE_FUSE", "").strip().lower()

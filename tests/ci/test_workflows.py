@@ -120,13 +120,13 @@ def test_matrix_covers_three_oses_and_python_ends() -> None:
     text = (WORKFLOWS / "ci.yml").read_text()
     for needle in (
         "ubuntu-latest",
-        "macos-latest",
+        "macos-15",  # pinned: FUSE-T's mounts depend on the macOS release
         "windows-latest",
         '"3.10"',
         '"3.13"',
         # FUSE per OS; WinFsp's choco package can exit 0 without installing
         "fuse3",
-        "macos-fuse-t/homebrew-cask/fuse-t",
+        "fuse-t-macos-installer-$FUSE_T_VERSION.pkg",
         "FUSE_LIBRARY_PATH: /usr/local/lib/libfuse-t.dylib",
         "choco install winfsp",
         r"WinFsp\bin\winfsp-x64.dll",
@@ -145,3 +145,44 @@ def test_tox_env_list() -> None:
     for long_env in ("fuzz", "soak"):
         assert f"testenv:{long_env}" in cfg
         assert long_env not in envs  # long runs only on request
+
+
+def test_macos_runner_and_fuse_t_are_pinned() -> None:
+    text = (WORKFLOWS / "ci.yml").read_text()
+    assert "macos-latest" not in text
+    assert re.search(r'FUSE_T_VERSION: "\d+\.\d+\.\d+"', text)
+    assert re.search(r"FUSE_T_SHA256: [0-9a-f]{64}\b", text)
+    assert "shasum -a 256 -c" in text
+    assert "brew install" not in text  # brew would install whatever FUSE-T is current
+
+
+def test_every_os_prints_its_binding_and_library_versions() -> None:
+    text = (WORKFLOWS / "ci.yml").read_text()
+    for runner_os in ("Linux", "macOS", "Windows"):
+        head = rf"- name: versions \({runner_os}\)\n\s+if: runner.os == '{runner_os}'"
+        step = re.search(head + r"(.*?)(?=\n      - )", text, re.S)
+        assert step, runner_os
+        assert "python .github/print_versions.py" in step.group(1), runner_os
+
+
+def test_print_versions_names_the_binding_and_its_library() -> None:
+    res = run([sys.executable, str(ROOT / ".github" / "print_versions.py")])
+    assert res.returncode == 0, res.stdout + res.stderr
+    lines = res.stdout.splitlines()
+    assert lines[0].startswith("python ") and "partyfuse " in lines[1]
+    assert re.match(r"binding (mfusepy|fusepy) \S+: libfuse [23] API, library \S+", lines[2])
+    assert "fuse_version" in lines[2]
+
+
+def test_listing_samples_are_checked_out_byte_for_byte() -> None:
+    """No CRLF conversion of the samples on a Windows checkout (.gitattributes)."""
+    samples = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "tests/listings/data").iterdir())
+    assert samples
+    res = subprocess.run(
+        ["git", "check-attr", "text", "--", *samples],
+        cwd=ROOT, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    attrs = dict(line.rsplit(": text: ", 1) for line in res.stdout.splitlines())
+    assert set(attrs) == set(samples)
+    assert set(attrs.values()) == {"unset"}, attrs

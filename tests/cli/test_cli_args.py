@@ -7,13 +7,14 @@ import sys
 
 import pytest
 
-from partyfuse import __version__, cli
+from partyfuse import __version__, cli_mount
 from partyfuse.cli import build_parser, main, parse_cli
+from partyfuse.core.listings import DIALECTS
 
 REFERENCE_OPTIONS = [
     "-a", "-te", "-teh", "-td", "--html", "-cdn", "-cds", "-cf", "-q", "-d",
     "--slowterm", "--logf", "--oth", "--nonempty", "--version", "-h",
-    "--ls", "-r", "--background",
+    "--ls", "-r", "--background", "--st", "--timeout",
 ]  # fmt: skip
 
 
@@ -46,9 +47,10 @@ def test_help_unmount_example_is_this_oss_command() -> None:
 
 def test_defaults_match_upstream() -> None:
     a = build_parser().parse_args(["http://h/", "mnt"])
-    assert (a.cdn, a.cds, a.cf) == (24, 1.0, 12)
-    assert a.html == "auto"
-    assert not (a.q or a.d or a.slowterm or a.oth or a.nonempty or a.background)
+    assert (a.dir_cache_max, a.dir_cache_ttl, a.file_cache_blocks) == (24, 1.0, 12)
+    assert a.dialect == "auto"
+    assert a.call_timeout == 60.0
+    assert not (a.quiet or a.debug or a.slowterm or a.allow_other or a.nonempty or a.background)
 
 
 def test_all_options_parse() -> None:
@@ -57,8 +59,16 @@ def test_all_options_parse() -> None:
          "-cds", "0.5", "-cf", "24", "-q", "-d", "--slowterm", "--logf", "f.log",
          "--oth", "--nonempty", "--background", "http://h/", "mnt"]
     )  # fmt: skip
-    assert (a.a, a.te, a.teh, a.td, a.html) == ("pw", "c.pem", True, True, "nginx")
-    assert (a.cdn, a.cds, a.cf, a.logf) == (0, 0.5, 24, "f.log")
+    assert (a.password_spec, a.trust_file, a.check_hostname, a.insecure, a.dialect) == (
+        "pw",
+        "c.pem",
+        True,
+        True,
+        "nginx",
+    )
+    assert (a.dir_cache_max, a.dir_cache_ttl, a.file_cache_blocks) == (0, 0.5, 24)
+    assert (a.log_file, a.quiet, a.debug, a.slowterm) == ("f.log", True, True, True)
+    assert (a.allow_other, a.nonempty, a.background) == (True, True, True)
 
 
 @pytest.mark.parametrize(
@@ -72,7 +82,7 @@ def test_all_options_parse() -> None:
 )
 def test_options_may_sit_between_the_positionals_like_upstream(argv: list[str]) -> None:
     a = parse_cli(build_parser(), argv)
-    assert (a.base_url, a.local_path, a.q) == ("http://h/", "mnt", True)
+    assert (a.base_url, a.local_path, a.quiet) == ("http://h/", "mnt", True)
 
 
 def test_options_between_positionals_reach_the_mount_checks(
@@ -119,7 +129,7 @@ def test_bad_usage_exits_2(argv: list[str], capsys: pytest.CaptureFixture[str]) 
 @pytest.mark.parametrize(("text", "want"), [("24.0", 24), ("0", 0), ("0.0", 0), ("1e2", 100)])
 def test_cdn_takes_integral_floats_like_upstream(text: str, want: int) -> None:
     a = build_parser().parse_args(["-cdn", text, "http://h/", "mnt"])
-    assert a.cdn == want and isinstance(a.cdn, int)
+    assert a.dir_cache_max == want and isinstance(a.dir_cache_max, int)
 
 
 @pytest.mark.parametrize(
@@ -135,6 +145,9 @@ def test_cdn_takes_integral_floats_like_upstream(text: str, want: int) -> None:
         ("-cds", "nan", "must be a finite number, 0 or more: 'nan'"),
         ("-cf", "-3", "must be 0 or more: '-3'"),
         ("-cf", "2.5", "not a whole number: '2.5'"),
+        ("--timeout", "-1", "must be a finite number, 0 or more: '-1'"),
+        ("--timeout", "inf", "must be a finite number, 0 or more: 'inf'"),
+        ("--timeout", "soon", "not a number: 'soon'"),
     ],
 )
 def test_bad_cache_values_are_one_clear_line(
@@ -156,7 +169,7 @@ def test_a_value_the_core_refuses_is_a_usage_error_too(
     def refuse(args: object) -> CacheConfig:
         raise ValueError("cache sizes and ttl must not be negative: -cdn -1 -cds 1.0 -cf 12")
 
-    monkeypatch.setattr(cli, "_cache_config", refuse)
+    monkeypatch.setattr(cli_mount, "cache_config", refuse)
     with pytest.raises(SystemExit) as ei:
         main(["http://h/", "mnt"])
     assert ei.value.code == 2
@@ -211,7 +224,76 @@ def test_missing_te_file_is_one_line(tmp_path: object, capsys: pytest.CaptureFix
 
 
 def test_st_asks_for_the_single_threaded_fuse_loop() -> None:
-    from partyfuse.cli import build_parser
+    assert build_parser().parse_args(["http://h/", "m"]).single_thread is False
+    assert build_parser().parse_args(["http://h/", "m", "--st"]).single_thread is True
 
-    assert build_parser().parse_args(["http://h/", "m"]).st is False
-    assert build_parser().parse_args(["http://h/", "m", "--st"]).st is True
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--ls", "http://h/", "-r"],
+        ["--ls", "-r", "http://h/"],
+        ["-r", "--ls", "http://h/"],
+        ["http://h/", "--ls", "-r"],
+        ["--ls=http://h/", "-r"],
+    ],
+)
+def test_ls_takes_its_url_in_either_order(argv: list[str]) -> None:
+    a = parse_cli(build_parser(), argv)
+    assert (a.ls_url, a.recursive, a.base_url, a.local_path) == ("http://h/", True, None, None)
+
+
+def test_ls_without_r(capsys: pytest.CaptureFixture[str]) -> None:
+    a = parse_cli(build_parser(), ["--ls", "http://h/"])
+    assert (a.ls_url, a.recursive) == ("http://h/", False)
+
+
+@pytest.mark.parametrize(
+    ("argv", "why"),
+    [
+        (["--ls"], "--ls needs a URL"),
+        (["--ls", "-r"], "--ls needs a URL"),
+        (["--ls", "-r", "http://h/", "mnt"], "--ls takes just a URL"),
+        (["--ls", "http://h/", "http://i/"], "--ls takes just a URL"),
+    ],
+)
+def test_ls_usage_errors(argv: list[str], why: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as ei:
+        main(argv)
+    assert ei.value.code == 2
+    assert capsys.readouterr().err.splitlines()[-1] == f"partyfuse: error: {why}"
+
+
+def test_timeout_is_kept_for_the_transport() -> None:
+    a = build_parser().parse_args(["--timeout", "2.5", "http://h/", "m"])
+    assert a.call_timeout == 2.5
+    assert build_parser().parse_args(["--timeout", "0", "http://h/", "m"]).call_timeout == 0.0
+
+
+def test_html_choices_are_the_listing_parsers_dialects() -> None:
+    """One table: what --html accepts is what the listings package parses, plus auto."""
+    ap = build_parser()
+    for dialect in DIALECTS:
+        assert ap.parse_args(["--html", dialect, "http://h/", "m"]).dialect == dialect
+    (html,) = [a for a in ap._actions if "--html" in a.option_strings]
+    assert tuple(html.choices or ()) == ("auto", *DIALECTS)
+    help_text = ap.format_help()
+    assert ", ".join(("auto", *DIALECTS)) in " ".join(help_text.split())
+
+
+def test_every_option_says_what_it_holds() -> None:
+    """No option's value is kept under its upstream abbreviation (args.cdn, args.te, ...)."""
+    for action in build_parser()._actions:
+        for flag in action.option_strings:
+            if action.dest in ("help", "version"):
+                continue
+            assert action.dest != flag.lstrip("-") or len(action.dest) > 3, (flag, action.dest)
+
+
+def test_readme_lists_the_same_dialects() -> None:
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    (row,) = [line for line in readme.splitlines() if line.startswith("| `--html DIALECT` |")]
+    assert re.findall(r"`(\w+)`", row.split("|")[2]) == ["auto", *DIALECTS]

@@ -32,6 +32,13 @@ def test_ls_recursive_has_exact_sizes(cpp_dots: CopypartyServer, source_tree: So
     assert {p for p, row in rows.items() if row["type"] == "dir"} == source_tree.dirs - {""}
 
 
+def test_ls_takes_r_before_the_url_too(cpp_dots: CopypartyServer) -> None:
+    after, before = ls(cpp_dots.url, "-r"), ls("-r", cpp_dots.url)
+    assert after.returncode == before.returncode == 0, after.stderr + before.stderr
+    assert before.stdout == after.stdout
+    assert any("/" in json.loads(line)["path"] for line in before.stdout.splitlines())
+
+
 def test_ls_with_password(cpp_password: CopypartyServer, source_tree: SourceTree) -> None:
     r = ls(cpp_password.url, "-a", PASSWORD)
     assert r.returncode == 0, r.stderr

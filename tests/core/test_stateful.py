@@ -3,7 +3,9 @@
 The model is the list of versions each file had on the "server".  A read must
 equal one version's slice ``data[offset:offset+size]`` (a cached listing may
 legitimately show the previous version until it goes stale), and once the
-filesystem has re-listed after a change it must be the newest.  Invariants
+filesystem has re-listed after a change it must be the newest -- unless the
+handle already returned bytes of an older version: it then stays on that one
+or fails with EIO, so a reader never gets two versions' bytes.  Invariants
 after every step: cached memory within ``-cf`` * 1 MiB, at most ``-cf`` blocks.
 """
 
@@ -51,6 +53,8 @@ class OpenFile:
     fh: int
     pos: int = 0
     fs_generation: int = 0
+    versions: set[int] | None = None
+    """Indexes of the versions its bytes so far match (None: nothing returned yet)."""
 
 
 @dataclass
@@ -131,6 +135,29 @@ class RemoteFSMachine(RuleBasedStateMachine):
         assert matches, f"read {name} [{offset}:+{size}] got {len(got)} bytes matching no version"
         assert all(0 <= r.start < r.end for r in self.transport.requests("range"))
 
+    def _read(self, handle: OpenFile, size: int, offset: int) -> bytes | None:
+        """A read through ``handle``, checked; None when it failed as promised
+        (EIO: the version it had returned bytes of changed on the server)."""
+        versions = self.model.versions[handle.name]
+        try:
+            got = self.fs.read("/" + handle.name, size, offset, handle.fh)
+        except FsError as e:
+            pinned = handle.versions
+            if e.errno == errno.EIO and pinned and min(pinned) < len(versions) - 1:
+                return None
+            raise
+        if handle.versions is None:
+            self._check(handle.name, offset, size, got)
+            if got:
+                handle.versions = {
+                    i for i, v in enumerate(versions) if v[offset : offset + size] == got
+                }
+            return got
+        match = {i for i in handle.versions if versions[i][offset : offset + size] == got}
+        assert match, f"read {handle.name} [{offset}:+{size}] mixed two versions"
+        handle.versions = match
+        return got
+
     # ---- rules -----------------------------------------------------------
 
     @rule(target=handles, name=st.sampled_from(NAMES))
@@ -146,8 +173,9 @@ class RemoteFSMachine(RuleBasedStateMachine):
     def read_sequential(self, handle: OpenFile, size: int) -> None:
         if not self._live(handle):
             return
-        got = self.fs.read("/" + handle.name, size, handle.pos, handle.fh)
-        self._check(handle.name, handle.pos, size, got)
+        got = self._read(handle, size, handle.pos)
+        if got is None:
+            return
         handle.pos += len(got)
 
     @rule(handle=handles, size=st.sampled_from(READ_SIZES))
@@ -155,9 +183,8 @@ class RemoteFSMachine(RuleBasedStateMachine):
         if not self._live(handle):
             return
         offset = max(0, handle.pos - size)
-        got = self.fs.read("/" + handle.name, size, offset, handle.fh)
-        self._check(handle.name, offset, size, got)
-        handle.pos = offset
+        if self._read(handle, size, offset) is not None:
+            handle.pos = offset
 
     @rule(handle=handles, size=st.sampled_from(READ_SIZES), where=st.integers(0, 1000))
     def read_random(self, handle: OpenFile, size: int, where: int) -> None:
@@ -165,9 +192,9 @@ class RemoteFSMachine(RuleBasedStateMachine):
             return
         span = len(self.model.versions[handle.name][-1]) + 64 * KiB
         offset = where * span // 1000
-        got = self.fs.read("/" + handle.name, size, offset, handle.fh)
-        self._check(handle.name, offset, size, got)
-        handle.pos = offset + len(got)
+        got = self._read(handle, size, offset)
+        if got is not None:
+            handle.pos = offset + len(got)
 
     @rule(
         handle=handles,
@@ -187,15 +214,13 @@ class RemoteFSMachine(RuleBasedStateMachine):
             error = Transient("down") if fault == "transient" else Forbidden("no")
             self.transport.fail(error, kind="range", path=handle.name)
         try:
-            got = self.fs.read("/" + handle.name, size, offset, handle.fh)
+            self._read(handle, size, offset)
         except FsError as e:
             assert e.errno == (errno.EACCES if fault == "forbidden" else errno.EIO)
-        else:
-            self._check(handle.name, offset, size, got)
         self.transport.clear_faults()
-        got = self.fs.read("/" + handle.name, size, offset, handle.fh)
-        self._check(handle.name, offset, size, got)
-        handle.pos = offset + len(got)
+        got = self._read(handle, size, offset)
+        if got is not None:
+            handle.pos = offset + len(got)
 
     @rule(handle=consumes(handles))
     def release(self, handle: OpenFile) -> None:
@@ -251,14 +276,12 @@ class RemoteFSMachine(RuleBasedStateMachine):
             return
         span = len(self.model.versions[handle.name][-1]) + 1
         offset = where * span // 1000
-        self._check(
-            handle.name, offset, size, self.fs.read("/" + handle.name, size, offset, handle.fh)
-        )
+        self._read(handle, size, offset)
         self.replace_on_server(handle.name, new_size, where % 100)
         self.getattr_after_ttl(handle.name)
-        got = self.fs.read("/" + handle.name, size, offset, handle.fh)
-        self._check(handle.name, offset, size, got)
-        handle.pos = offset + len(got)
+        got = self._read(handle, size, offset)
+        if got is not None:
+            handle.pos = offset + len(got)
 
     @rule(file_blocks=st.sampled_from([0, 1, 2, 5, 12, 24]))
     def change_cf(self, file_blocks: int) -> None:

@@ -43,7 +43,6 @@ def test_changed_during_read_relists_and_retries_once() -> None:
     old, new = payload(4 * MiB, 1), payload(4 * MiB + 5, 2)
     fs, t, _ = make_fs({"d/f": old})
     fh = fs.open("/d/f", os.O_RDONLY)
-    assert fs.read("/d/f", 4096, 0, fh) == old[:4096]
     t.put("d/f", new)  # the listing is still fresh: the handle expects the old version
     lists_before = len(t.requests("list"))
     got = fs.read("/d/f", 4096, 2 * MiB, fh)
@@ -53,6 +52,29 @@ def test_changed_during_read_relists_and_retries_once() -> None:
     # later reads of the handle follow the new version, never the old cached head
     assert fs.read("/d/f", 4096, 0, fh) == new[:4096]
     assert fs.getattr("/d/f").size == len(new)
+
+
+def test_a_handle_that_returned_old_bytes_fails_rather_than_mix() -> None:
+    old, new = payload(4 * MiB, 1), payload(4 * MiB + 5, 2)
+    fs, t, clock = make_fs({"d/f": old})
+    fh = fs.open("/d/f", os.O_RDONLY)
+    assert fs.read("/d/f", 4096, 0, fh) == old[:4096]
+    t.put("d/f", new)
+    with pytest.raises(FsError) as info:  # noticed by the read itself
+        fs.read("/d/f", 4096, 2 * MiB, fh)
+    assert info.value.errno == errno.EIO
+    with pytest.raises(FsError):  # and from then on, even where old bytes were cached
+        fs.read("/d/f", 4096, 0, fh)
+    fresh = fs.open("/d/f", os.O_RDONLY)
+    assert fs.read("/d/f", 4096, 2 * MiB, fresh) == new[2 * MiB : 2 * MiB + 4096]
+    # noticed by a listing: the same
+    a = fs.open("/d/f", os.O_RDONLY)
+    assert fs.read("/d/f", 10, 0, a) == new[:10]
+    t.put("d/f", old)
+    clock.advance(60.0)
+    assert fs.getattr("/d/f").size == len(old)
+    with pytest.raises(FsError):
+        fs.read("/d/f", 10, 10, a)
 
 
 def test_one_read_never_mixes_bytes_of_two_versions() -> None:

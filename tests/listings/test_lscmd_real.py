@@ -25,7 +25,8 @@ from tests.support.real_servers import (  # noqa: F401 - fixture
 )
 
 # (kind, variant) -> how the listing shows times: "gmt", "local" (minute
-# precision, server local time read as UTC), "gmt-sec" or "none".
+# precision, server local time read as UTC), "gmt-sec" or "none" (then a
+# file's time is its Last-Modified, from the HEAD that gives its size).
 TIMES = {
     ("nginx", "html"): "gmt",
     ("nginx", "html-rounded"): "gmt",
@@ -62,7 +63,7 @@ def expected(tree: Tree, times: str) -> dict[str, dict[str, object]]:
         elif times in ("gmt-sec", "local-sec"):
             mtime = float(node.mtime + shift)
         else:
-            mtime = 0.0
+            mtime = 0.0 if node.is_dir else float(node.mtime)
         out[path] = {
             "path": path,
             "type": "dir" if node.is_dir else "file",

@@ -11,12 +11,16 @@ import os
 import tempfile
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from partyfuse.core.listings import parse_listing
 
 from .test_roundtrip import names
+
+# the trees it writes have file names of raw bytes, which APFS and NTFS refuse
+pytestmark = pytest.mark.linux_only
 
 
 class _Handler(http.server.SimpleHTTPRequestHandler):

@@ -61,8 +61,11 @@ AWKWARD_NAMES = [
     "a" * 200 + ".long",
     "L" * 255,
 ]
-#: A name that is not UTF-8 on the server (kept as surrogateescape).
-NON_UTF8_NAME = os.fsdecode(b"latin1-caf\xe9.txt")
+#: A name that is not UTF-8 on the server, as Linux hands it to Python (surrogateescape).
+#: Decoded explicitly, not with os.fsdecode: Windows' strict UTF-8 file system codec
+#: would raise at import and take every module that imports this one down with it.
+NON_UTF8_RAW = b"latin1-caf\xe9.txt"
+NON_UTF8_NAME = NON_UTF8_RAW.decode("utf-8", "surrogateescape")
 SIZES = {
     "empty": 0,
     "one": 1,
@@ -133,7 +136,8 @@ def make_tree(root: Path, seed: int = 1234) -> SourceTree:
 
     for name in AWKWARD_NAMES:
         add_file(name, _content(rng, rng.randrange(1, 3000)))
-    add_file(NON_UTF8_NAME, b"not utf-8 name\n")
+    if _raw_name_written(root, NON_UTF8_RAW, b"not utf-8 name\n"):
+        tree.files[NON_UTF8_NAME] = b"not utf-8 name\n"
     add_dir("sizes")
     for name, size in SIZES.items():
         add_file(f"sizes/{name}.bin", _content(rng, size))
@@ -145,6 +149,20 @@ def make_tree(root: Path, seed: int = 1234) -> SourceTree:
     add_dir(".hidden-dir")
     add_file(".hidden-dir/inside.txt", b"inside a dot dir\n")
     return tree
+
+
+def _raw_name_written(root: Path, name: bytes, data: bytes) -> bool:
+    """Write a file whose name is these bytes, where the file system stores names as bytes.
+
+    Linux does; APFS refuses bytes that are not UTF-8 (EILSEQ) and Windows cannot even
+    spell them, so there the tree simply has no such file: tests about it are marked
+    ``linux_only``."""
+    try:
+        with open(os.path.join(os.fsencode(root), name), "wb") as f:
+            f.write(data)
+    except (OSError, UnicodeError):
+        return False
+    return True
 
 
 # -- certificates ------------------------------------------------------------

@@ -32,10 +32,10 @@ import json
 from collections.abc import Callable
 
 from ..errors import ProtocolError
-from ..model import Entry, Listing
+from ..model import Listing
 from . import apache, cpp_html, generic, iis, lighttpd, nginx, pyhttp
 from ._common import ListingBuilder, ListingError, decode_body, norm_dir_path
-from .copyparty import parse_copyparty_json
+from .copyparty import parse_copyparty_doc
 
 __all__ = ["DIALECTS", "ListingError", "parse_listing"]
 
@@ -48,13 +48,15 @@ DIALECTS = ("cpp", "nginx", "iis", "apache", "lighttpd", "python", "generic")
 _HTML_ORDER = ("cpp-html", "iis", "lighttpd", "python", "nginx", "apache")
 
 
-def _copyparty_json(body: bytes) -> list[Entry]:
+def _copyparty_json(doc: dict[str, object]) -> Listing:
+    out = ListingBuilder(each_once=True)
     try:
-        return parse_copyparty_json(body)
+        parse_copyparty_doc(doc, out)
     except ListingError:
         raise
     except ProtocolError as e:
         raise ListingError(str(e)) from None
+    return _finish(out, "cpp")
 
 
 def _json_doc(text: str) -> object:
@@ -92,15 +94,7 @@ def _parse_html(dialect: str, text: str, dir_path: bytes, out: ListingBuilder) -
 
 
 def _finish(out: ListingBuilder, dialect: str) -> Listing:
-    return Listing(out.result(), dialect, out.warnings)
-
-
-def _from_entries(entries: list[Entry], dialect: str) -> Listing:
-    """Run entries from a parser we do not own through the same name rules."""
-    out = ListingBuilder()
-    for e in entries:
-        out.add(e.name, e.is_dir, e.size, e.mtime, e.key, e.etag)
-    return _finish(out, dialect)
+    return Listing(out.result(), dialect, out.report())
 
 
 def parse_listing(
@@ -116,9 +110,9 @@ def parse_listing(
     if dialect in (None, "cpp", "nginx") and _looks_like_json(text, ctype):
         doc = _json_doc(text)
         if isinstance(doc, dict) and ("dirs" in doc or "files" in doc) and dialect != "nginx":
-            return _from_entries(_copyparty_json(body), "cpp")
+            return _copyparty_json(doc)
         if nginx.looks_like_json(doc) and dialect != "cpp":
-            out = ListingBuilder()
+            out = ListingBuilder(each_once=True)
             nginx.parse_json_doc(doc, out)  # type: ignore[arg-type]
             return _finish(out, "nginx-json")
         if dialect is not None or "json" in ctype:
@@ -129,7 +123,7 @@ def parse_listing(
             )
 
     if dialect in (None, "nginx") and nginx.looks_like_xml(text):
-        out = ListingBuilder()
+        out = ListingBuilder(each_once=True)
         nginx.parse_xml(text, out)
         return _finish(out, "nginx-xml")
 

@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import re
 from dataclasses import dataclass
 from typing import Any
 
 from ..errors import ProtocolError
+from ..limits import show_name
 from ..model import Entry
+from ._common import ListingBuilder
 
 log = logging.getLogger(__name__)
 
@@ -107,11 +110,59 @@ def name_from_href(href: str) -> tuple[str, str | None] | None:
     return name, key or None
 
 
-def _number(node: dict[str, Any], field: str) -> int | None:
+def _number(node: dict[str, Any], field: str) -> int | float | None:
+    """A JSON number as the listing holds it (1e400 parses as inf: the
+    builder judges it); None when absent or not a number."""
     value = node.get(field)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
-    return int(value)
+    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        return int(value)
+    return value
+
+
+def parse_copyparty_into(body: bytes, out: ListingBuilder) -> None:
+    """Entries of one copyparty ``?ls`` answer into ``out``, which drops (with
+    one warning each) unsafe names, duplicates and sizes no file can have."""
+    parse_copyparty_doc(_load(body), out)
+
+
+def parse_copyparty_doc(doc: dict[str, Any], out: ListingBuilder) -> None:
+    """Like ``parse_copyparty_into`` for a parsed answer (which it empties)."""
+    for section, is_dir in (("dirs", True), ("files", False)):
+        nodes = doc.get(section, [])
+        if not isinstance(nodes, list):
+            raise ProtocolError(f"copyparty listing: {section!r} is not a list")
+        # each node is dropped once read, so a big listing never holds both all
+        # of its parsed JSON and all of its entries (peak about halved)
+        doc[section] = None
+        nodes.reverse()
+        while nodes:
+            node = nodes.pop()
+            if not isinstance(node, dict) or not isinstance(node.get("href"), str):
+                out.warn(f"skipped a {section[:-1]} node without an href: {str(node)[:60]!r}")
+                continue
+            href = node["href"]
+            parsed = name_from_href(href)
+            if parsed is None:
+                # unsafe: the builder drops it, saying why, with the decoded name
+                path = href.partition("?")[0]
+                path = path[:-1] if path.endswith("/") else path
+                out.add(unquote_to_bytes(path).decode("utf-8", "surrogateescape"), True, 0, 0.0)
+                continue
+            name, key = parsed
+            size = _number(node, "sz")
+            if size is None and not is_dir:
+                out.warn(f"dropped entry {show_name(name)}: no size")
+                continue
+            ts = _number(node, "ts")
+            out.add(
+                name,
+                is_dir,
+                size,
+                0.0 if ts is None else float(ts),
+                key=None if is_dir else key,
+            )
 
 
 def parse_copyparty_json(body: bytes, warnings: list[str] | None = None) -> list[Entry]:
@@ -120,45 +171,12 @@ def parse_copyparty_json(body: bytes, warnings: list[str] | None = None) -> list
     Each skipped name is reported as one line in ``warnings`` (for
     ``Listing.warnings``), or logged when no list is given.
     """
-    doc = _load(body)
-
-    def warn(line: str) -> None:
-        if warnings is None:
+    out = ListingBuilder(each_once=True)
+    parse_copyparty_into(body, out)
+    lines = out.report()
+    if warnings is None:
+        for line in lines:
             log.warning("%s", line)
-        else:
-            warnings.append(line)
-
-    out: list[Entry] = []
-    seen: set[str] = set()
-    for section, is_dir in (("dirs", True), ("files", False)):
-        nodes = doc.get(section, [])
-        if not isinstance(nodes, list):
-            raise ProtocolError(f"copyparty listing: {section!r} is not a list")
-        for node in nodes:
-            if not isinstance(node, dict) or not isinstance(node.get("href"), str):
-                continue
-            parsed = name_from_href(node["href"])
-            if parsed is None:
-                warn(f"skipped unsafe name {node['href']!r}")
-                continue
-            name, key = parsed
-            if name in seen:
-                warn(f"skipped duplicate name {name!r}")
-                continue
-            size = _number(node, "sz")
-            if size is None or size < 0:
-                if not is_dir:
-                    continue
-                size = 0
-            ts = _number(node, "ts")
-            seen.add(name)
-            out.append(
-                Entry(
-                    name=name,
-                    is_dir=is_dir,
-                    size=size,
-                    mtime=float(ts) if ts is not None and ts >= 0 else 0.0,
-                    key=None if is_dir else key,
-                )
-            )
-    return out
+    else:
+        warnings.extend(lines)
+    return out.result()

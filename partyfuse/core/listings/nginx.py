@@ -21,9 +21,11 @@ from __future__ import annotations
 
 import html
 import json
+import math
 import re
 from typing import Any
 
+from ..limits import show_name
 from ._common import (
     MAX_RUN,
     Link,
@@ -69,13 +71,22 @@ def parse_html(text: str, dir_path: bytes, out: ListingBuilder) -> None:
     start = start + 5 if start >= 0 else 0
     end = text.find("</pre>", start)
     stop = end if end >= 0 else len(text)
-    lines = _HTML_LINE.findall(text, start, stop)
-    if len(lines) == text.count("<a ", start, stop) - text.count('<a href="../">', start, stop):
-        for href, *cols in lines:
-            link = resolve_href(href, dir_path)
-            if link.kind in ("child", "deep"):
-                _add(out, link, tuple(cols))
+    # Fast path: every anchor is on a line exactly as nginx writes it.  Rows go
+    # into a scratch builder as they match (no list of every row's columns:
+    # that list was half the peak memory of a big listing) and are kept only
+    # if the count comes out right.
+    want = text.count("<a ", start, stop) - text.count('<a href="../">', start, stop)
+    fast = ListingBuilder(surrogatepass=out.surrogatepass, each_once=out.each_once)
+    seen = 0
+    for row in _HTML_LINE.finditer(text, start, stop):
+        seen += 1
+        link = resolve_href(row.group(1), dir_path)
+        if link.kind in ("child", "deep"):
+            _add(fast, link, row.groups()[1:])
+    if seen == want:
+        out.absorb(fast)
         return
+    del fast
     for anchor, _before, after in iter_anchor_lines(text, start, stop):
         link = resolve_href(anchor.href, dir_path)
         if link.kind not in ("child", "deep"):
@@ -115,13 +126,15 @@ def parse_json_doc(doc: list[Any], out: ListingBuilder) -> None:
             out.add(name, True, 0, _rfc1123(item.get("mtime")))
         elif kind == "file":
             size = item.get("size")
-            exact = (
-                size if isinstance(size, int) and not isinstance(size, bool) and size >= 0 else None
-            )
-            out.add(name, False, exact, _rfc1123(item.get("mtime")))
+            # a number is passed on as it is (the builder drops what no file can
+            # be); anything else is no size, resolved by the core
+            number = isinstance(size, int) and not isinstance(size, bool)
+            if isinstance(size, float):  # 1e400 is inf; 5.5 is no byte count
+                number = not math.isfinite(size) or size.is_integer() or size < 0
+            out.add(name, False, size if number else None, _rfc1123(item.get("mtime")))
         else:
             # "other": a socket, fifo or dangling link nginx will not serve.
-            out.warn(f"skipped {kind!r} entry {name!r}")
+            out.warn(f"skipped {str(kind)[:20]!r} entry {show_name(name)}")
 
 
 def parse_json(text: str, out: ListingBuilder) -> None:
@@ -167,4 +180,4 @@ def parse_xml(text: str, out: ListingBuilder) -> None:
                 name, False, int(size_s) if size_s.isdigit() and size_s.isascii() else None, mtime
             )
         else:
-            out.warn(f"skipped 'other' entry {name!r}")
+            out.warn(f"skipped 'other' entry {show_name(name)}")

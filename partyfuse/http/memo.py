@@ -1,0 +1,57 @@
+"""The transport's one cache policy: small facts about files, never file data.
+
+File bytes are the core's to keep: its block cache holds them, under the
+memory bound ``-cf`` sets (see ``partyfuse.core.remotefs``).  The transport
+used to keep whole small bodies from servers that ignore Range, outside that
+bound; it no longer does -- such a body is cut to the asked span while it
+streams, and the core's read planner already pads small reads to whole small
+files, so the block cache keeps what the body cache used to.
+
+What the transport does remember is a few dozen bytes per file -- the
+quoted request target, the validator an answer carried -- in ``Memo``s: least
+recently used first out, ``MAX_FACTS`` entries each.  A fact that falls out
+costs one re-quote or one read without ``If-Range`` (still checked against the
+listing's size), never a wrong byte.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from typing import Generic, TypeVar
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+#: Facts kept per memo (a few MB at most, whatever the tree).
+MAX_FACTS = 4096
+
+
+class Memo(Generic[K, V]):
+    """A thread-safe LRU map with a fixed number of entries."""
+
+    def __init__(self, max_entries: int = MAX_FACTS) -> None:
+        self._max = max(1, max_entries)
+        self._items: OrderedDict[K, V] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: K) -> V | None:
+        with self._lock:
+            value = self._items.get(key)
+            if value is not None:
+                self._items.move_to_end(key)
+            return value
+
+    def put(self, key: K, value: V) -> None:
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self._max:
+                self._items.popitem(last=False)
+
+    def pop(self, key: K) -> None:
+        with self._lock:
+            self._items.pop(key, None)
+
+    def __len__(self) -> int:
+        return len(self._items)
