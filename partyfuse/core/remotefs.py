@@ -118,6 +118,11 @@ class RemoteFS:
         return self._blocks.nbytes
 
     @property
+    def cached_charge(self) -> int:
+        """What the cached blocks cost against ``cache_bound`` (each at least 4 KiB)."""
+        return self._blocks.charged
+
+    @property
     def cached_blocks(self) -> int:
         return self._blocks.nblocks
 

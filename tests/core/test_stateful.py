@@ -30,6 +30,7 @@ from hypothesis.stateful import (
 
 from fakes.clock import FakeClock
 from fakes.memory import MemoryTransport
+from partyfuse.core.blockcache import MIN_CHARGE
 from partyfuse.core.errors import Forbidden, FsError, Transient
 from partyfuse.core.remotefs import CacheConfig, RemoteFS
 
@@ -321,7 +322,9 @@ class RemoteFSMachine(RuleBasedStateMachine):
         if not hasattr(self, "fs"):
             return
         assert self.fs.cached_bytes <= self.file_blocks * MiB
-        assert self.fs.cached_blocks <= self.file_blocks
+        # the bound counts bytes; each block costs at least MIN_CHARGE of it
+        assert self.fs.cached_charge <= self.file_blocks * MiB
+        assert self.fs.cached_blocks <= self.file_blocks * MiB // MIN_CHARGE
         assert self.fs.cache_bound == self.file_blocks * MiB
 
 
