@@ -47,6 +47,18 @@ class DirCache:
         self._dirs.move_to_end(path)
         return cached.entries
 
+    def fresh(self, path: str) -> dict[str, Entry] | None:
+        """Like ``get`` but leaves the LRU order alone (fetch-ahead looks, it does not use)."""
+        cached = self._dirs.get(path)
+        if cached is None or self._clock() - cached.fetched_at >= self.ttl:
+            return None
+        return cached.entries
+
+    def stamp(self, path: str) -> float | None:
+        """When ``path``'s held listing was asked for (fresh or stale)."""
+        cached = self._dirs.get(path)
+        return None if cached is None else cached.fetched_at
+
     def age(self, path: str) -> float | None:
         """Seconds since ``path``'s held listing was asked for (fresh or stale)."""
         cached = self._dirs.get(path)
