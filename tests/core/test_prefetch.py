@@ -433,3 +433,40 @@ def test_files_read_go_first_so_a_small_cache_keeps_the_files_fetched_ahead() ->
     got = copy_folder(fs, jobs, "/p")
     assert got == {k.removeprefix("p/"): v for k, v in files.items()}
     assert fs.stats.misses == 1 and fs.stats.prefetch_used == 39
+
+
+class ChangesDuringFetch(MemoryTransport):
+    """The first range of ``path`` returns its bytes, but before the answer is
+    back the server replaces the file and the filesystem re-lists the folder."""
+
+    def __init__(self, *a, **kw) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(*a, **kw)
+        self.meanwhile: Callable[[], None] | None = None
+
+    def read_range(self, path: str, start: int, end: int, entry: Entry) -> bytes:
+        data = super().read_range(path, start, end, entry)
+        hook, self.meanwhile = self.meanwhile, None
+        if hook is not None:
+            hook()
+        return data
+
+
+def test_bytes_fetched_ahead_of_a_version_listed_away_meanwhile_are_not_kept() -> None:
+    files = folder(3)
+    clock = FakeClock()
+    t = ChangesDuringFetch(files, clock=clock)
+    jobs = Jobs()
+    fs = RemoteFS(t, clock=clock, spawn=jobs)
+    fs.readdir("/p")
+    read_all(fs, "/p/f000")
+    new = payload(4 * KiB, 77)
+
+    def change() -> None:
+        t.put("p/f001", new)
+        clock.advance(1.0)
+        fs.readdir("/p")  # the listing now shows the new version
+
+    t.meanwhile = change
+    jobs.queue.pop(0)()  # the job for f001: its old bytes come back after the change
+    assert fs.version_cached("/p/f001") is None
+    assert read_all(fs, "/p/f001") == new
