@@ -144,12 +144,14 @@ def list_url(args: argparse.Namespace, password: str | None) -> int:
 
 def mount(args: argparse.Namespace, transport: Any, on_ready: Any = None) -> None:
     """Build the RemoteFS and block in the FUSE loop until unmounted."""
+    from .core.prefetch import CONCURRENCY
     from .core.remotefs import RemoteFS
     from .fuse_adapter import Spawner, make_operations, mount_options, run_mount
     from .fusebind import load
 
     binding = load()
-    spawner = Spawner(workers=2)
+    # read-ahead of streams (2) plus fetch-ahead across files and folders (its cap)
+    spawner = Spawner(workers=2 + CONCURRENCY)
     fs = RemoteFS(
         transport,
         clock=time.monotonic,
