@@ -68,6 +68,8 @@ class BlockCache:
         """Bytes of file data held."""
         self.charged = 0
         """What the held blocks cost against ``bound`` (``nbytes`` <= this <= ``bound``)."""
+        self.evictions = 0
+        """Blocks pushed out so far (fetch-ahead rechecks what it holds only after one)."""
 
     @property
     def nblocks(self) -> int:
@@ -253,5 +255,6 @@ class BlockCache:
             fb.starts.remove(s)
             self.nbytes -= len(chunk)
             self.charged -= charge(len(chunk))
+            self.evictions += 1
             if not fb.starts:
                 del self._files[path]

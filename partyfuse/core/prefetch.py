@@ -61,8 +61,8 @@ LIST_AHEAD_MAX = 16
 #: Seconds a program's readdir (or open) still counts as part of a walk, and a
 #: file fetched ahead but never opened still counts against the budget.
 WALK_MEMORY = 30.0
-#: Most folders a plan looks through (the walk order is generated lazily).
-SCAN_LIMIT = 512
+#: Most folders a plan looks through for files (the walk order is generated lazily).
+SCAN_LIMIT = 64
 #: Most paths remembered of each kind (listed, opened, walks).
 MEMORY = 4096
 MAX_WALKS = 4
@@ -198,6 +198,7 @@ class Prefetch:
         """Files fetched ahead and not opened yet: charged bytes, when they landed."""
         self._ahead_dirs: dict[str, float] = {}
         """Folders listed ahead and not used yet, with when they landed."""
+        self._expired_at = float("-inf")
         self.consumed: OrderedDict[str, None] = OrderedDict()
         """Files fetched ahead and then opened (their blocks go first once released)."""
 
@@ -266,9 +267,11 @@ class Prefetch:
         list_slots = min(slots, (CONCURRENCY // 2 if readers else CONCURRENCY) - lists_inflight)
         room = dir_room - len(self._ahead_dirs) - lists_inflight
         for root, walk in walks:
-            if walk.at is None:
+            if walk.at is None or room <= 0 or list_slots <= 0:
                 continue
-            for path, listed in _limited(walk_order(listing, walk.at, root)):
+            # folders listed ahead and not used are at most ``room``: looking
+            # further than a few times that finds nothing the walker needs soon
+            for path, listed in _limited(walk_order(listing, walk.at, root), 4 * room):
                 if room <= 0 or list_slots <= 0:
                     break
                 if listed or path in self.inflight or path in self._ahead_dirs:
@@ -284,7 +287,7 @@ class Prefetch:
             return jobs
         reserved = self._reserved()
         for root, walk in walks:
-            if walk.reader is None:
+            if walk.reader is None or reserved >= file_budget or slots <= 0:
                 continue
             for n, (path, entry) in enumerate(files_after(listing, walk.reader, root)):
                 if n >= FILE_WINDOW or slots <= 0:
@@ -356,6 +359,9 @@ class Prefetch:
         return total
 
     def _expire(self, now: float) -> None:
+        if now - self._expired_at < 1.0:
+            return  # a second late matters nothing against WALK_MEMORY
+        self._expired_at = now
         for root, walk in list(self._walks.items()):
             if now - walk.seen >= WALK_MEMORY:
                 del self._walks[root]
@@ -371,8 +377,8 @@ def _remember(memo: OrderedDict[str, V], key: str, value: V) -> None:
         memo.popitem(last=False)
 
 
-def _limited(order: Iterator[tuple[str, bool]]) -> Iterator[tuple[str, bool]]:
+def _limited(order: Iterator[tuple[str, bool]], limit: int) -> Iterator[tuple[str, bool]]:
     for n, item in enumerate(order):
-        if n >= SCAN_LIMIT:
+        if n >= limit:
             return
         yield item

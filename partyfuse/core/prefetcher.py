@@ -93,6 +93,7 @@ class Prefetcher:
         self._store = store
         self._streaming = streaming
         self._listing: dict[str, _ListGate] = {}
+        self._evictions = -1
 
     # ---- what the program did (call without the lock) --------------------
 
@@ -147,20 +148,25 @@ class Prefetcher:
     def _plan(self) -> list[tuple[Job, Any]]:
         now = self._clock()
         policy = self.policy
-        for path in policy.unread():
-            if self._blocks.version_of(path) is None:
-                policy.forget(path, now)  # pushed out before the program opened it
+        if self._blocks.evictions != self._evictions:
+            self._evictions = self._blocks.evictions
+            for path in policy.unread():
+                if self._blocks.version_of(path) is None:
+                    policy.forget(path, now)  # pushed out before the program opened it
         for path in policy.ahead_dirs():
-            if self._dirs.fresh(path) is None:
+            if self._dirs.fresh(path, now) is None:
                 policy.forget_dir(path)
         if self._blocks.max_blocks == 0 or self._streaming(now):
             file_budget = 0
         else:
             file_budget = self._blocks.bound // 2
         dir_room = min(LIST_AHEAD_MAX, self._dirs.max_dirs // 2)
-        jobs = policy.plan(
-            self._dirs.fresh, self._held, now=now, file_budget=file_budget, dir_room=dir_room
-        )
+        fresh = self._dirs.fresh
+
+        def listing(path: str) -> dict[str, Entry] | None:
+            return fresh(path, now)
+
+        jobs = policy.plan(listing, self._held, now=now, file_budget=file_budget, dir_room=dir_room)
         planned: list[tuple[Job, Any]] = []
         for job in jobs:
             if isinstance(job, FileJob):

@@ -10,12 +10,15 @@ calls, fetches in flight and their gates, read-ahead jobs) is ``fetcher.Fetcher`
 job; this class decides what a call needs and keeps the caches consistent.
 
 Memory: cached file data never exceeds ``file_blocks * BLOCK_SIZE`` bytes
-(``-cf 12``: 12 MiB).  Transiently, each read in progress also holds the bytes
+(``-cf 12``: 12 MiB; counted in bytes, each block charged at least 4 KiB).
+Transiently, each read in progress also holds the bytes
 it fetches, at most ``max(read size, min(cache budget, read size + 8 MiB))``
 (padding is at most 4 MiB a side, a stream window at most 8 MiB), and each
 read-ahead in flight at most ``min(8 MiB, half the budget)``; at most one
 read-ahead runs per open handle, so the worst case is the cache plus, per busy
-FUSE thread, one read's fetch, plus 8 MiB per streaming handle.
+FUSE thread, one read's fetch, plus 8 MiB per streaming handle.  Fetch-ahead
+across files (``prefetcher``) holds at most half the budget in flight and
+unread, small files only, and at most 8 listings in flight.
 """
 
 from __future__ import annotations
