@@ -470,3 +470,46 @@ def test_bytes_fetched_ahead_of_a_version_listed_away_meanwhile_are_not_kept() -
     jobs.queue.pop(0)()  # the job for f001: its old bytes come back after the change
     assert fs.version_cached("/p/f001") is None
     assert read_all(fs, "/p/f001") == new
+
+
+def test_a_listing_fetched_ahead_ages_from_when_it_was_asked() -> None:
+    files, _ = tree(2, 1)
+    jobs = Jobs()
+    fs, t, clock = make_fs(files, spawn=jobs, dir_ttl=1.0)
+    fs.readdir("/w")
+    fs.readdir("/w/d0")
+    clock.advance(0.6)
+    jobs.run()  # w/d1 asked at 0.6 s
+    assert len(t.requests("list", "w/d1")) == 1
+    clock.advance(0.5)
+    fs.readdir("/w/d1")  # 0.5 s old: fresh, no request
+    assert len(t.requests("list", "w/d1")) == 1
+    clock.advance(0.5)
+    fs.readdir("/w/d1")  # 1.0 s old: stale under -cds 1, listed again
+    assert len(t.requests("list", "w/d1")) == 2
+
+
+def test_a_listing_of_a_folder_being_listed_ahead_waits_for_it() -> None:
+    files, _ = tree(2, 1)
+    t = Gated(files)
+    t.gate.set()
+    jobs = Jobs()
+    fs = RemoteFS(
+        t, clock=FakeClock(), config=CacheConfig(), lock_factory=threading.Lock, spawn=jobs
+    )
+    fs.readdir("/w")
+    fs.readdir("/w/d0")  # a walk: the listing of w/d1 is queued
+    t.gate.clear()
+    t.entered.clear()
+    worker = threading.Thread(target=jobs.queue.pop(0))
+    worker.start()
+    assert t.entered.wait(10)  # the job is inside list_dir("w/d1"), holding its gate
+    out: list[object] = []
+    walker = threading.Thread(target=lambda: out.append(fs.readdir("/w/d1")))
+    walker.start()
+    time.sleep(0.05)  # let the walker reach the gate (a wait, not a timing assert)
+    t.gate.set()
+    worker.join(10)
+    walker.join(10)
+    assert out and [name for name, _ in out[0]] == ["x.txt"]  # type: ignore[index]
+    assert len(t.requests("list", "w/d1")) == 1
