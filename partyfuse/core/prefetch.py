@@ -35,8 +35,10 @@ Bounds (the caller passes the budgets, this module keeps the counts):
   large file is being streamed, whose windows the planner sized to the whole
   cache);
 - listings fetched ahead and not used yet, plus those in flight, at most
-  ``dir_room`` (half the dir cache, at most ``LIST_AHEAD_MAX``), so they never
-  push out the listings the walker is using;
+  ``dir_room`` (``list_room``: the dir cache less ``WALKER_DIRS`` listings, or
+  half of it when it is small, at most ``LIST_AHEAD_MAX``), so they never push
+  out the listings the walker is using, and the dir cache pins them until used
+  so the walker's own listings do not push them out either;
 - what this module remembers is bounded too (``MEMORY`` paths of each kind).
 """
 
@@ -58,6 +60,16 @@ FILE_WINDOW = 32
 SMALL_FILE_MAX = 1 << 20
 #: Most listings fetched ahead and not used yet.
 LIST_AHEAD_MAX = 16
+#: Listings of the dir cache left to the walker's own (its folder and the ones
+#: above it): at least this many, or half the cache when it is smaller.
+WALKER_DIRS = 8
+
+
+def list_room(max_dirs: int) -> int:
+    """How many listings fetched ahead and not used yet ``-cdn max_dirs`` allows."""
+    return min(LIST_AHEAD_MAX, max(max_dirs // 2, max_dirs - WALKER_DIRS))
+
+
 #: Seconds a program's readdir (or open) still counts as part of a walk, and a
 #: file fetched ahead but never opened still counts against the budget.
 WALK_MEMORY = 30.0

@@ -27,9 +27,9 @@ A job that fails is logged at debug level and forgotten for a while; the
 foreground call that needs the same thing meets the error itself.
 
 Memory: what the jobs hold is counted in the policy's budgets (file bytes in
-flight count against half the block cache, listings against half the dir
-cache), so fetch-ahead adds no bound of its own beyond at most ``CONCURRENCY``
-listings being parsed at once.
+flight count against half the block cache; listings against the dir cache less
+the walker's share, pinned there until used), so fetch-ahead adds no bound of
+its own beyond at most ``CONCURRENCY`` listings being parsed at once.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ from .blockcache import BlockCache, same_version
 from .dircache import DirCache
 from .fetcher import Fetcher, LockFactory, Pending, Spawn
 from .model import Entry
-from .prefetch import LIST_AHEAD_MAX, FileJob, Job, ListJob, Prefetch, parent_of
+from .prefetch import FileJob, Job, ListJob, Prefetch, list_room, parent_of
 from .readplan import Span
 from .stats import Stats
 from .transport import Clock, Transport
@@ -102,6 +102,7 @@ class Prefetcher:
             return
         with self._lock:
             self.policy.saw_readdir(path, self._clock())
+            self._dirs.unpin(path)
         self.pump()
 
     def saw_open(self, path: str) -> None:
@@ -117,6 +118,7 @@ class Prefetcher:
     def listing_used(self, path: str) -> None:
         """A held listing answered a foreground call.  Call under the lock."""
         self.policy.saw_listing_used(path)
+        self._dirs.unpin(path)
 
     def released(self, path: str, version: Any, still_open: bool) -> None:
         """A handle on ``path`` closed: a file fetched ahead and read goes first
@@ -156,11 +158,12 @@ class Prefetcher:
         for path in policy.ahead_dirs():
             if self._dirs.fresh(path, now) is None:
                 policy.forget_dir(path)
+                self._dirs.unpin(path)
         if self._blocks.max_blocks == 0 or self._streaming(now):
             file_budget = 0
         else:
             file_budget = self._blocks.bound // 2
-        dir_room = min(LIST_AHEAD_MAX, self._dirs.max_dirs // 2)
+        dir_room = list_room(self._dirs.max_dirs)
         fresh = self._dirs.fresh
 
         def listing(path: str) -> dict[str, Entry] | None:
@@ -203,6 +206,9 @@ class Prefetcher:
             finally:
                 with self._lock:
                     self.policy.finished(job, landed, self._clock())
+                    if landed and isinstance(job, ListJob):
+                        # counted against the room until used: out of the LRU's reach
+                        self._dirs.pin(job.path)
             self.pump()
 
         assert self.spawn is not None

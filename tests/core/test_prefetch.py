@@ -15,7 +15,7 @@ from fakes.clock import FakeClock
 from fakes.memory import MemoryTransport
 from partyfuse.core.errors import FsError, Transient
 from partyfuse.core.model import Entry
-from partyfuse.core.prefetch import CONCURRENCY, LIST_AHEAD_MAX
+from partyfuse.core.prefetch import CONCURRENCY, LIST_AHEAD_MAX, WALKER_DIRS, list_room
 from partyfuse.core.remotefs import CacheConfig, RemoteFS
 
 from .support import KiB, MiB, make_fs, payload, read_all
@@ -272,12 +272,13 @@ def test_a_walk_lists_folders_ahead_each_once_and_mostly_not_in_the_foreground()
     assert jobs.most <= CONCURRENCY
 
 
-@pytest.mark.parametrize("dir_max", [0, 1, 4, 24])
-def test_listing_ahead_never_holds_more_than_half_the_dir_cache(dir_max: int) -> None:
+@pytest.mark.parametrize("dir_max", [0, 1, 4, 9, 24, 64])
+def test_listing_ahead_leaves_the_walker_its_share_of_the_dir_cache(dir_max: int) -> None:
     files, dirs = tree(4, 2)
     jobs = Jobs()
     fs, t, _ = make_fs(files, spawn=jobs, dir_max=dir_max)
-    room = min(LIST_AHEAD_MAX, dir_max // 2)
+    room = list_room(dir_max)
+    assert room <= LIST_AHEAD_MAX and dir_max - room >= min(WALKER_DIRS, (dir_max + 1) // 2)
     visited: set[str] = set()
     worst = 0
 
@@ -513,3 +514,17 @@ def test_a_listing_of_a_folder_being_listed_ahead_waits_for_it() -> None:
     walker.join(10)
     assert out and [name for name, _ in out[0]] == ["x.txt"]  # type: ignore[index]
     assert len(t.requests("list", "w/d1")) == 1
+
+
+def test_listings_fetched_ahead_are_not_pushed_out_by_the_walker_before_use() -> None:
+    # -cdn 24 (the default) and a wide tree: the walker's own listings must
+    # not push out the ones listed ahead of it, or they are listed again
+    files, dirs = tree(10, 2)  # 110 folders below w
+    jobs = Jobs()
+    fs, t, _ = make_fs(files, spawn=jobs)
+    seen: list[str] = []
+    walk(fs, jobs, "w", seen)
+    assert len(seen) == 111
+    listed = [r.path for r in t.requests("list")]
+    assert len(listed) == len(set(listed))  # each folder listed once
+    assert fs.stats.prefetch_lists >= 100
