@@ -211,12 +211,22 @@ class Prefetch:
         self._ahead_dirs: dict[str, float] = {}
         """Folders listed ahead and not used yet, with when they landed."""
         self._expired_at = float("-inf")
+        self._lists_idle = False
+        self._files_idle = False
+        """A scan found nothing to start and nothing has happened since that could
+        change that (the common case when a job lands with the window full): the
+        next plan skips it, so a landing costs no walk through the listings."""
+        self._budget_seen = -1
         self.consumed: OrderedDict[str, None] = OrderedDict()
         """Files fetched ahead and then opened (their blocks go first once released)."""
 
     # ---- what the filesystem saw ----------------------------------------
 
+    def _stir(self) -> None:
+        self._lists_idle = self._files_idle = False
+
     def saw_readdir(self, path: str, now: float) -> None:
+        self._stir()
         self._ahead_dirs.pop(path, None)
         _remember(self._listed, path, now)
         root = self._root(path, now)
@@ -225,10 +235,12 @@ class Prefetch:
 
     def saw_listing_used(self, path: str) -> None:
         """A held listing answered the program (a lookup in it, a readdir)."""
-        self._ahead_dirs.pop(path, None)
+        if self._ahead_dirs.pop(path, None) is not None:
+            self._stir()
 
     def saw_open(self, path: str, now: float) -> bool:
         """A file was opened; returns whether it had been fetched ahead."""
+        self._stir()
         _remember(self._opened, path, now)
         folder = parent_of(path)
         if folder is not None and self._recent(folder, now):
@@ -242,6 +254,7 @@ class Prefetch:
         """``path``'s blocks fetched ahead are gone (evicted, or another version seen)."""
         if self._unread.pop(path, None) is not None:
             _remember(self._tried, path, now)
+            self._stir()
 
     def unread(self) -> list[str]:
         return list(self._unread)
@@ -251,7 +264,8 @@ class Prefetch:
 
     def forget_dir(self, path: str) -> None:
         """A folder listed ahead is no longer held fresh."""
-        self._ahead_dirs.pop(path, None)
+        if self._ahead_dirs.pop(path, None) is not None:
+            self._stir()
 
     # ---- jobs ------------------------------------------------------------
 
@@ -278,13 +292,18 @@ class Prefetch:
         lists_inflight = sum(isinstance(j, ListJob) for j in self.inflight.values())
         list_slots = min(slots, (CONCURRENCY // 2 if readers else CONCURRENCY) - lists_inflight)
         room = dir_room - len(self._ahead_dirs) - lists_inflight
+        lists_cut = False
         for root, walk in walks:
-            if walk.at is None or room <= 0 or list_slots <= 0:
+            if walk.at is None or self._lists_idle:
+                continue
+            if room <= 0 or list_slots <= 0:
+                lists_cut = True
                 continue
             # folders listed ahead and not used are at most ``room``: looking
             # further than a few times that finds nothing the walker needs soon
             for path, listed in _limited(walk_order(listing, walk.at, root), 4 * room):
                 if room <= 0 or list_slots <= 0:
+                    lists_cut = True
                     break
                 if listed or path in self.inflight or path in self._ahead_dirs:
                     continue
@@ -295,14 +314,25 @@ class Prefetch:
                 room -= 1
                 list_slots -= 1
                 slots -= 1
+        if not lists_cut:
+            self._lists_idle = True
         if not readers:
             return jobs
+        if file_budget != self._budget_seen:
+            self._budget_seen, self._files_idle = file_budget, False
         reserved = self._reserved()
+        files_cut = False
         for root, walk in walks:
-            if walk.reader is None or reserved >= file_budget or slots <= 0:
+            if walk.reader is None or self._files_idle or reserved >= file_budget:
+                continue
+            if slots <= 0:
+                files_cut = True
                 continue
             for n, (path, entry) in enumerate(files_after(listing, walk.reader, root)):
-                if n >= FILE_WINDOW or slots <= 0:
+                if n >= FILE_WINDOW:
+                    break
+                if slots <= 0:
+                    files_cut = True
                     break
                 if path in self.inflight or path in self._unread:
                     continue
@@ -317,11 +347,15 @@ class Prefetch:
                 self.inflight[path] = jobs[-1]
                 reserved += charge(size)
                 slots -= 1
+        if not files_cut:
+            self._files_idle = True
         return jobs
 
     def finished(self, job: Job, landed: bool, now: float) -> None:
         """A job is over: ``landed`` says whether its result is now held."""
         self.inflight.pop(job.path, None)
+        if isinstance(job, ListJob) or not landed:
+            self._stir()  # a new listing shows more; a failure frees budget
         if not landed:
             _remember(self._tried, job.path, now)
             return
@@ -380,6 +414,7 @@ class Prefetch:
         for path, (_, when) in list(self._unread.items()):
             if now - when >= WALK_MEMORY:
                 del self._unread[path]
+                self._stir()
 
 
 def _remember(memo: OrderedDict[str, V], key: str, value: V) -> None:

@@ -231,3 +231,27 @@ def test_a_failed_job_is_not_tried_again_for_a_while() -> None:
     pf.saw_readdir("p", later)
     pf.saw_open("p/a", later)
     assert paths(pf.plan(tree, never, now=later, file_budget=MiB, dir_room=0)) == ["p/b", "p/c"]
+
+
+def test_a_landing_with_the_window_full_costs_no_walk_through_the_listings() -> None:
+    tree = Tree({"p": [f(f"f{i:03d}") for i in range(100)]})
+    looks = 0
+
+    def counted(path: str) -> Mapping[str, Entry] | None:
+        nonlocal looks
+        looks += 1
+        return tree(path)
+
+    pf = Prefetch()
+    pf.saw_readdir("p", 0.0)
+    pf.saw_open("p/f000", 0.0)
+    while jobs := pf.plan(counted, never, now=0.0, file_budget=64 * MiB, dir_room=8):
+        for job in jobs:
+            pf.finished(job, True, 0.0)
+    looks = 0
+    assert pf.plan(counted, never, now=0.0, file_budget=64 * MiB, dir_room=8) == []
+    assert looks == 0  # nothing happened since the last scan found nothing
+    # the program opens the next file: the window moves, one more file is due
+    pf.saw_open("p/f001", 0.0)
+    got = pf.plan(counted, never, now=0.0, file_budget=64 * MiB, dir_room=8)
+    assert paths(got) == [f"p/f{1 + FILE_WINDOW:03d}"] and looks > 0
