@@ -201,7 +201,7 @@ def build_parser(platform: str | None = None) -> argparse.ArgumentParser:
         metavar="BLOCKS",
         type=_nonneg_int,
         default=12,
-        help="file cache: blocks kept, each up to 1 MiB (default: %(default)s)",
+        help="file cache: MiB of file data kept, in blocks of up to 1 MiB (default: %(default)s)",
     )
 
     g = ap.add_argument_group("logging")

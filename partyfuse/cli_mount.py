@@ -144,12 +144,15 @@ def list_url(args: argparse.Namespace, password: str | None) -> int:
 
 def mount(args: argparse.Namespace, transport: Any, on_ready: Any = None) -> None:
     """Build the RemoteFS and block in the FUSE loop until unmounted."""
+    from .core.prefetch import CONCURRENCY
+    from .core.readplan import AHEAD_WINDOWS
     from .core.remotefs import RemoteFS
     from .fuse_adapter import Spawner, make_operations, mount_options, run_mount
     from .fusebind import load
 
     binding = load()
-    spawner = Spawner()  # one worker per read-ahead window in flight
+    # one worker per read-ahead window in flight, plus fetch-ahead's cap
+    spawner = Spawner(workers=AHEAD_WINDOWS + CONCURRENCY)
     fs = RemoteFS(
         transport,
         clock=time.monotonic,

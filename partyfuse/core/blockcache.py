@@ -1,10 +1,18 @@
-"""File data kept in memory between reads: at most ``max_blocks`` blocks.
+"""File data kept in memory between reads: at most ``max_blocks`` MiB of it.
 
 A block is a contiguous piece of one file version, at most ``BLOCK_SIZE``
-(1 MiB) long, so the cache never holds more than ``max_blocks * BLOCK_SIZE``
-bytes (``-cf 12`` = 12 MiB).  Blocks of a file never overlap; eviction is
-least-recently-used across all files.  Blocks survive ``release`` so a re-open
-(a second client, a media player seeking back) is served from memory.
+(1 MiB) long.  The bound counts bytes, not blocks: each block is charged its
+length, but at least ``MIN_CHARGE`` (4 KiB), and the cache never holds more
+than ``max_blocks * BLOCK_SIZE`` charged bytes (``-cf 12`` = 12 MiB).  So a
+4 KiB file does not take a whole 1 MiB slot (a folder of small files fetched
+ahead fits hundreds of them), while the minimum keeps the number of blocks,
+and with it their bookkeeping (a few hundred bytes each), at most
+``bound / 4 KiB``: the data plus its bookkeeping stays within ~1.1x the bound.
+Counting bytes never evicts where counting blocks would have (a block is at
+most 1 MiB), so every read-path guarantee made for blocks still holds.
+Blocks of a file never overlap; eviction is least-recently-used across all
+files.  Blocks survive ``release`` so a re-open (a second client, a media
+player seeking back) is served from memory.
 
 Every block belongs to the ``FileVersion`` it was fetched for; asking for, or
 adding, another version of the same path forgets the old blocks first, so a
@@ -19,6 +27,14 @@ from dataclasses import dataclass, field
 
 from .model import BLOCK_SIZE, FileVersion
 from .readplan import Span, gaps
+
+#: The least a block costs against the bound (see the module docstring).
+MIN_CHARGE = 4 << 10
+
+
+def charge(length: int) -> int:
+    """What a block of ``length`` bytes costs against the bound."""
+    return max(length, MIN_CHARGE)
 
 
 @dataclass
@@ -49,6 +65,11 @@ class BlockCache:
         self._files: dict[str, _FileBlocks] = {}
         self._lru: OrderedDict[tuple[str, int], None] = OrderedDict()
         self.nbytes = 0
+        """Bytes of file data held."""
+        self.charged = 0
+        """What the held blocks cost against ``bound`` (``nbytes`` <= this <= ``bound``)."""
+        self.evictions = 0
+        """Blocks pushed out so far (fetch-ahead rechecks what it holds only after one)."""
 
     @property
     def nblocks(self) -> int:
@@ -189,12 +210,14 @@ class BlockCache:
         fb.data[start] = chunk
         self._lru[(path, start)] = None
         self.nbytes += len(chunk)
+        self.charged += charge(len(chunk))
 
     def _take(self, fb: _FileBlocks, path: str, start: int) -> bytes:
         chunk = fb.data.pop(start)
         fb.starts.remove(start)
         del self._lru[(path, start)]
         self.nbytes -= len(chunk)
+        self.charged -= charge(len(chunk))
         return chunk
 
     def drop(self, path: str) -> None:
@@ -204,12 +227,14 @@ class BlockCache:
             return
         for s in fb.starts:
             self.nbytes -= len(fb.data[s])
+            self.charged -= charge(len(fb.data[s]))
             del self._lru[(path, s)]
 
     def clear(self) -> None:
         self._files.clear()
         self._lru.clear()
         self.nbytes = 0
+        self.charged = 0
 
     def retain(self, path: str, seen: FileVersion) -> None:
         """Forget ``path``'s blocks unless a listing's ``seen`` version still matches them."""
@@ -222,11 +247,14 @@ class BlockCache:
         return None if fb is None else fb.version
 
     def _evict(self) -> None:
-        while len(self._lru) > self.max_blocks:
+        bound = self.bound
+        while self.charged > bound:
             (path, s), _ = self._lru.popitem(last=False)
             fb = self._files[path]
             chunk = fb.data.pop(s)
             fb.starts.remove(s)
             self.nbytes -= len(chunk)
+            self.charged -= charge(len(chunk))
+            self.evictions += 1
             if not fb.starts:
                 del self._files[path]

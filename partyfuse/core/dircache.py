@@ -5,6 +5,10 @@ A getattr of ``/a/b.txt`` is answered from the listing of ``/a``, so a
 stale by the injected clock (``-cds``); the least recently used one is
 dropped when more than ``-cdn`` are held; ``-cdn 0`` keeps nothing.
 
+Listings fetched ahead of a walk and not used yet are *pinned* (at most half
+of ``-cdn``, the fetch-ahead's bound): the LRU passes over them, so the
+walker's own listings do not push them out before it gets there.
+
 A stale listing is not served, but it is kept until replaced: when the
 directory is listed again, sizes the filesystem probed (listings that show
 rounded sizes) carry over to entries whose mtime and etag did not change, so a
@@ -35,6 +39,7 @@ class DirCache:
         self.ttl = ttl
         self._clock = clock
         self._dirs: OrderedDict[str, CachedDir] = OrderedDict()
+        self._pinned: set[str] = set()
 
     def __len__(self) -> int:
         return len(self._dirs)
@@ -46,6 +51,21 @@ class DirCache:
             return None
         self._dirs.move_to_end(path)
         return cached.entries
+
+    def fresh(self, path: str, now: float | None = None) -> dict[str, Entry] | None:
+        """Like ``get`` but leaves the LRU order alone (fetch-ahead looks, it
+        does not use); ``now`` saves a clock call per look."""
+        cached = self._dirs.get(path)
+        if cached is None:
+            return None
+        if (self._clock() if now is None else now) - cached.fetched_at >= self.ttl:
+            return None
+        return cached.entries
+
+    def stamp(self, path: str) -> float | None:
+        """When ``path``'s held listing was asked for (fresh or stale)."""
+        cached = self._dirs.get(path)
+        return None if cached is None else cached.fetched_at
 
     def age(self, path: str) -> float | None:
         """Seconds since ``path``'s held listing was asked for (fresh or stale)."""
@@ -84,8 +104,20 @@ class DirCache:
             self._dirs[path] = CachedDir(table, stamp)
             self._dirs.move_to_end(path)
             while len(self._dirs) > self.max_dirs:
-                self._dirs.popitem(last=False)
+                victim = next((p for p in self._dirs if p not in self._pinned), None)
+                if victim is None:  # everything pinned (never with half pinned at most)
+                    self._dirs.popitem(last=False)
+                else:
+                    del self._dirs[victim]
         return table
+
+    def pin(self, path: str) -> None:
+        """Keep ``path`` out of the LRU's reach until ``unpin`` (fetched ahead, not used)."""
+        if path in self._dirs:
+            self._pinned.add(path)
+
+    def unpin(self, path: str) -> None:
+        self._pinned.discard(path)
 
     def update(self, path: str, entry: Entry) -> None:
         """Replace one entry (a probed size) if ``path``'s listing is held."""
@@ -95,6 +127,8 @@ class DirCache:
 
     def invalidate(self, path: str) -> None:
         self._dirs.pop(path, None)
+        self._pinned.discard(path)
 
     def clear(self) -> None:
         self._dirs.clear()
+        self._pinned.clear()

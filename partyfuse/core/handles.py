@@ -84,5 +84,8 @@ class HandleTable:
             if (h.stream.forward or h.stream.backward) and h.last_read >= since
         )
 
+    def all(self) -> list[FileHandle]:
+        return list(self._open.values())
+
     def on_path(self, path: str) -> list[FileHandle]:
         return [h for h in self._open.values() if h.path == path]

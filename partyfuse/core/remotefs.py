@@ -10,15 +10,18 @@ calls, fetches in flight and their gates, read-ahead jobs) is ``fetcher.Fetcher`
 job; this class decides what a call needs and keeps the caches consistent.
 
 Memory: cached file data never exceeds ``file_blocks * BLOCK_SIZE`` bytes
-(``-cf 12``: 12 MiB).  Transiently, each read in progress also holds the bytes
+(``-cf 12``: 12 MiB; counted in bytes, each block charged at least 4 KiB).
+Transiently, each read in progress also holds the bytes
 it fetches, at most ``max(read size, min(cache budget, read size + 8 MiB))``
 (padding is at most 4 MiB a side, a stream window at most 8 MiB).  Each open
 handle has at most ``AHEAD_WINDOWS`` (4) read-ahead windows in flight, each at
 most 1 MiB and together inside its window of at most ``min(8 MiB, half the
 budget)``; a media file's early tail is one of them (1 MiB).  So the worst case
 is the cache plus, per busy FUSE thread, one read's fetch, plus 4 MiB per
-streaming handle.  What to fetch is decided by ``readplan`` alone: ``plan_read``
-for every read, ``plan_hit`` for the cached fast path (``_hit``).
+streaming handle.  Fetch-ahead across files (``prefetcher``) holds at most half
+the budget in flight and unread, small files only, and at most 8 listings in
+flight.  What to fetch within a file is decided by ``readplan`` alone:
+``plan_read`` for every read, ``plan_hit`` for the cached fast path (``_hit``).
 """
 
 from __future__ import annotations
@@ -38,6 +41,8 @@ from .fetcher import Fetcher, LockFactory, Spawn, assemble, debug, log_plan
 from .handles import FileHandle, HandleTable
 from .limits import MAX_FILE_SIZE
 from .model import BLOCK_SIZE, Entry, FileVersion
+from .prefetch import SMALL_FILE_MAX
+from .prefetcher import Prefetcher
 from .readplan import AHEAD_WINDOWS, ReadPlan, Span, StreamState, plan_hit, plan_read
 from .stats import Stats
 from .transport import Clock, Transport
@@ -105,12 +110,30 @@ class RemoteFS:
             stats=self.stats,
             spawn=spawn,
         )
+        self._prefetch = Prefetcher(
+            transport,
+            lock=self._lock,
+            lock_factory=lock_factory,
+            clock=clock,
+            dirs=self._dirs,
+            blocks=self._blocks,
+            fetcher=self._fetcher,
+            stats=self.stats,
+            spawn=spawn,
+            store=self._store_listing,
+            streaming=self._streaming_large,
+        )
 
     # ---- observability -------------------------------------------------
 
     @property
     def cached_bytes(self) -> int:
         return self._blocks.nbytes
+
+    @property
+    def cached_charge(self) -> int:
+        """What the cached blocks cost against ``cache_bound`` (each at least 4 KiB)."""
+        return self._blocks.charged
 
     @property
     def cached_blocks(self) -> int:
@@ -136,10 +159,24 @@ class RemoteFS:
         return name if self.names is None else self.names.to_local(name)
 
     def _list(self, rpath: str) -> dict[str, Entry]:
-        """Entries of directory ``rpath``: from cache if fresh, else one list_dir."""
+        """Entries of directory ``rpath``: from cache if fresh, else one list_dir
+        (or the listing being fetched ahead, waited for)."""
         with self._lock:
             cached = self._dirs.get(rpath)
+            if cached is not None:
+                self._prefetch.listing_used(rpath)
+                gate = None
+            else:
+                gate = self._prefetch.listing_gate(rpath)
             age = None if cached is not None or not debug() else self._dirs.age(rpath)
+        if gate is not None:
+            log.debug("dir cache miss /%s: waiting for the listing fetched ahead", rpath)
+            with gate:
+                pass
+            with self._lock:
+                cached = self._dirs.get(rpath)
+                if cached is not None:
+                    self._prefetch.listing_used(rpath)
         if cached is not None:
             log.debug("dir cache hit /%s", rpath)
             return cached
@@ -149,16 +186,39 @@ class RemoteFS:
             log.debug("dir cache stale /%s (%.1f s old, ttl %.1f s)", rpath, age, self._dirs.ttl)
         asked_at = self.clock()
         entries = self._fetcher.call("list", lambda: self.transport.list_dir(rpath))
+        return self._store_listing(rpath, entries, asked_at)
+
+    def _store_listing(self, rpath: str, entries: list[Entry], asked_at: float) -> dict[str, Entry]:
+        """Keep a listing of ``rpath`` asked for at ``asked_at`` (by a call or
+        fetched ahead): files shown at another version lose their blocks and
+        move their handles (``_seen``), files gone lose their blocks; an answer
+        older than the listing held is not kept over it."""
         with self._lock:
-            before = self._dirs.peek(rpath)
+            stamp = self._dirs.stamp(rpath)
+            old = self._dirs.peek(rpath)
+            if stamp is not None and old is not None and stamp > asked_at:
+                return old  # a newer listing landed while this one travelled
             table = self._dirs.put(rpath, entries, asked_at)
             prefix = rpath + "/" if rpath else ""
             for entry in table.values():
                 if not entry.is_dir:
                     self._seen(prefix + entry.name, entry)
-            for name in (before or {}).keys() - table.keys():
-                self._blocks.drop(prefix + name)  # gone from the server: no stale bytes
+            for name, entry in (old or {}).items():
+                if not entry.is_dir and name not in table:
+                    self._blocks.drop(prefix + name)  # gone from the server: no stale bytes
         return table
+
+    def _streaming_large(self, now: float) -> bool:
+        """Whether a file too large to fetch ahead is being streamed: its windows
+        take the whole cache budget, so no small file is fetched ahead meanwhile.
+        Called under the lock."""
+        since = now - STREAM_IDLE
+        return any(
+            (h.stream.forward or h.stream.backward)
+            and h.last_read >= since
+            and (h.entry.size or 0) > SMALL_FILE_MAX
+            for h in self._handles.all()
+        )
 
     def _seen(self, rpath: str, entry: Entry) -> None:
         """A listing (or probe) describes ``rpath`` as ``entry``: drop blocks of any
@@ -236,7 +296,9 @@ class RemoteFS:
                 for e in table.values()
             ]
 
-        return self._guard(run)
+        listing = self._guard(run)
+        self._prefetch.saw_readdir(rpath)
+        return listing
 
     def opendir(self, path: str) -> int:
         self.readdir(path)
@@ -279,12 +341,18 @@ class RemoteFS:
         if entry.is_dir:
             raise FsError(errno.EISDIR, rpath)
         with self._lock:
-            return self._handles.add(FileHandle(rpath, entry))
+            fh = self._handles.add(FileHandle(rpath, entry))
+        self._prefetch.saw_open(rpath)
+        return fh
 
     def release(self, path: str, fh: int) -> None:
-        """Forget the handle; its blocks stay cached for the next open."""
+        """Forget the handle; its blocks stay cached for the next open (a file
+        fetched ahead and read goes first out of the cache)."""
         with self._lock:
-            self._handles.remove(fh)
+            handle = self._handles.remove(fh)
+            if handle is not None:
+                still_open = bool(self._handles.on_path(handle.path))
+                self._prefetch.released(handle.path, handle.version(), still_open)
 
     def read(self, path: str, size: int, offset: int, fh: int) -> bytes:
         if offset < 0:

@@ -27,6 +27,14 @@ class Stats:
     """Reads answered entirely from cached blocks."""
     misses: int = 0
     """Reads that needed at least one range fetch."""
+    prefetch_files: int = 0
+    """Whole small files fetched ahead of the program (range requests too)."""
+    prefetch_bytes: int = 0
+    """Bytes of those files (counted in bytes_fetched too)."""
+    prefetch_used: int = 0
+    """Files fetched ahead that the program then opened."""
+    prefetch_lists: int = 0
+    """Folders listed ahead of a walk (list requests too)."""
     changed_retries: int = 0
     """Times a read met Changed: the file's blocks and its parent's listing were
     dropped, and the read was retried once (or failed with EIO the second time)."""

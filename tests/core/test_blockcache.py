@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from partyfuse.core.blockcache import BlockCache
+from partyfuse.core.blockcache import MIN_CHARGE, BlockCache
 from partyfuse.core.model import BLOCK_SIZE, FileVersion
 
 from .support import KiB, MiB, payload
@@ -104,3 +104,26 @@ def test_reach_follows_contiguous_blocks_up_to_a_limit() -> None:
     assert cache.reach("f", 100, MiB) == MiB  # looked no further than needed
     assert cache.reach("f", 3 * MiB, 10 * MiB) == 3 * MiB  # at the hole: nothing
     assert cache.reach("g", 5, 10) == 5
+
+
+def test_the_bound_counts_bytes_so_a_small_file_does_not_cost_a_whole_slot() -> None:
+    # -cf 1: one MiB of budget holds 200 files of 4 KiB, not one
+    cache = BlockCache(1)
+    for i in range(200):
+        cache.insert(f"f{i}", V1, 0, bytes([i]) * (4 * KiB))
+    assert all(cache.spans(f"f{i}", V1) for i in range(200))
+    assert cache.nbytes == 200 * 4 * KiB <= cache.bound
+    # a full block still fits exactly: the budget is the data, not data plus overhead
+    big = BlockCache(1)
+    big.insert("b", V1, 0, payload(BLOCK_SIZE))
+    assert big.nbytes == BLOCK_SIZE and big.charged == BLOCK_SIZE
+
+
+def test_tiny_blocks_are_charged_a_minimum_so_their_count_stays_bounded() -> None:
+    cache = BlockCache(1)
+    for i in range(10_000):
+        cache.insert(f"f{i}", V1, 0, b"x")
+    assert cache.charged <= cache.bound
+    assert cache.nblocks == cache.bound // MIN_CHARGE
+    # the newest survive: least recently used went first
+    assert cache.spans("f9999", V1) and not cache.spans("f0", V1)

@@ -146,3 +146,18 @@ def test_missing_names_are_answered_from_the_held_listing() -> None:
             fs.getattr(f"/d/{name}")
         assert info.value.errno == 2
     assert _lists(t) == ["d"]
+
+
+def test_a_pinned_listing_is_passed_over_by_the_lru_until_unpinned() -> None:
+    clock = FakeClock()
+    cache = DirCache(3, 10.0, clock)
+    for name in ("ahead", "a", "b"):
+        cache.put(name, [Entry("x", False, 1, 1.0)])
+    cache.pin("ahead")  # fetched ahead, not used yet: the oldest, yet kept
+    cache.put("c", [])
+    cache.put("d", [])
+    assert cache.peek("ahead") is not None
+    assert cache.peek("a") is None and cache.peek("b") is None
+    cache.unpin("ahead")
+    cache.put("e", [])
+    assert cache.peek("ahead") is None

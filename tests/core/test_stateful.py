@@ -1,5 +1,9 @@
 """Hypothesis drives RemoteFS like a kernel would and checks every read against the model.
 
+Fetch-ahead is on whenever the machine picks a spawn (inline or queued): folder
+copies and listings make it fetch files and listings ahead while files are
+replaced on the server, and every read must still match a version.
+
 The model is the list of versions each file had on the "server".  A read must
 equal one version's slice ``data[offset:offset+size]`` (a cached listing may
 legitimately show the previous version until it goes stale), and once the
@@ -17,7 +21,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from hypothesis import note, settings
+from hypothesis import event, note, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     Bundle,
@@ -30,7 +34,9 @@ from hypothesis.stateful import (
 
 from fakes.clock import FakeClock
 from fakes.memory import MemoryTransport
+from partyfuse.core.blockcache import MIN_CHARGE
 from partyfuse.core.errors import Forbidden, FsError, Transient
+from partyfuse.core.prefetch import CONCURRENCY
 from partyfuse.core.remotefs import CacheConfig, RemoteFS
 
 KiB = 1 << 10
@@ -39,7 +45,7 @@ MiB = 1 << 20
 FILE_SIZES = [0, 1, 64 * KiB - 1, 64 * KiB, 64 * KiB + 1, MiB - 1, MiB, MiB + 1]
 FILE_SIZES += [2 * MiB - 1, 2 * MiB, 2 * MiB + 1, 8 * MiB - 1, 8 * MiB + 1]
 READ_SIZES = [4 * KiB, 64 * KiB, 128 * KiB, 1, 4095, 4097, 65537, 12345, 131071, MiB]
-NAMES = ["a", "d/b", "d/e/c"]
+NAMES = ["a", "d/b", "d/h", "d/e/c"]
 TTL = 1.0
 
 
@@ -288,6 +294,29 @@ class RemoteFSMachine(RuleBasedStateMachine):
         self._build(file_blocks)
         self.model.settled = set(self.model.versions)  # a new fs lists afresh
 
+    @rule(
+        directory=st.sampled_from(["", "d", "d/e"]),
+        between=st.sampled_from(["all", "none", "one"]),
+        chunk=st.sampled_from([128 * KiB, 65537]),
+    )
+    def copy_directory(self, directory: str, between: str, chunk: int) -> None:
+        """`cp -r` of one folder: list it, read each file whole in listing order,
+        with the fetch-ahead jobs (queued mode) running between files or not."""
+        prefix = directory + "/" if directory else ""
+        for name, _ in self.fs.readdir("/" + directory):
+            path = prefix + name
+            if path not in self.model.versions:
+                continue  # a folder
+            handle = OpenFile(path, self.fs.open("/" + path, os.O_RDONLY), 0, self.generation)
+            # each read checked; EIO only as promised (its version changed on the server)
+            while got := self._read(handle, chunk, handle.pos):
+                handle.pos += len(got)
+            self.fs.release("/" + path, handle.fh)
+            if between == "all":
+                self.run_readahead_jobs()
+            elif between == "one" and self.jobs:
+                self.jobs.pop(0)()
+
     @rule()
     def run_readahead_jobs(self) -> None:
         jobs, self.jobs = self.jobs[:], []
@@ -296,12 +325,13 @@ class RemoteFSMachine(RuleBasedStateMachine):
 
     @rule(name=st.sampled_from(NAMES), chunk=st.sampled_from([128 * KiB, 65537, 12345]))
     def sequential_whole_file(self, name: str, chunk: int) -> None:
-        """A file read front to back fetches at most ~1.1x its size."""
+        """A file read front to back fetches at most ~1.1x its size (its own
+        requests: files fetched ahead meanwhile are other files)."""
         self.clock.advance(TTL)
         self.fs.getattr("/" + name)
         self.model.settled.add(name)
         data = self.model.versions[name][-1]
-        before = self.fs.stats.bytes_fetched
+        before = self.transport.bytes_requested(name)
         fh = self.fs.open("/" + name, os.O_RDONLY)
         out = bytearray()
         while piece := self.fs.read("/" + name, chunk, len(out), fh):
@@ -309,10 +339,16 @@ class RemoteFSMachine(RuleBasedStateMachine):
         self.fs.release("/" + name, fh)
         same = bytes(out) == data
         assert same, f"sequential read of {name} differs ({len(out)} of {len(data)} bytes)"
-        fetched = self.fs.stats.bytes_fetched - before
+        fetched = self.transport.bytes_requested(name) - before
         note(f"sequential {name}: {len(data)} bytes, fetched {fetched}")
         ratio_ok = fetched <= 1.1 * len(data)
         assert ratio_ok, f"fetched {fetched} bytes for a {len(data)} byte file"
+
+    def teardown(self) -> None:
+        if hasattr(self, "fs"):
+            # how often a run fetched ahead (shown by --hypothesis-show-statistics)
+            event(f"fetched ahead: {self.fs.stats.prefetch_files > 0}")
+            event(f"listed ahead: {self.fs.stats.prefetch_lists > 0}")
 
     # ---- invariants --------------------------------------------------------
 
@@ -321,9 +357,73 @@ class RemoteFSMachine(RuleBasedStateMachine):
         if not hasattr(self, "fs"):
             return
         assert self.fs.cached_bytes <= self.file_blocks * MiB
-        assert self.fs.cached_blocks <= self.file_blocks
+        # the bound counts bytes; each block costs at least MIN_CHARGE of it
+        assert self.fs.cached_charge <= self.file_blocks * MiB
+        assert self.fs.cached_blocks <= self.file_blocks * MiB // MIN_CHARGE
         assert self.fs.cache_bound == self.file_blocks * MiB
+
+    @invariant()
+    def fetch_ahead_stays_within_its_cap(self) -> None:
+        if not hasattr(self, "fs"):
+            return
+        assert len(self.fs._prefetch.policy.inflight) <= CONCURRENCY
 
 
 RemoteFSMachine.TestCase.settings = settings(stateful_step_count=25)
 TestRemoteFS = RemoteFSMachine.TestCase
+
+SMALL_SIZES = [1, 4095, 64 * KiB, 100 * KiB + 7, MiB - 1, MiB]
+
+
+class PrefetchMachine(RemoteFSMachine):
+    """The same rules where fetch-ahead always runs: sizes exact and mostly
+    small, a spawn always given, so folder copies fetch the next files ahead
+    while the server replaces them."""
+
+    @initialize(
+        sizes=st.lists(
+            st.sampled_from(SMALL_SIZES + [2 * MiB + 1]),
+            min_size=len(NAMES),
+            max_size=len(NAMES),
+        ),
+        seed=st.integers(0, 2**16),
+        file_blocks=st.sampled_from([1, 2, 5, 12]),
+        dir_max=st.sampled_from([1, 2, 24]),
+        spawn=st.sampled_from(["inline", "queued"]),
+    )
+    def setup(  # type: ignore[override]
+        self, sizes: list[int], seed: int, file_blocks: int, dir_max: int, spawn: str
+    ) -> None:
+        super().setup.__wrapped__(  # type: ignore[attr-defined]
+            self, sizes, seed, False, file_blocks, dir_max, spawn
+        )
+
+    # more ways to copy and walk, so hypothesis picks them often
+
+    @rule(between=st.sampled_from(["all", "none", "one"]), replace=st.booleans())
+    def copy_d_while_replaced(self, between: str, replace: bool) -> None:
+        """Files fetched ahead, then replaced on the server before they are read."""
+        self.copy_directory("d", between, 65537)
+        if replace:
+            self.replace_on_server("d/h", 100 * KiB + 7, 1)
+            self.replace_on_server("d/b", 4095, 2)
+        self.run_readahead_jobs()
+        self.copy_directory("d", between, 128 * KiB)
+
+    @rule(between=st.sampled_from(["all", "none", "one"]))
+    def copy_d(self, between: str) -> None:
+        self.copy_directory("d", between, 128 * KiB)
+
+    @rule(between=st.sampled_from(["all", "one"]))
+    def walk_tree(self, between: str) -> None:
+        """`find`: list every folder top-down, the fetch-ahead jobs running between."""
+        for directory in ["", "d", "d/e"]:
+            self.list_directory(directory)
+            if between == "all":
+                self.run_readahead_jobs()
+            elif self.jobs:
+                self.jobs.pop(0)()
+
+
+PrefetchMachine.TestCase.settings = settings(stateful_step_count=25)
+TestRemoteFSWithPrefetch = PrefetchMachine.TestCase

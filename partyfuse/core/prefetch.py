@@ -1,0 +1,431 @@
+"""What to fetch ahead across files and folders: plain decisions, no IO.
+
+``cp -r``, ``tar``, ``rsync``, ``find`` and photo viewers list a folder, then
+open its files (or list its subfolders) one after another, and each of those
+costs one round trip when nothing is fetched ahead: over a 30 ms link that is
+~30 files or folders a second, whatever the bandwidth.  This module watches
+what the filesystem is asked (``saw_readdir``, ``saw_open``) and answers, when
+asked to ``plan``, which folder listings and which whole small files to fetch
+now; ``partyfuse.core.prefetcher`` runs those jobs through the injected
+``spawn`` and tells it when they are done.
+
+Signals (a *walk* is a chain of folders the program itself listed):
+
+- folders: a folder ``D/S`` listed while ``D`` was listed a moment before
+  (``WALK_MEMORY``) means a walk is under way; the folders the walker will list
+  next, in depth-first pre-order from where it is (its subfolders, then the
+  folders after it, never above the top folder of the walk), are listed ahead,
+  the nearest first.  A listing that lands reveals more subfolders, so the
+  frontier moves on as the walker does.
+- files: a file opened in a folder the program listed means the program is
+  going through that folder; the next ``FILE_WINDOW`` files after it, in
+  listing order and then through the folders after it in walk order, are
+  fetched whole, the nearest first.  Only files with an exact size of at most
+  ``SMALL_FILE_MAX`` (1 MiB) are fetched, in one request each: that is where a
+  round trip per file dominates; a larger file is read by a stream whose
+  windows grow (``readplan``), where one saved round trip matters little and
+  its bytes would take a large share of the budget.
+
+Bounds (the caller passes the budgets, this module keeps the counts):
+
+- at most ``CONCURRENCY`` jobs in flight per mount (listings take at most half
+  of them while files are wanted too, so a deep tree does not starve a copy);
+- file bytes fetched ahead and not opened yet, plus those in flight, at most
+  ``file_budget`` (the filesystem passes half the block cache, or 0 while a
+  large file is being streamed, whose windows the planner sized to the whole
+  cache);
+- listings fetched ahead and not used yet, plus those in flight, at most
+  ``dir_room`` (``list_room``: the dir cache less ``WALKER_DIRS`` listings, or
+  half of it when it is small, at most ``LIST_AHEAD_MAX``), so they never push
+  out the listings the walker is using, and the dir cache pins them until used
+  so the walker's own listings do not push them out either;
+- what this module remembers is bounded too (``MEMORY`` paths of each kind).
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import TypeVar
+
+from .blockcache import charge
+from .model import Entry
+
+#: Most prefetch jobs in flight per mount (the spawner needs this many workers).
+CONCURRENCY = 8
+#: How many files ahead of the one being read are considered.
+FILE_WINDOW = 32
+#: Files larger than this are never fetched ahead.
+SMALL_FILE_MAX = 1 << 20
+#: Most listings fetched ahead and not used yet.
+LIST_AHEAD_MAX = 16
+#: Listings of the dir cache left to the walker's own (its folder and the ones
+#: above it): at least this many, or half the cache when it is smaller.
+WALKER_DIRS = 8
+
+
+def list_room(max_dirs: int) -> int:
+    """How many listings fetched ahead and not used yet ``-cdn max_dirs`` allows."""
+    return min(LIST_AHEAD_MAX, max(max_dirs // 2, max_dirs - WALKER_DIRS))
+
+
+#: Seconds a program's readdir (or open) still counts as part of a walk, and a
+#: file fetched ahead but never opened still counts against the budget.
+WALK_MEMORY = 30.0
+#: Most folders a plan looks through for files (the walk order is generated lazily).
+SCAN_LIMIT = 64
+#: Most paths remembered of each kind (listed, opened, walks).
+MEMORY = 4096
+MAX_WALKS = 4
+
+V = TypeVar("V")
+
+Listing = Callable[[str], Mapping[str, Entry] | None]
+"""A fresh listing of a folder held by the dir cache (name -> entry), or None."""
+
+
+@dataclass(frozen=True)
+class ListJob:
+    path: str
+
+
+@dataclass(frozen=True)
+class FileJob:
+    path: str
+    entry: Entry
+    """The listing's description of the version to fetch (exact size)."""
+
+
+Job = ListJob | FileJob
+
+
+@dataclass
+class _Walk:
+    at: str | None = None
+    """The folder the walker listed last (None: only files are being read)."""
+    reader: str | None = None
+    """The file the program opened last in this walk."""
+    seen: float = 0.0
+
+
+def parent_of(path: str) -> str | None:
+    if not path:
+        return None
+    return path.rpartition("/")[0]
+
+
+def _join(folder: str, name: str) -> str:
+    return f"{folder}/{name}" if folder else name
+
+
+def walk_order(listing: Listing, at: str, root: str) -> Iterator[tuple[str, bool]]:
+    """Folders a depth-first pre-order walker at ``at`` lists next, within
+    ``root``: ``(path, listed)``; the subfolders of an unlisted folder are not
+    known yet, so it is yielded but not descended into."""
+    yield from _below(listing, at)
+    node = at
+    while node != root:
+        up = parent_of(node)
+        if up is None:
+            return
+        held = listing(up)
+        if held is None:
+            return
+        name = node.rpartition("/")[2]
+        later = False
+        for entry in held.values():
+            if not entry.is_dir:
+                continue
+            if later:
+                path = _join(up, entry.name)
+                listed = listing(path) is not None
+                yield path, listed
+                if listed:
+                    yield from _below(listing, path)
+            elif entry.name == name:
+                later = True
+        node = up
+
+
+def _below(listing: Listing, folder: str) -> Iterator[tuple[str, bool]]:
+    held = listing(folder)
+    if held is None:
+        return
+    for entry in held.values():
+        if entry.is_dir:
+            path = _join(folder, entry.name)
+            listed = listing(path) is not None
+            yield path, listed
+            if listed:
+                yield from _below(listing, path)
+
+
+def files_after(listing: Listing, reader: str, root: str) -> Iterator[tuple[str, Entry]]:
+    """Files a program reading ``reader`` opens next, if it reads in listing
+    order and walks folders depth-first (files of a folder before its subfolders)."""
+    folder = parent_of(reader)
+    if folder is None:
+        return
+    name = reader.rpartition("/")[2]
+    held = listing(folder)
+    if held is not None:
+        later = False
+        for entry in held.values():
+            if entry.is_dir:
+                continue
+            if later:
+                yield _join(folder, entry.name), entry
+            elif entry.name == name:
+                later = True
+    scanned = 0
+    for path, listed in walk_order(listing, folder, root):
+        scanned += 1
+        if scanned > SCAN_LIMIT:
+            return
+        sub = listing(path) if listed else None
+        if sub is None:
+            continue
+        for entry in sub.values():
+            if not entry.is_dir:
+                yield _join(path, entry.name), entry
+
+
+class Prefetch:
+    """The policy's memory; not thread-safe (the filesystem holds its lock)."""
+
+    def __init__(self) -> None:
+        self._listed: OrderedDict[str, float] = OrderedDict()
+        """Folders the program listed (readdir), with when."""
+        self._opened: OrderedDict[str, float] = OrderedDict()
+        """Files the program opened, with when: not fetched ahead again for a while."""
+        self._tried: OrderedDict[str, float] = OrderedDict()
+        """Paths whose job came to nothing (failed, or its result was dropped):
+        not tried again for a while, so a failing server is not hammered and the
+        foreground read meets the error itself."""
+        self._walks: OrderedDict[str, _Walk] = OrderedDict()
+        """Walks under way, by top folder, most recent last."""
+        self.inflight: dict[str, Job] = {}
+        self._unread: dict[str, tuple[int, float]] = {}
+        """Files fetched ahead and not opened yet: charged bytes, when they landed."""
+        self._ahead_dirs: dict[str, float] = {}
+        """Folders listed ahead and not used yet, with when they landed."""
+        self._expired_at = float("-inf")
+        self._lists_idle = False
+        self._files_idle = False
+        """A scan found nothing to start and nothing has happened since that could
+        change that (the common case when a job lands with the window full): the
+        next plan skips it, so a landing costs no walk through the listings."""
+        self._budget_seen = -1
+        self.consumed: OrderedDict[str, None] = OrderedDict()
+        """Files fetched ahead and then opened (their blocks go first once released)."""
+
+    # ---- what the filesystem saw ----------------------------------------
+
+    def _stir(self) -> None:
+        self._lists_idle = self._files_idle = False
+
+    def saw_readdir(self, path: str, now: float) -> None:
+        self._stir()
+        self._ahead_dirs.pop(path, None)
+        _remember(self._listed, path, now)
+        root = self._root(path, now)
+        if root != path:
+            self._walk(root, now).at = path
+
+    def saw_listing_used(self, path: str) -> None:
+        """A held listing answered the program (a lookup in it, a readdir)."""
+        if self._ahead_dirs.pop(path, None) is not None:
+            self._stir()
+
+    def saw_open(self, path: str, now: float) -> bool:
+        """A file was opened; returns whether it had been fetched ahead."""
+        self._stir()
+        _remember(self._opened, path, now)
+        folder = parent_of(path)
+        if folder is not None and self._recent(folder, now):
+            self._walk(self._root(folder, now), now).reader = path
+        if self._unread.pop(path, None) is None:
+            return False
+        _remember(self.consumed, path, None)
+        return True
+
+    def forget(self, path: str, now: float) -> None:
+        """``path``'s blocks fetched ahead are gone (evicted, or another version seen)."""
+        if self._unread.pop(path, None) is not None:
+            _remember(self._tried, path, now)
+            self._stir()
+
+    def unread(self) -> list[str]:
+        return list(self._unread)
+
+    def ahead_dirs(self) -> list[str]:
+        return list(self._ahead_dirs)
+
+    def forget_dir(self, path: str) -> None:
+        """A folder listed ahead is no longer held fresh."""
+        if self._ahead_dirs.pop(path, None) is not None:
+            self._stir()
+
+    # ---- jobs ------------------------------------------------------------
+
+    def plan(
+        self,
+        listing: Listing,
+        held: Callable[[str, Entry], bool],
+        *,
+        now: float,
+        file_budget: int,
+        dir_room: int,
+    ) -> list[Job]:
+        """Jobs to start now (recorded as in flight until ``finished``).
+
+        ``held(path, entry)`` says whether the block cache has that whole file
+        at that version already."""
+        self._expire(now)
+        slots = CONCURRENCY - len(self.inflight)
+        jobs: list[Job] = []
+        if slots <= 0:
+            return jobs
+        walks = list(reversed(self._walks.items()))
+        readers = any(w.reader is not None for _, w in walks) and file_budget > 0
+        lists_inflight = sum(isinstance(j, ListJob) for j in self.inflight.values())
+        list_slots = min(slots, (CONCURRENCY // 2 if readers else CONCURRENCY) - lists_inflight)
+        room = dir_room - len(self._ahead_dirs) - lists_inflight
+        lists_cut = False
+        for root, walk in walks:
+            if walk.at is None or self._lists_idle:
+                continue
+            if room <= 0 or list_slots <= 0:
+                lists_cut = True
+                continue
+            # folders listed ahead and not used are at most ``room``: looking
+            # further than a few times that finds nothing the walker needs soon
+            for path, listed in _limited(walk_order(listing, walk.at, root), 4 * room):
+                if room <= 0 or list_slots <= 0:
+                    lists_cut = True
+                    break
+                if listed or path in self.inflight or path in self._ahead_dirs:
+                    continue
+                if self._lately(self._tried, path, now):
+                    continue
+                jobs.append(ListJob(path))
+                self.inflight[path] = jobs[-1]
+                room -= 1
+                list_slots -= 1
+                slots -= 1
+        if not lists_cut:
+            self._lists_idle = True
+        if not readers:
+            return jobs
+        if file_budget != self._budget_seen:
+            self._budget_seen, self._files_idle = file_budget, False
+        reserved = self._reserved()
+        files_cut = False
+        for root, walk in walks:
+            if walk.reader is None or self._files_idle or reserved >= file_budget:
+                continue
+            if slots <= 0:
+                files_cut = True
+                continue
+            for n, (path, entry) in enumerate(files_after(listing, walk.reader, root)):
+                if n >= FILE_WINDOW:
+                    break
+                if slots <= 0:
+                    files_cut = True
+                    break
+                if path in self.inflight or path in self._unread:
+                    continue
+                if self._lately(self._opened, path, now) or self._lately(self._tried, path, now):
+                    continue
+                size = entry.size
+                if size is None or size == 0 or size > SMALL_FILE_MAX or held(path, entry):
+                    continue
+                if reserved + charge(size) > file_budget:
+                    break  # keep the order: never skip ahead past a file that does not fit
+                jobs.append(FileJob(path, entry))
+                self.inflight[path] = jobs[-1]
+                reserved += charge(size)
+                slots -= 1
+        if not files_cut:
+            self._files_idle = True
+        return jobs
+
+    def finished(self, job: Job, landed: bool, now: float) -> None:
+        """A job is over: ``landed`` says whether its result is now held."""
+        self.inflight.pop(job.path, None)
+        if isinstance(job, ListJob) or not landed:
+            self._stir()  # a new listing shows more; a failure frees budget
+        if not landed:
+            _remember(self._tried, job.path, now)
+            return
+        if isinstance(job, FileJob):
+            if not self._lately(self._opened, job.path, now):
+                size = job.entry.size or 0
+                self._unread[job.path] = (charge(size), now)
+        else:
+            self._ahead_dirs[job.path] = now
+
+    # ---- internals -------------------------------------------------------
+
+    @staticmethod
+    def _lately(memo: OrderedDict[str, float], path: str, now: float) -> bool:
+        when = memo.get(path)
+        return when is not None and now - when < WALK_MEMORY
+
+    def _recent(self, folder: str, now: float) -> bool:
+        when = self._listed.get(folder)
+        return when is not None and now - when < WALK_MEMORY
+
+    def _root(self, folder: str, now: float) -> str:
+        """The top of the chain of recently listed folders that ends at ``folder``."""
+        root = folder
+        while True:
+            up = parent_of(root)
+            if up is None or not self._recent(up, now):
+                return root
+            root = up
+
+    def _walk(self, root: str, now: float) -> _Walk:
+        walk = self._walks.get(root)
+        if walk is None:
+            walk = self._walks[root] = _Walk()
+        walk.seen = now
+        self._walks.move_to_end(root)
+        while len(self._walks) > MAX_WALKS:
+            self._walks.popitem(last=False)
+        return walk
+
+    def _reserved(self) -> int:
+        """File bytes fetched ahead and not opened, plus those in flight."""
+        total = sum(c for c, _ in self._unread.values())
+        for job in self.inflight.values():
+            if isinstance(job, FileJob):
+                total += charge(job.entry.size or 0)
+        return total
+
+    def _expire(self, now: float) -> None:
+        if now - self._expired_at < 1.0:
+            return  # a second late matters nothing against WALK_MEMORY
+        self._expired_at = now
+        for root, walk in list(self._walks.items()):
+            if now - walk.seen >= WALK_MEMORY:
+                del self._walks[root]
+        for path, (_, when) in list(self._unread.items()):
+            if now - when >= WALK_MEMORY:
+                del self._unread[path]
+                self._stir()
+
+
+def _remember(memo: OrderedDict[str, V], key: str, value: V) -> None:
+    memo[key] = value
+    memo.move_to_end(key)
+    while len(memo) > MEMORY:
+        memo.popitem(last=False)
+
+
+def _limited(order: Iterator[tuple[str, bool]], limit: int) -> Iterator[tuple[str, bool]]:
+    for n, item in enumerate(order):
+        if n >= limit:
+            return
+        yield item

@@ -1,0 +1,286 @@
+"""Running the fetch-ahead jobs ``prefetch.Prefetch`` plans, through the injected ``spawn``.
+
+The filesystem tells this class what the program did (``saw_readdir``,
+``saw_open``, ``released``); each signal asks the policy for jobs and hands
+them to ``spawn``.  Nothing here blocks a foreground call: planning is a few
+dictionary looks under the filesystem's lock, ``spawn`` only queues, and a
+job does its transport call with the lock released.
+
+Consistency rides on what the core already guarantees:
+
+- a file fetched ahead lands in the block cache tied to the ``FileVersion``
+  of the listing entry it was fetched for (and the transport refuses another
+  version: ``Changed``), and only if the dir cache still shows that version
+  when it lands; a read asks the cache for its own handle's version, and a
+  listing that shows another version drops the blocks (``RemoteFS._seen``), so
+  bytes fetched ahead are served only while the listing still matches them;
+- a file job is announced to the ``Fetcher`` like a read-ahead (a ``Pending``
+  whose gate the job holds while it fetches), so a read that needs the file
+  meanwhile waits for it instead of fetching it twice, and a job that finds
+  the file cached or being read skips it;
+- a listing job holds a gate too: a foreground listing of the same folder
+  waits for it instead of listing twice; the listing enters the dir cache with
+  the time it was asked (``-cds`` counts from then) and goes through the same
+  ``store`` as a foreground one (drops blocks of changed or deleted files).
+
+A job that fails is logged at debug level and forgotten for a while; the
+foreground call that needs the same thing meets the error itself.
+
+Memory: what the jobs hold is counted in the policy's budgets (file bytes in
+flight count against half the block cache; listings against the dir cache less
+the walker's share, pinned there until used), so fetch-ahead adds no bound of
+its own beyond at most ``CONCURRENCY`` listings being parsed at once.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from typing import Any
+
+from .blockcache import BlockCache, same_version
+from .dircache import DirCache
+from .fetcher import Fetcher, LockFactory, Pending, Spawn
+from .model import Entry
+from .prefetch import FileJob, Job, ListJob, Prefetch, list_room, parent_of
+from .readplan import Span
+from .stats import Stats
+from .transport import Clock, Transport
+
+log = logging.getLogger(__name__)
+
+Store = Callable[[str, list[Entry], float], object]
+"""Keeps a listing of a folder asked for at a time (``RemoteFS._store_listing``)."""
+
+
+class _ListGate:
+    __slots__ = ("gate", "started")
+
+    def __init__(self, gate: AbstractContextManager[Any]) -> None:
+        self.gate = gate
+        self.started = False
+
+
+class Prefetcher:
+    def __init__(
+        self,
+        transport: Transport,
+        *,
+        lock: AbstractContextManager[Any],
+        lock_factory: LockFactory,
+        clock: Clock,
+        dirs: DirCache,
+        blocks: BlockCache,
+        fetcher: Fetcher,
+        stats: Stats,
+        spawn: Spawn | None,
+        store: Store,
+        streaming: Callable[[float], bool],
+    ) -> None:
+        """``streaming(now)``: whether a large file is being streamed (its read
+        windows were sized to the whole cache, so no file is fetched ahead)."""
+        self.transport = transport
+        self.spawn = spawn
+        self.policy = Prefetch()
+        self._lock = lock
+        self._lock_factory = lock_factory
+        self._clock = clock
+        self._dirs = dirs
+        self._blocks = blocks
+        self._fetcher = fetcher
+        self._stats = stats
+        self._store = store
+        self._streaming = streaming
+        self._listing: dict[str, _ListGate] = {}
+        self._evictions = -1
+
+    # ---- what the program did (call without the lock) --------------------
+
+    def saw_readdir(self, path: str) -> None:
+        if self.spawn is None:
+            return
+        with self._lock:
+            self.policy.saw_readdir(path, self._clock())
+            self._dirs.unpin(path)
+        self.pump()
+
+    def saw_open(self, path: str) -> None:
+        if self.spawn is None:
+            return
+        with self._lock:
+            if self.policy.saw_open(path, self._clock()):
+                self._stats.prefetch_used += 1
+        self.pump()
+
+    # ---- what the filesystem asks (under the lock) -----------------------
+
+    def listing_used(self, path: str) -> None:
+        """A held listing answered a foreground call.  Call under the lock."""
+        self.policy.saw_listing_used(path)
+        self._dirs.unpin(path)
+
+    def released(self, path: str, version: Any, still_open: bool) -> None:
+        """A handle on ``path`` closed: a file fetched ahead and read goes first
+        out of the cache (a copy does not read it again; drop-behind, as for
+        streams), so it never pushes out files fetched ahead and not read yet.
+        Call under the lock."""
+        if still_open or path not in self.policy.consumed:
+            return
+        del self.policy.consumed[path]
+        self._blocks.demote(path, [s for s, _ in self._blocks.spans(path, version)])
+
+    def listing_gate(self, path: str) -> AbstractContextManager[Any] | None:
+        """The gate of a listing of ``path`` being fetched ahead right now, if
+        any: wait on it instead of listing again.  Call under the lock."""
+        held = self._listing.get(path)
+        return held.gate if held is not None and held.started else None
+
+    # ---- jobs ------------------------------------------------------------
+
+    def pump(self) -> None:
+        """Start the jobs the policy wants now.  Never blocks on the network."""
+        if self.spawn is None:
+            return
+        with self._lock:
+            planned = self._plan()
+        for job, token in planned:
+            self._start(job, token)
+
+    def _plan(self) -> list[tuple[Job, Any]]:
+        now = self._clock()
+        policy = self.policy
+        if self._blocks.evictions != self._evictions:
+            self._evictions = self._blocks.evictions
+            for path in policy.unread():
+                if self._blocks.version_of(path) is None:
+                    policy.forget(path, now)  # pushed out before the program opened it
+        for path in policy.ahead_dirs():
+            if self._dirs.fresh(path, now) is None:
+                policy.forget_dir(path)
+                self._dirs.unpin(path)
+        if self._blocks.max_blocks == 0 or self._streaming(now):
+            file_budget = 0
+        else:
+            file_budget = self._blocks.bound // 2
+        dir_room = list_room(self._dirs.max_dirs)
+        fresh = self._dirs.fresh
+
+        def listing(path: str) -> dict[str, Entry] | None:
+            return fresh(path, now)
+
+        jobs = policy.plan(listing, self._held, now=now, file_budget=file_budget, dir_room=dir_room)
+        planned: list[tuple[Job, Any]] = []
+        for job in jobs:
+            if isinstance(job, FileJob):
+                size = job.entry.size or 0
+                _, (pending,) = self._fetcher.announce(
+                    job.path, job.entry.version(), (), (Span(0, size),)
+                )
+                planned.append((job, pending))
+            else:
+                gate = self._listing[job.path] = _ListGate(self._lock_factory())
+                planned.append((job, gate))
+        return planned
+
+    def _held(self, path: str, entry: Entry) -> bool:
+        """Whether the cache holds all of ``path`` at ``entry``'s version."""
+        kept = self._blocks.version_of(path)
+        size = entry.size or 0
+        return (
+            kept is not None
+            and same_version(kept, entry.version())
+            and self._blocks.reach(path, 0, size) >= size
+        )
+
+    def _start(self, job: Job, token: Any) -> None:
+        def run() -> None:
+            landed = False
+            try:
+                if isinstance(job, FileJob):
+                    landed = self._fetch_file(job, token)
+                else:
+                    landed = self._list(job, token)
+            except Exception as e:  # the foreground call will meet it and report it
+                log.debug("fetch-ahead of /%s failed: %r", job.path, e)
+            finally:
+                with self._lock:
+                    self.policy.finished(job, landed, self._clock())
+                    if landed and isinstance(job, ListJob):
+                        # counted against the room until used: out of the LRU's reach
+                        self._dirs.pin(job.path)
+            self.pump()
+
+        assert self.spawn is not None
+        try:
+            self.spawn(run)
+        except Exception:  # could not start it: forget the promise
+            log.debug("spawn failed", exc_info=True)
+            self._abandon(job, token)
+
+    def _abandon(self, job: Job, token: Any) -> None:
+        if isinstance(job, FileJob):
+            token.gate.__enter__()  # a fresh gate: never blocks
+            self._fetcher.release(job.path, [token])
+        else:
+            with self._lock:
+                self._listing.pop(job.path, None)
+        with self._lock:
+            self.policy.finished(job, False, self._clock())
+
+    def _current(self, path: str, entry: Entry) -> bool:
+        """Whether the dir cache still shows ``entry``'s version of ``path``.
+        Call under the lock."""
+        folder = parent_of(path)
+        held = None if folder is None else self._dirs.peek(folder)
+        seen = None if held is None else held.get(entry.name)
+        return seen is not None and same_version(entry.version(), seen.version())
+
+    def _fetch_file(self, job: FileJob, pending: Pending) -> bool:
+        path, entry = job.path, job.entry
+        size = entry.size or 0
+        pending.gate.__enter__()  # a fresh gate: never blocks
+        try:
+            with self._lock:
+                pending.started = True
+                busy = any(
+                    p.started and p is not pending
+                    for p in self._fetcher.pending(path, pending.version)
+                )
+                wanted = not busy and self._current(path, entry) and not self._held(path, entry)
+            if not wanted:
+                return False
+            log.debug("fetch-ahead /%s (%d bytes)", path, size)
+            data = self._fetcher.fetch(path, entry, Span(0, size), "prefetch")
+            with self._lock:
+                self._stats.prefetch_files += 1
+                self._stats.prefetch_bytes += len(data)
+                kept = self._blocks.version_of(path)
+                if not self._current(path, entry) or kept not in (None, pending.version):
+                    return False  # another version was seen meanwhile
+                self._blocks.insert(path, pending.version, 0, data)
+                return True
+        finally:
+            self._fetcher.release(path, [pending])
+
+    def _list(self, job: ListJob, gate: _ListGate) -> bool:
+        path = job.path
+        gate.gate.__enter__()  # a fresh gate: never blocks
+        try:
+            with self._lock:
+                gate.started = True
+                held = self._dirs.fresh(path) is not None
+            if held:
+                return False
+            log.debug("list ahead /%s", path)
+            asked_at = self._clock()
+            entries = self._fetcher.call("list", lambda: self.transport.list_dir(path))
+            with self._lock:
+                self._stats.prefetch_lists += 1
+            self._store(path, entries, asked_at)
+            return True
+        finally:
+            with self._lock:
+                if self._listing.get(path) is gate:
+                    del self._listing[path]
+            gate.gate.__exit__(None, None, None)

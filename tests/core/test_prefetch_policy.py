@@ -1,0 +1,257 @@
+"""The fetch-ahead policy on plain values: which listings and files, in what order, how many."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from partyfuse.core.blockcache import charge
+from partyfuse.core.model import Entry
+from partyfuse.core.prefetch import (
+    CONCURRENCY,
+    FILE_WINDOW,
+    SMALL_FILE_MAX,
+    WALK_MEMORY,
+    FileJob,
+    ListJob,
+    Prefetch,
+    files_after,
+    walk_order,
+)
+
+KiB = 1 << 10
+MiB = 1 << 20
+
+
+def f(name: str, size: int | None = 4 * KiB) -> Entry:
+    return Entry(name, False, size, 1.0)
+
+
+def d(name: str) -> Entry:
+    return Entry(name, True, None, 1.0)
+
+
+class Tree:
+    """Listings the dir cache holds: folder -> entries (absent = not listed)."""
+
+    def __init__(self, held: Mapping[str, list[Entry]]) -> None:
+        self.held = {k: {e.name: e for e in v} for k, v in held.items()}
+
+    def __call__(self, path: str) -> Mapping[str, Entry] | None:
+        return self.held.get(path)
+
+
+def never(path: str, entry: Entry) -> bool:
+    return False
+
+
+def paths(jobs: list[FileJob | ListJob]) -> list[str]:
+    return [j.path for j in jobs]
+
+
+def test_walk_order_is_depth_first_from_the_walker_and_stays_under_the_top() -> None:
+    tree = Tree(
+        {
+            "": [d("top"), d("other")],
+            "top": [d("a"), d("b"), d("c"), f("x")],
+            "top/a": [d("a1"), d("a2")],
+            "top/a/a1": [],
+            "top/b": [d("b1")],
+        }
+    )
+    order = list(walk_order(tree, "top/a", "top"))
+    # a's subfolders (a1 listed: nothing below it), then a's later siblings, b's below
+    assert order == [
+        ("top/a/a1", True),
+        ("top/a/a2", False),
+        ("top/b", True),
+        ("top/b/b1", False),
+        ("top/c", False),
+    ]
+    # never above the top of the walk: "other" is part of a walk from the root only
+    assert ("other", False) in list(walk_order(tree, "top/a", ""))
+
+
+def test_files_after_the_reader_then_through_the_folders_after_it() -> None:
+    tree = Tree(
+        {
+            "r": [f("1"), d("s"), f("2"), f("3")],
+            "r/s": [f("4"), d("t")],
+            "r/s/t": [f("5")],
+        }
+    )
+    got = [p for p, _ in files_after(tree, "r/1", "r")]
+    assert got == ["r/2", "r/3", "r/s/4", "r/s/t/5"]
+    assert [p for p, _ in files_after(tree, "r/3", "r")] == ["r/s/4", "r/s/t/5"]
+
+
+def test_an_open_in_a_listed_folder_fetches_the_next_files_within_the_concurrency_cap() -> None:
+    names = [f"f{i:02d}" for i in range(40)]
+    tree = Tree({"p": [f(n) for n in names]})
+    pf = Prefetch()
+    pf.saw_readdir("p", 0.0)
+    assert not pf.saw_open("p/f00", 0.0)
+    jobs = pf.plan(tree, never, now=0.0, file_budget=8 * MiB, dir_room=8)
+    assert paths(jobs) == [f"p/{n}" for n in names[1 : 1 + CONCURRENCY]]
+    assert all(isinstance(j, FileJob) for j in jobs)
+    # nothing more while they are in flight
+    assert pf.plan(tree, never, now=0.0, file_budget=8 * MiB, dir_room=8) == []
+    pf.finished(jobs[0], True, 0.0)
+    more = pf.plan(tree, never, now=0.0, file_budget=8 * MiB, dir_room=8)
+    assert paths(more) == [f"p/{names[1 + CONCURRENCY]}"]
+
+
+def test_the_window_ends_files_ahead_of_the_reader() -> None:
+    tree = Tree({"p": [f(f"f{i:03d}") for i in range(100)]})
+    pf = Prefetch()
+    pf.saw_readdir("p", 0.0)
+    pf.saw_open("p/f000", 0.0)
+    fetched: list[str] = []
+    while jobs := pf.plan(tree, never, now=0.0, file_budget=64 * MiB, dir_room=8):
+        for job in jobs:
+            fetched.append(job.path)
+            pf.finished(job, True, 0.0)
+    assert fetched == [f"p/f{i:03d}" for i in range(1, 1 + FILE_WINDOW)]
+
+
+def test_a_file_opened_without_listing_its_folder_fetches_nothing() -> None:
+    tree = Tree({"p": [f("a"), f("b")]})
+    pf = Prefetch()
+    pf.saw_open("p/a", 0.0)  # `cat p/a`: a lookup, no readdir
+    assert pf.plan(tree, never, now=0.0, file_budget=8 * MiB, dir_room=8) == []
+    # a listing long ago does not count either
+    pf.saw_readdir("p", 0.0)
+    pf.saw_open("p/a", WALK_MEMORY + 1)
+    assert pf.plan(tree, never, now=WALK_MEMORY + 1, file_budget=8 * MiB, dir_room=8) == []
+
+
+def test_only_small_files_with_an_exact_size_not_opened_or_held_are_fetched() -> None:
+    entries = [
+        f("a"),
+        f("big", SMALL_FILE_MAX + 1),
+        f("nosize", None),
+        f("empty", 0),
+        f("seen"),
+        f("cached"),
+        f("edge", SMALL_FILE_MAX),
+    ]
+    tree = Tree({"p": entries})
+    pf = Prefetch()
+    pf.saw_readdir("p", 0.0)
+    pf.saw_open("p/seen", 0.0)
+    pf.saw_open("p/a", 0.0)
+
+    def held(path: str, entry: Entry) -> bool:
+        return path == "p/cached"
+
+    jobs = pf.plan(tree, held, now=0.0, file_budget=8 * MiB, dir_room=8)
+    assert paths(jobs) == ["p/edge"]
+
+
+def test_the_byte_budget_counts_files_in_flight_and_fetched_but_not_opened() -> None:
+    tree = Tree({"p": [f(f"f{i}", 100 * KiB) for i in range(10)]})
+    pf = Prefetch()
+    pf.saw_readdir("p", 0.0)
+    pf.saw_open("p/f0", 0.0)
+    budget = 3 * charge(100 * KiB)
+    jobs = pf.plan(tree, never, now=0.0, file_budget=budget, dir_room=8)
+    assert paths(jobs) == ["p/f1", "p/f2", "p/f3"]
+    for job in jobs:
+        pf.finished(job, True, 0.0)
+    # landed and unread: still counted
+    assert pf.plan(tree, never, now=0.0, file_budget=budget, dir_room=8) == []
+    # the program opens one: its bytes now belong to the reader, room for one more
+    assert pf.saw_open("p/f1", 0.0)
+    (job,) = pf.plan(tree, never, now=0.0, file_budget=budget, dir_room=8)
+    assert job.path == "p/f4"
+    pf.finished(job, True, 0.0)
+    # a file fetched ahead but never opened stops counting after a while
+    later = WALK_MEMORY + 1
+    pf.saw_readdir("p", later)
+    pf.saw_open("p/f5", later)
+    got = paths(pf.plan(tree, never, now=later, file_budget=budget, dir_room=8))
+    assert got == ["p/f6", "p/f7", "p/f8"]
+
+
+def test_a_budget_of_zero_fetches_no_files() -> None:
+    tree = Tree({"p": [f("a"), f("b")]})
+    pf = Prefetch()
+    pf.saw_readdir("p", 0.0)
+    pf.saw_open("p/a", 0.0)
+    assert pf.plan(tree, never, now=0.0, file_budget=0, dir_room=8) == []
+
+
+def test_a_walk_lists_ahead_bounded_by_the_room_and_moves_on_as_listings_land() -> None:
+    top = [d(f"s{i}") for i in range(10)]
+    tree = Tree({"": [d("top")], "top": top, "top/s0": [d("x")]})
+    pf = Prefetch()
+    pf.saw_readdir("top", 0.0)
+    # one folder listed: no walk yet
+    assert pf.plan(tree, never, now=0.0, file_budget=0, dir_room=4) == []
+    pf.saw_readdir("top/s0", 0.0)
+    jobs = pf.plan(tree, never, now=0.0, file_budget=0, dir_room=4)
+    assert paths(jobs) == ["top/s0/x", "top/s1", "top/s2", "top/s3"]
+    assert all(isinstance(j, ListJob) for j in jobs)
+    for job in jobs:
+        tree.held[job.path] = {}
+        pf.finished(job, True, 0.0)
+    # four listed ahead, none used: the room is full
+    assert pf.plan(tree, never, now=0.0, file_budget=0, dir_room=4) == []
+    # the walker uses two of them: two more
+    pf.saw_readdir("top/s0/x", 0.0)
+    pf.saw_readdir("top/s1", 0.0)
+    assert paths(pf.plan(tree, never, now=0.0, file_budget=0, dir_room=4)) == ["top/s4", "top/s5"]
+
+
+def test_listings_leave_half_the_slots_to_files_when_files_are_wanted() -> None:
+    top = [d(f"s{i}") for i in range(20)]
+    tree = Tree({"top": top, "top/s0": [f("g")] + [f(f"f{i}") for i in range(20)]})
+    pf = Prefetch()
+    pf.saw_readdir("top", 0.0)
+    pf.saw_readdir("top/s0", 0.0)
+    pf.saw_open("top/s0/g", 0.0)
+    jobs = pf.plan(tree, never, now=0.0, file_budget=8 * MiB, dir_room=16)
+    lists = [j for j in jobs if isinstance(j, ListJob)]
+    files = [j for j in jobs if isinstance(j, FileJob)]
+    assert len(jobs) == CONCURRENCY
+    assert len(lists) == CONCURRENCY // 2 and len(files) == CONCURRENCY // 2
+
+
+def test_a_failed_job_is_not_tried_again_for_a_while() -> None:
+    tree = Tree({"p": [f("a"), f("b"), f("c")]})
+    pf = Prefetch()
+    pf.saw_readdir("p", 0.0)
+    pf.saw_open("p/a", 0.0)
+    jobs = pf.plan(tree, never, now=0.0, file_budget=MiB, dir_room=0)
+    assert paths(jobs) == ["p/b", "p/c"]
+    pf.finished(jobs[0], False, 0.0)  # failed: the foreground read meets the error itself
+    pf.finished(jobs[1], True, 0.0)
+    pf.forget("p/c", 0.0)  # evicted before it was opened: not fetched again at once
+    assert pf.plan(tree, never, now=1.0, file_budget=MiB, dir_room=0) == []
+    later = WALK_MEMORY + 1
+    pf.saw_readdir("p", later)
+    pf.saw_open("p/a", later)
+    assert paths(pf.plan(tree, never, now=later, file_budget=MiB, dir_room=0)) == ["p/b", "p/c"]
+
+
+def test_a_landing_with_the_window_full_costs_no_walk_through_the_listings() -> None:
+    tree = Tree({"p": [f(f"f{i:03d}") for i in range(100)]})
+    looks = 0
+
+    def counted(path: str) -> Mapping[str, Entry] | None:
+        nonlocal looks
+        looks += 1
+        return tree(path)
+
+    pf = Prefetch()
+    pf.saw_readdir("p", 0.0)
+    pf.saw_open("p/f000", 0.0)
+    while jobs := pf.plan(counted, never, now=0.0, file_budget=64 * MiB, dir_room=8):
+        for job in jobs:
+            pf.finished(job, True, 0.0)
+    looks = 0
+    assert pf.plan(counted, never, now=0.0, file_budget=64 * MiB, dir_room=8) == []
+    assert looks == 0  # nothing happened since the last scan found nothing
+    # the program opens the next file: the window moves, one more file is due
+    pf.saw_open("p/f001", 0.0)
+    got = pf.plan(counted, never, now=0.0, file_budget=64 * MiB, dir_room=8)
+    assert paths(got) == [f"p/f{1 + FILE_WINDOW:03d}"] and looks > 0
