@@ -5,13 +5,16 @@ Why one run: absolute numbers depend on the machine, so the useful output is the
 *ratio* of partyfuse to the two references measured minutes apart on the same box,
 the same server process and the same tree:
 
-- ``raw``: the orchestrator talks HTTP straight to copyparty (persistent stdlib
+- ``raw``: the orchestrator talks HTTP straight to the server (persistent stdlib
   connection, no FUSE) -- the ceiling a filesystem client can approach.
 - ``upstream``: the partyfuse.py that ships inside the copyparty package
   (single-threaded, ``nothreads=True``).
 - ``partyfuse``: ``python -m partyfuse``.
 
-Fairness rules: copyparty is pinned to CPU 0, every client (FUSE daemon *and* the
+The server is copyparty, Debian's nginx (``--server nginx``), or each in turn
+(``--server copyparty,nginx``), all serving the same generated tree.
+
+Fairness rules: the server is pinned to CPU 0, every client (FUSE daemon *and* the
 process issuing the reads) to CPU 1; each measurement gets a fresh mount (so no
 daemon-side cache survives) and the page cache is dropped before it (so no kernel
 FUSE page survives either; tmpfs-backed source files are not dropped, so the server
@@ -40,7 +43,16 @@ from pathlib import Path
 from typing import Any
 
 from bench_common import CLIENTS, BenchError, Config, MiB, Tree, make_tree
-from bench_procs import Cleanup, LinkProc, MountClient, RawClient, Server, self_cpu
+from bench_procs import (
+    SERVERS,
+    Cleanup,
+    LinkProc,
+    MountClient,
+    RawClient,
+    Server,
+    self_cpu,
+    start_server,
+)
 from bench_report import Result, format_report, machine_info, report
 from bench_workloads import LINK_METRICS, LOOPBACK_METRICS, METRICS
 from linkemu import PROFILE_NAMES, LinkSpec, spec_for
@@ -110,11 +122,15 @@ def make_mounts(
     cfg: Config, url: str, work: Path, cleanup: Cleanup, pf_env: dict[str, str] | None
 ) -> dict[str, MountClient]:
     """The FUSE clients of one profile, all pointed at ``url`` (the link's front)."""
+    full_args = list(cfg.upstream_full_args)
+    if cfg.server == "nginx" and not any(a.startswith("--html") for a in full_args):
+        # the full upstream cannot tell nginx's HTML from copyparty's; it must be told
+        full_args += ["--html", "nginx"]
     argvs: dict[str, tuple[Callable[[str, str], list[str]], dict[str, str] | None]] = {
         # URL MNT first, flags after: both partyfuse CLIs document it in that order
         "upstream": (lambda u, m: [cfg.python, str(cfg.upstream), u, m, *cfg.upstream_args], None),
         "upstream_full": (
-            lambda u, m: [cfg.python, str(cfg.upstream_full), u, m, *cfg.upstream_full_args],
+            lambda u, m: [cfg.python, str(cfg.upstream_full), u, m, *full_args],
             None,
         ),
         "rclone": (
@@ -163,7 +179,7 @@ def run_profile(
     load_before = os.getloadavg()[0]
     try:
         mounts = make_mounts(cfg, url, work, cleanup, pf_env)
-        raw = RawClient(port)
+        raw = RawClient(port, cfg.server)
 
         verify: dict[str, str] = {}
         if cfg.link_mode:
@@ -239,7 +255,7 @@ def run_profile(
                     res.runs.append(rate)
                     res.seconds.append(dt)
                     log(
-                        f"bench: [{cfg.profile}] {mname:12s} {cname:13s} run {i + 1}: "
+                        f"bench: [{cfg.server} {cfg.profile}] {mname:12s} {cname:13s} run {i + 1}: "
                         f"{rate:10.1f} {metric.unit} ({dt:.2f}s, "
                         f"{res.requests[-1]['requests']} requests)"
                     )
@@ -268,6 +284,26 @@ def run_profile(
             cleanup.stop(emu.proc)
 
 
+# Why a client cannot read a server (the client is left out of that server's table).
+UNSUPPORTED = {
+    ("upstream", "nginx"): "the partyfuse.py in the copyparty package reads only copyparty's "
+    "?ls listings and mounts nginx as empty folders (--upstream-full speaks nginx)",
+}
+
+
+def server_clients(cfg: Config, kind: str) -> tuple[list[str], list[str]]:
+    """The clients measured against one server, and every skip reason so far."""
+    skipped = list(cfg.skipped)
+    clients = []
+    for c in cfg.clients:
+        why = UNSUPPORTED.get((c, kind))
+        if why is None:
+            clients.append(c)
+        else:
+            skipped.append(f"{c} on {kind}: {why}")
+    return clients, skipped
+
+
 def cfg_link(cfg: Config) -> LinkSpec:
     if cfg.profile == "custom":
         assert cfg.custom_link is not None
@@ -278,7 +314,7 @@ def cfg_link(cfg: Config) -> LinkSpec:
 
 
 def run_bench(cfg: Config) -> dict[str, Any]:
-    """Build the trees, start copyparty once, then measure each link profile in turn."""
+    """Build the trees once; per server: start it, measure each link profile, stop it."""
     cleanup = Cleanup()
     made_work = cfg.workdir is None
     if cfg.workdir is None:
@@ -316,8 +352,6 @@ def run_bench(cfg: Config) -> dict[str, Any]:
                 log(f"bench: building the {p} tree in {work / 'src' / prefix} ...")
                 built[key] = make_tree(work / "src", pc, prefix)
             trees[p] = built[key]
-        server = Server(cfg, work / "src", work, cleanup)
-        log(f"bench: copyparty on {server.url} (pid {server.proc.pid}, cpu {cfg.server_cpu})")
         if cfg.client_cpu is not None:
             # the process issuing the reads is part of the client side
             os.sched_setaffinity(0, {cfg.client_cpu})
@@ -325,17 +359,33 @@ def run_bench(cfg: Config) -> dict[str, Any]:
         out: dict[str, Any] = {
             "profiles": {},
             "verify": {},
-            "pids": {"server": server.proc.pid, "linkemu": []},
+            "pids": {"server": None, "servers": {}, "linkemu": []},
         }
-        for p, pc in per_profile.items():
-            rep = run_profile(pc, trees[p], server, work, cleanup, pf_env)
-            rep["config"]["partyfuse_source"] = pf_source
-            rep["config"]["machine"] = machine
-            rep["config"]["skipped"] = cfg.skipped
-            out["profiles"][p] = rep
-            if rep.get("linkemu"):
-                out["pids"]["linkemu"].append(rep["linkemu"]["pid"])
-            out["verify"].update({f"{p}/{c}": v for c, v in rep["verify"].items()})
+        for kind in cfg.servers:
+            clients, skipped = server_clients(cfg, kind)
+            for why in skipped[len(cfg.skipped) :]:
+                log(f"bench: {why}")
+            server = start_server(kind, cfg, work / "src", work, cleanup)
+            log(f"bench: {kind} on {server.url} (pid {server.proc.pid}, cpu {cfg.server_cpu})")
+            out["pids"]["servers"][kind] = server.proc.pid
+            out["pids"]["server"] = out["pids"]["server"] or server.proc.pid
+            try:
+                for p, pc in per_profile.items():
+                    sc = dataclasses.replace(pc, server=kind, clients=list(clients))
+                    rep = run_profile(sc, trees[p], server, work, cleanup, pf_env)
+                    rep["config"]["partyfuse_source"] = pf_source
+                    rep["config"]["machine"] = machine
+                    rep["config"]["skipped"] = skipped
+                    rep["config"]["server"] = kind
+                    # one server: the keys of old ("wan"); several: "nginx/wan"
+                    table = p if len(cfg.servers) == 1 else f"{kind}/{p}"
+                    out["profiles"][table] = rep
+                    if rep.get("linkemu"):
+                        out["pids"]["linkemu"].append(rep["linkemu"]["pid"])
+                    out["verify"].update({f"{table}/{c}": v for c, v in rep["verify"].items()})
+            finally:
+                cleanup.stop(server.proc)
+                server.out.close()
         return out
     finally:
         signal.signal(signal.SIGTERM, old_term)
@@ -473,6 +523,13 @@ def parse_args(argv: list[str] | None) -> tuple[Config, argparse.Namespace]:
     ap.add_argument("--rtt-ms", type=float, default=None, help="round trip of the custom link")
     ap.add_argument("--mbit", type=float, default=None, help="bandwidth of the custom link")
     ap.add_argument(
+        "--server",
+        default="copyparty",
+        help="comma list of servers, measured in this order: "
+        + ",".join(SERVERS)
+        + " (nginx = Debian's nginx with its autoindex); one table per server and profile",
+    )
+    ap.add_argument(
         "--only",
         default=None,
         help="comma list of clients: " + ",".join(CLIENTS) + " (default: all runnable)",
@@ -504,7 +561,7 @@ def parse_args(argv: list[str] | None) -> tuple[Config, argparse.Namespace]:
     )
     ap.add_argument("--runs", type=int, default=None, help="runs per measurement (default 3)")
     ap.add_argument("--seed", type=int, default=1234)
-    ap.add_argument("--server-cpu", default="0", help="CPU for copyparty; 'none' = no pinning")
+    ap.add_argument("--server-cpu", default="0", help="CPU for the server; 'none' = no pinning")
     ap.add_argument("--client-cpu", default="1", help="CPU for clients; 'none' = no pinning")
     ap.add_argument(
         "--upstream",
@@ -564,9 +621,16 @@ def parse_args(argv: list[str] | None) -> tuple[Config, argparse.Namespace]:
     if not links or len(set(links)) != len(links):
         ap.error(f"--link {a.link!r}: give each profile once")
 
+    servers = [s.strip() for s in a.server.split(",") if s.strip()]
+    bad_servers = [s for s in servers if s not in SERVERS]
+    if bad_servers or not servers or len(set(servers)) != len(servers):
+        ap.error(f"--server {a.server!r}: give each of {', '.join(SERVERS)} at most once")
+
     def cpu(v: str) -> int | None:
         if v.lower() == "none" or (os.cpu_count() or 1) < 2 or not shutil.which("taskset"):
             return None
+        if not v.isdigit():
+            ap.error(f"CPU {v!r}: give a CPU number or 'none'")
         return int(v)
 
     rclone = shutil.which("rclone")
@@ -580,6 +644,9 @@ def parse_args(argv: list[str] | None) -> tuple[Config, argparse.Namespace]:
             ap.error("client upstream_full needs --upstream-full PATH")
         if "rclone" in clients and rclone is None:
             ap.error("rclone: not installed")
+        for c in clients:
+            if all((c, s) in UNSUPPORTED for s in servers):
+                ap.error(f"--only {c} --server {servers[0]}: {UNSUPPORTED[c, servers[0]]}")
     else:
         clients = ["raw", "upstream", "partyfuse"]
         if a.upstream_full is not None:
@@ -626,6 +693,7 @@ def parse_args(argv: list[str] | None) -> tuple[Config, argparse.Namespace]:
         keep=a.keep,
         links=links,
         link_mode=link_mode,
+        servers=servers,
         random_seconds=random_seconds,
         upstream_full=a.upstream_full,
         upstream_full_args=a.upstream_full_args.split(),

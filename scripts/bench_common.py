@@ -56,6 +56,8 @@ class Config:
     rclone: str | None = None  # path of the rclone binary, if installed
     rclone_args: list[str] = field(default_factory=list)
     profile: str = "loopback"  # the profile this copy of the config measures
+    servers: list[str] = field(default_factory=lambda: ["copyparty"])  # --server, in order
+    server: str = "copyparty"  # the server this copy of the config measures
     custom_link: LinkSpec | None = None  # --rtt-ms/--mbit: the "custom" profile
     skipped: list[str] = field(default_factory=list)  # clients left out, and why
     quick: bool = False

@@ -325,7 +325,8 @@ def _heading(rep: dict[str, Any]) -> str:
             " (scripts/linkemu.py)"
         )
     )
-    return what
+    server = cfg.get("server")
+    return f"{what}; server {server}" if server else what
 
 
 def format_table(rep: dict[str, Any], markdown: bool = False) -> str:

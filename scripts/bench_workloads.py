@@ -247,7 +247,7 @@ def _par_small_raw(raw: RawClient, tree: Tree, cfg: Config) -> tuple[float, floa
     tops = sorted(tree.small_tops)
 
     def job(k: int) -> list[tuple[str, bytes]]:
-        own = RawClient(raw.port)
+        own = raw.another()
         items = []
         with own.connected():
             stack = [f"{t}/" for t in tops[k :: cfg.parallel]]
@@ -295,7 +295,7 @@ def _par_seq_raw(raw: RawClient, tree: Tree, cfg: Config) -> tuple[float, float,
 
     def job(k: int) -> list[tuple[int, int, int]]:
         lo, hi = parts[k]
-        own = RawClient(raw.port)
+        own = raw.another()
         buf = bytearray(MiB)
         view = memoryview(buf)
         crc, got = 0, 0
