@@ -119,6 +119,7 @@ class HttpTransport:
         # path: (size read, date), so the next listing of that size shows it.
         self._dates: Memo[str, tuple[int, float]] = Memo()
         self._said_no_ranges = False
+        self._batches_refused = False
 
     # -- public --------------------------------------------------------
 
@@ -232,8 +233,9 @@ class HttpTransport:
 
     @property
     def batch_files(self) -> bool:
-        """Whether ``read_files`` works here: copyparty's tar of chosen files."""
-        return self.is_copyparty
+        """Whether ``read_files`` works here: copyparty's tar of chosen files,
+        until the server refused one (``--no-zip``, archives for admins only)."""
+        return self.is_copyparty and not self._batches_refused
 
     def read_files(self, folder: str, entries: Sequence[Entry]) -> Iterator[tuple[Entry, bytes]]:
         """Several files of directory ``folder`` in one request (see tarbatch.py).
@@ -264,6 +266,13 @@ class HttpTransport:
             "POST", target, headers, what=what, copyparty=True, body=body
         ) as r:
             if r.status != 200:
+                if 400 <= r.status < 500 and r.status != 429:
+                    self._batches_refused = True
+                    log.info(
+                        "%s refuses archives (HTTP %d): small files are fetched one by one",
+                        self.base.netloc,
+                        r.status,
+                    )
                 raise status_error(r.status, what)
             try:
                 yield from tarbatch.members(r.read, wanted)

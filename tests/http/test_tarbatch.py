@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from fakes.tree import Tree
-from partyfuse.core.errors import ProtocolError
+from partyfuse.core.errors import ProtocolError, TransportError
 from partyfuse.core.model import Entry
 from partyfuse.core.transport import supports_batches
 from partyfuse.http import tarbatch
@@ -137,6 +137,19 @@ def test_a_file_changed_after_the_listing_is_not_yielded(scratch_server):
     os.utime(tree.root / "rewritten", (st.st_atime, st.st_mtime + 5))
     got = {e.name: d for e, d in t.read_files("", list(entries.values()))}
     assert got == {"same": b"x" * 1000}
+
+
+def test_a_server_that_refuses_archives_stops_being_asked(scratch_server):
+    server, tree = scratch_server(extra_args=["--no-zip"])
+    tree.write("a", b"a" * 10)
+    t = transport(server.url)
+    entries = t.list_dir("")
+    assert t.batch_files
+    with pytest.raises(TransportError):
+        list(t.read_files("", entries))
+    assert not t.batch_files and not supports_batches(t)
+    e = entries[0]
+    assert t.read_range("a", 0, 10, e) == b"a" * 10
 
 
 def test_non_copyparty_declares_no_batches_and_refuses(fake_server):
