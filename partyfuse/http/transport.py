@@ -234,8 +234,9 @@ class HttpTransport:
     @property
     def batch_files(self) -> bool:
         """Whether ``read_files`` works here: copyparty's tar of chosen files,
-        until the server refused one (``--no-zip``, archives for admins only)."""
-        return self.is_copyparty and not self._batches_refused
+        until the server refused one (``--no-zip``, archives for admins only).
+        False until a listing showed the server is copyparty."""
+        return self.dialect in COPYPARTY_DIALECTS and not self._batches_refused
 
     def read_files(self, folder: str, entries: Sequence[Entry]) -> Iterator[tuple[Entry, bytes]]:
         """Several files of directory ``folder`` in one request (see tarbatch.py).

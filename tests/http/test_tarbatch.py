@@ -11,7 +11,10 @@ from __future__ import annotations
 import io
 import os
 import random
+import re
+import socket
 import tarfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -83,6 +86,7 @@ def test_every_small_file_of_a_folder_comes_exact_in_one_request(
         t = transport(cpp_batch.url)
     else:
         t = transport(cpp_batch_pw.url, password=PASSWORD)
+    assert not t.batch_files  # not before a listing showed copyparty
     entries = _files(t.list_dir("small"))
     assert len(entries) == 50 + len(AWKWARD)
     assert t.batch_files and supports_batches(t)
@@ -150,6 +154,55 @@ def test_a_server_that_refuses_archives_stops_being_asked(scratch_server):
     assert not t.batch_files and not supports_batches(t)
     e = entries[0]
     assert t.read_range("a", 0, 10, e) == b"a" * 10
+
+
+class CutServer:
+    """Answers one POST with a 200 and ``body``, then hangs up (a server dying mid-archive)."""
+
+    def __init__(self, head: bytes, body: bytes) -> None:
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.answer = head + body
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        conn, _ = self.sock.accept()
+        with conn:
+            data = b""
+            while b"\r\n\r\n" not in data:
+                data += conn.recv(65536)
+            head, _, rest = data.partition(b"\r\n\r\n")
+            length = int(re.search(rb"(?i)content-length: *(\d+)", head).group(1))  # type: ignore[union-attr]
+            while len(rest) < length:
+                rest += conn.recv(65536)
+            conn.sendall(self.answer)
+
+    def close(self) -> None:
+        self.thread.join(10)
+        self.sock.close()
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nContent-Length: 99999\r\n\r\n",
+    ],
+    ids=["until-close", "content-length"],
+)
+def test_a_body_cut_midway_yields_the_complete_files_then_raises(head):
+    files = [("a", b"a" * 600), ("b", b"b" * 700)]
+    server = CutServer(head, _tar(files)[: 2048 + 300])  # "b" is cut inside its data
+    try:
+        t = transport(f"http://127.0.0.1:{server.port}/", dialect="cpp")
+        got = []
+        with pytest.raises(TransportError):
+            for e, data in t.read_files("", [_entry(n, d) for n, d in files]):
+                got.append((e.name, data))
+        assert got == files[:1]
+    finally:
+        server.close()
 
 
 def test_non_copyparty_declares_no_batches_and_refuses(fake_server):
