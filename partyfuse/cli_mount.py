@@ -149,7 +149,7 @@ def mount(args: argparse.Namespace, transport: Any, on_ready: Any = None) -> Non
     from .fusebind import load
 
     binding = load()
-    spawner = Spawner(workers=2)
+    spawner = Spawner()  # one worker per read-ahead window in flight
     fs = RemoteFS(
         transport,
         clock=time.monotonic,

@@ -27,7 +27,10 @@ from typing import Any, Protocol, TypeVar
 
 from . import platform as plat
 from .core.errors import FsError
+from .core.readplan import AHEAD_WINDOWS
 from .fusebind import PATH_CODEC, Binding
+from .kernel_readahead import READ_AHEAD_KB, raise_read_ahead
+from .memtune import tune_malloc
 
 log = logging.getLogger("partyfuse.fuse")
 
@@ -49,9 +52,14 @@ class FileSystem(Protocol):
 
 
 class Spawner:
-    """The ``spawn`` the core uses for read-ahead: a small thread pool that never raises."""
+    """The ``spawn`` the core uses for read-ahead: a small thread pool that never raises.
 
-    def __init__(self, workers: int = 2) -> None:
+    As many workers as a stream keeps windows in flight, so they are fetched
+    at once (several requests overlap the server's per-request cost, and on a
+    slow link keep it busy), not queued behind each other.
+    """
+
+    def __init__(self, workers: int = AHEAD_WINDOWS) -> None:
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="partyfuse-ahead")
 
     def __call__(self, job: Callable[[], None]) -> None:
@@ -95,10 +103,14 @@ class Adapter:
         on_init: Callable[[], None] | None = None,
         on_destroy: Callable[[], None] | None = None,
         owner: tuple[int, int] | None = None,
+        read_ahead_kb: int = 0,
     ) -> None:
         self.fs = fs
         uid, gid = owner if owner is not None else mount_owner(platform)
         self._owner = {"st_uid": uid, "st_gid": gid}
+        self.mountpoint: str | None = None
+        """Set by ``run_mount``: where the mount is (to raise its read-ahead)."""
+        self._read_ahead_kb = read_ahead_kb
         self.mounted = False
         """Set once libfuse called init: the mount existed (libfuse3 reports a
         signal-driven unmount as an error code, so the code alone cannot tell)."""
@@ -224,11 +236,23 @@ class Adapter:
     def init(self, path: str) -> None:
         log.debug("FUSE session started")
         self.mounted = True
+        if self._read_ahead_kb and self.mountpoint:
+            # not here: the kernel holds every other request until init returns
+            threading.Thread(
+                target=self._raise_read_ahead, name="partyfuse-readahead", daemon=True
+            ).start()
         if self._on_init is not None:
             try:
                 self._on_init()
             except Exception as ex:  # init must not fail: libfuse ignores its result
                 log.error("mount-ready hook failed: %r", ex)
+
+    def _raise_read_ahead(self) -> None:
+        assert self.mountpoint is not None
+        try:
+            log.debug("%s", raise_read_ahead(self.mountpoint, self._read_ahead_kb))
+        except Exception as ex:  # an optimisation: never a reason to fail the mount
+            log.debug("read-ahead left alone: %r", ex)
 
     def init_with_config(self, conn: Any, config: Any) -> None:
         # libfuse3 spelling of -o attr_timeout/entry_timeout (mfusepy passes
@@ -237,6 +261,11 @@ class Adapter:
             for name in ("attr_timeout", "entry_timeout", "negative_timeout"):
                 if hasattr(config, name):
                     setattr(config, name, float(self._timeout))
+        if conn is not None and self._read_ahead_kb and hasattr(conn, "max_readahead"):
+            # the kernel sets the mount's window to the smaller of its current
+            # one and this answer's: left at the 128 KiB it offered, the init
+            # reply would undo a raise that got in before it
+            conn.max_readahead = max(int(conn.max_readahead), self._read_ahead_kb * 1024)
         self.init("/")
 
     def destroy(self, path: str) -> None:
@@ -291,8 +320,14 @@ def make_operations(
     on_init: Callable[[], None] | None = None,
     on_destroy: Callable[[], None] | None = None,
 ) -> Any:
-    """An instance of ``binding.Operations`` that forwards to ``fs``."""
+    """An instance of ``binding.Operations`` that forwards to ``fs``.
+
+    On Linux with libfuse3 the mount's kernel read-ahead is raised to 1 MiB
+    after init where the process may (root): 1 MiB reads instead of 128 KiB.
+    """
     cls = type("PartyFS", (Adapter, binding.Operations), {})
+    plat_name = sys.platform if platform is None else platform
+    big_reads = binding.libfuse_major >= 3 and plat_name.startswith("linux")
     return cls(
         fs,
         fuse_error=binding.FuseOSError,
@@ -300,6 +335,7 @@ def make_operations(
         platform=platform,
         on_init=on_init,
         on_destroy=on_destroy,
+        read_ahead_kb=READ_AHEAD_KB if big_reads else 0,
     )
 
 
@@ -317,12 +353,13 @@ def mount_options(
     opts: dict[str, Any] = {
         "foreground": True,
         # Multi-threaded by default: on a slow link one read waiting for its
-        # window must not stall every ls/stat on the mount.  On a fast link
-        # one thread is faster (bench, 128 MiB over loopback, pf/upstream:
-        # sequential 1 MiB reads 1.36x single vs 0.78x threaded, 4 parallel
-        # readers 1.18x vs 0.57x: the pool's threads fight over the GIL), so
-        # --st offers upstream's single-threaded loop.  Read-ahead runs in the
-        # Spawner's pool either way.
+        # window must not stall every ls/stat on the mount (tests/mount/
+        # test_responsive.py).  With 128 KiB kernel reads the threads fight
+        # over the GIL (loopback stream: ~1.5 s CPU/GiB threaded vs ~1.35
+        # single); with the 1 MiB reads libfuse3 allows once the mount's
+        # read-ahead is raised (see make_operations) there are an eighth of the
+        # calls and both cost ~1.05 s/GiB.  --st keeps upstream's loop.
+        # Read-ahead runs in the Spawner's pool either way.
         "nothreads": single_thread,
         # fsname is shown by mount/df: never let a URL's password reach it;
         # WinFsp gets a plain name (it may end up as a volume label)
@@ -399,6 +436,11 @@ def route_libfuse_log(binding: Binding) -> bool:
 def run_mount(ops: Any, mountpoint: str, binding: Binding, options: dict[str, Any]) -> None:
     """Block in the FUSE loop until unmounted (Ctrl-C/SIGTERM are handled by libfuse)."""
     route_libfuse_log(binding)
+    tune_malloc()  # before the FUSE and read-ahead threads start: arenas are per thread
+    if isinstance(ops, Adapter):
+        # resolved now, while it is a plain directory: the daemon must never
+        # make a syscall on its own mount (see kernel_readahead)
+        ops.mountpoint = os.path.realpath(mountpoint)
     kwargs = dict(options)
     if binding.name == "fusepy":
         kwargs["encoding"] = PATH_CODEC

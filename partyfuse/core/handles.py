@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .model import Entry, FileVersion
-from .readplan import Span, StreamState
+from .readplan import Span, StreamState, is_media
 
 
 @dataclass
@@ -28,6 +28,9 @@ class FileHandle:
     last_read: float = float("-inf")
     """Clock time of the handle's latest read: a stream idle for a while no
     longer takes a share of the cache budget."""
+    media: bool = field(init=False, default=False)
+    """Whether the file is a media container whose index may be at its end
+    (the planner then fetches its tail early)."""
     newer: Entry | None = None
     """A listing showed another version; its size is not known yet (look it up
     before the next read)."""
@@ -38,6 +41,9 @@ class FileHandle:
     """The version this handle served is gone from the server: reads fail (EIO)."""
     _version_of: Entry | None = field(default=None, repr=False, compare=False)
     _version: FileVersion | None = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self.media = is_media(self.path)
 
     def version(self) -> FileVersion:
         """``entry.version()``, made once per entry: every cached read needs it

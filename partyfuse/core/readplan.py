@@ -32,13 +32,25 @@ Policy (sizes in bytes, ``W`` = stream window):
   into the gaps between cached spans and only gaps touching the request are
   fetched, so a partial hit at either end fetches just the missing part.
 - read-ahead (only when the caller can run it in the background): once a
-  forward stream is established, keep the next ``W`` bytes cached or in flight;
-  a new range ``[covered_end, offset + W)`` is planned when less than ``W / 2`` remains.
+  forward stream is established, keep the next ``W`` bytes cached or in flight,
+  in windows of at most one 1 MiB block (so the cache stores each as it comes,
+  without a copy, and they take no more blocks than one big fetch), up to 4
+  windows in flight per stream: on a slow link the next windows are already
+  coming while one is read, and against a single-threaded server several
+  requests overlap its per-request cost.  A window is planned as soon as
+  there is room for a whole one (for a young stream with ``W`` <= 1 MiB, one
+  window ahead: when half of it is left); never over bytes cached or in
+  flight, never past EOF.  ``plan_hit`` gives the same answer cheaply for a
+  read the cache holds.
+- media containers whose index may sit at the end (MP4/MOV/M4A/M4V/3GP: the
+  ``moov`` atom; Matroska/WebM: the cues): at a handle's first read of the
+  head, the last 1 MiB is fetched in the background too, so the player's seek
+  there is a hit (files of 4 MiB or less: no, the stream reaches it soon).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -62,6 +74,14 @@ READ_AHEAD_MIN_BUDGET = 4 * BLOCK_SIZE
 #: the same stream (the kernel's own read-ahead and multi-threaded FUSE loops
 #: reorder and skip a little).
 STREAM_SLACK = 128 * KiB
+#: Read-ahead windows one stream keeps in flight at once.
+AHEAD_WINDOWS = 4
+#: Bytes at the end of a media container fetched when a stream starts on it.
+MEDIA_TAIL = 1 * MiB
+#: Media files at most this big get no early tail (the stream reaches it soon).
+MEDIA_MIN_SIZE = 4 * MEDIA_TAIL
+#: Containers that may keep their index at the end (MP4 family, Matroska).
+MEDIA_EXTENSIONS = frozenset({"mp4", "m4v", "m4a", "mov", "3gp", "mkv", "webm"})
 
 
 @dataclass(frozen=True)
@@ -108,6 +128,13 @@ class ReadPlan:
         return not self.fetch
 
 
+def is_media(path: str) -> bool:
+    """Whether ``path`` names a container whose index may be at its end."""
+    name = path.rpartition("/")[2]
+    stem, dot, ext = name.rpartition(".")
+    return bool(dot and stem) and ext.lower() in MEDIA_EXTENSIONS
+
+
 def next_stream(stream: StreamState, offset: int, end: int) -> StreamState:
     """Fold one read ``[offset, end)`` into the handle's access pattern."""
     if end <= offset:
@@ -133,12 +160,38 @@ def next_stream(stream: StreamState, offset: int, end: int) -> StreamState:
     return StreamState(offset, end, forward, backward, run)
 
 
+def ahead_piece(window: int) -> int:
+    """The size of one read-ahead window of a stream reading ``window`` ahead:
+    a whole block at most, so the window's bytes take as few cache blocks as
+    one big fetch would (the budget counts blocks, not bytes)."""
+    return max(1, min(window, BLOCK_SIZE))
+
+
+def ahead_room(window: int) -> int:
+    """Room ahead that is worth a new window: a whole one when several fit,
+    else (a young stream, one window ahead) half of it, as the kernel does."""
+    piece = ahead_piece(window)
+    return piece if window > piece else max(1, piece // 2)
+
+
 def readahead_due(stream: StreamState, end: int, reach: int, file_size: int, cap: int) -> bool:
     """Whether a forward stream that just read up to ``end``, with bytes
-    cached or in flight up to ``reach``, should fetch more in the background."""
+    cached or in flight up to ``reach``, has room for another window."""
     if cap <= 0 or stream.forward < 2 or reach >= file_size:
         return False
-    return reach - end < stream_window(stream.run_bytes, cap) // 2
+    window = stream_window(stream.run_bytes, cap)
+    target = min(file_size, end + window)
+    return target - reach >= min(ahead_room(window), file_size - reach)
+
+
+def media_tail_due(media: bool, stream: StreamState, start: int, file_size: int) -> bool:
+    """Whether this read starts a stream on a media file whose tail should come early."""
+    return (
+        media
+        and stream.last_end < 0
+        and file_size > MEDIA_MIN_SIZE
+        and start < file_size - MEDIA_TAIL
+    )
 
 
 def stream_window(run_bytes: int, cap: int) -> int:
@@ -200,17 +253,20 @@ def plan_read(
     budget: int,
     inflight: Sequence[Span] = (),
     background: bool = False,
-    may_read_ahead: bool = True,
+    ahead_slots: int = AHEAD_WINDOWS,
     streams: int = 1,
+    media: bool = False,
 ) -> tuple[ReadPlan, StreamState]:
     """Decide what to fetch for ``read(size, offset)`` of a ``file_size`` file.
 
     ``cached`` are the spans of this file version held by the block cache,
     ``inflight`` the ones being fetched in the background, ``budget`` the cache
     size in bytes (0: no cache), ``background`` whether read-ahead can run at
-    all, ``may_read_ahead`` whether this handle may start one now (it has none
-    in flight), ``streams`` how many sequential streams share the budget
-    (each plans within its share, so their windows never evict each other).
+    all, ``ahead_slots`` how many more windows this handle may start now
+    (``AHEAD_WINDOWS`` minus those it has in flight), ``streams`` how many
+    sequential streams share the budget (each plans within its share, so their
+    windows never evict each other), ``media`` whether the file is a container
+    whose index may be at its end.
     Returns the plan and the handle's next ``StreamState``.
     """
     start = max(0, min(offset, file_size))
@@ -245,12 +301,104 @@ def plan_read(
 
     fetch = tuple(g for g in gaps(lo, hi, cached) if g.start < end and g.end > start)
 
-    ahead: tuple[Span, ...] = ()
-    if background and may_read_ahead and new_stream.forward >= 2:
-        window = stream_window(new_stream.run_bytes, cap)
+    ahead: list[Span] = []
+    if background and ahead_slots > 0:
         known = [*cached, *inflight, *fetch]
-        reach = covered_until(end, known)
-        if readahead_due(new_stream, end, reach, file_size, cap):
-            target = min(file_size, end + window)
-            ahead = tuple(gaps(reach, target, known)[:1])
-    return ReadPlan(start, end, fetch, ahead, cap if background else 0), new_stream
+        if media_tail_due(media, stream, start, file_size):
+            ahead += gaps(file_size - MEDIA_TAIL, file_size, known)[:1]
+        if new_stream.forward >= 2:
+            reach = covered_until(end, known)
+            if readahead_due(new_stream, end, reach, file_size, cap):
+                window = stream_window(new_stream.run_bytes, cap)
+                target = min(file_size, end + window)
+                piece, room = ahead_piece(window), ahead_room(window)
+                ahead += _windows(reach, target, piece, room, known, file_size)
+        ahead = ahead[:ahead_slots]
+    return ReadPlan(start, end, fetch, tuple(ahead), cap if background else 0), new_stream
+
+
+def _windows(
+    lo: int, hi: int, piece: int, room: int, known: Sequence[Span], file_size: int
+) -> list[Span]:
+    """``piece``-sized windows over the gaps of ``[lo, hi)``, at most
+    ``AHEAD_WINDOWS``; a shorter one where cached bytes or EOF end the gap, or
+    where ``hi`` does and it is at least ``room`` (else it waits until the
+    stream makes room)."""
+    out: list[Span] = []
+    for gap in gaps(lo, hi, known):
+        pos = gap.start
+        while pos < gap.end:
+            end = min(pos + piece, gap.end)
+            if end - pos < room and end == hi < file_size:
+                break
+            out.append(Span(pos, end))
+            pos = end
+            if len(out) >= AHEAD_WINDOWS:
+                return out
+    return out
+
+
+def plan_hit(
+    offset: int,
+    size: int,
+    file_size: int,
+    stream: StreamState,
+    ahead_cap: int,
+    inflight: Sequence[Span],
+    reach: Callable[[str, int, int], int],
+    key: str,
+    media: bool = False,
+) -> StreamState | None:
+    """``plan_read``'s decision for a read the cache holds entirely, cheaply.
+
+    The answer is the handle's next stream state (the read fetches nothing,
+    starts nothing), or None when the full planner must run: read-ahead is
+    due, the stream was never sized (``ahead_cap < 0``), or a media file's
+    tail is to come.  ``inflight`` are the handle's read-ahead windows in
+    flight, ``reach(key, pos, limit)`` how far the cache covers ``key``
+    contiguously from ``pos`` (looking no further than ``limit``).  At or
+    past EOF the stream is returned unchanged (the short read that ends every
+    whole-file read).  Positional, no closures: this runs once per cached
+    read, the floor under every 4 KiB O_DIRECT read.
+    """
+    if size <= 0 or offset >= file_size:
+        return stream
+    end = offset + size
+    if end > file_size:
+        end = file_size
+    if media and media_tail_due(media, stream, offset, file_size):
+        return None
+    new = next_stream(stream, offset, end)
+    if new.forward < 2 or not ahead_cap or len(inflight) >= AHEAD_WINDOWS:
+        return new
+    if ahead_cap < 0:
+        return None
+    window = stream_window(new.run_bytes, ahead_cap)
+    target = end + window
+    if target > file_size:
+        target = file_size
+    pos = reach(key, end, target)
+    if inflight:
+        pos = _reach_through(pos, target, inflight, reach, key)
+    if pos >= file_size:
+        return new
+    # readahead_due, inlined: room for another window (or up to EOF)
+    return None if target - pos >= min(ahead_room(window), file_size - pos) else new
+
+
+def _reach_through(
+    pos: int,
+    limit: int,
+    inflight: Sequence[Span],
+    reach: Callable[[str, int, int], int],
+    key: str,
+) -> int:
+    """Extend a cached reach through windows in flight and the cache beyond them."""
+    moved = True
+    while moved and pos < limit:
+        moved = False
+        for span in inflight:
+            if span.start <= pos < span.end:
+                pos = reach(key, span.end, limit)
+                moved = True
+    return pos

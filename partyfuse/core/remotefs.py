@@ -12,10 +12,13 @@ job; this class decides what a call needs and keeps the caches consistent.
 Memory: cached file data never exceeds ``file_blocks * BLOCK_SIZE`` bytes
 (``-cf 12``: 12 MiB).  Transiently, each read in progress also holds the bytes
 it fetches, at most ``max(read size, min(cache budget, read size + 8 MiB))``
-(padding is at most 4 MiB a side, a stream window at most 8 MiB), and each
-read-ahead in flight at most ``min(8 MiB, half the budget)``; at most one
-read-ahead runs per open handle, so the worst case is the cache plus, per busy
-FUSE thread, one read's fetch, plus 8 MiB per streaming handle.
+(padding is at most 4 MiB a side, a stream window at most 8 MiB).  Each open
+handle has at most ``AHEAD_WINDOWS`` (4) read-ahead windows in flight, each at
+most 1 MiB and together inside its window of at most ``min(8 MiB, half the
+budget)``; a media file's early tail is one of them (1 MiB).  So the worst case
+is the cache plus, per busy FUSE thread, one read's fetch, plus 4 MiB per
+streaming handle.  What to fetch is decided by ``readplan`` alone: ``plan_read``
+for every read, ``plan_hit`` for the cached fast path (``_hit``).
 """
 
 from __future__ import annotations
@@ -35,15 +38,7 @@ from .fetcher import Fetcher, LockFactory, Spawn, assemble, debug, log_plan
 from .handles import FileHandle, HandleTable
 from .limits import MAX_FILE_SIZE
 from .model import BLOCK_SIZE, Entry, FileVersion
-from .readplan import (
-    ReadPlan,
-    Span,
-    StreamState,
-    next_stream,
-    plan_read,
-    readahead_due,
-    stream_window,
-)
+from .readplan import AHEAD_WINDOWS, ReadPlan, Span, StreamState, plan_hit, plan_read
 from .stats import Stats
 from .transport import Clock, Transport
 
@@ -311,43 +306,49 @@ class RemoteFS:
         return self._guard(lambda: self._read(handle, size, offset))
 
     def _hit(self, handle: FileHandle, size: int, offset: int) -> bytes | None:
-        """A read that cached blocks answer with no read-ahead due: the bytes,
-        at the cost of a bisect (O_DIRECT readers send 4 KiB reads, one FUSE
-        call each); None sends the read through the planner.  Called under
-        the lock; decides exactly what ``plan_read`` would for such a read."""
-        entry = handle.entry
-        file_size = entry.size
+        """A read the cached blocks answer and the planner (``plan_hit``) says
+        needs nothing else: the bytes, at the cost of a bisect (O_DIRECT
+        readers send 4 KiB reads, one FUSE call each); None sends the read
+        through the full planner.  Called under the lock."""
+        file_size = handle.entry.size
         if file_size is None:
             return None
-        if size <= 0 or offset >= file_size:
-            # at or past EOF: the short read that ends every whole-file read
-            # (the planner would fetch nothing and leave the stream alone)
-            return b""
-        end = min(offset + size, file_size)
         path = handle.path
-        found = self._blocks.slice(path, handle.version(), offset, end)
-        if found is None:
+        blocks = self._blocks
+        if size > 0 and offset < file_size:
+            end = min(offset + size, file_size)
+            found = blocks.slice(path, handle.version(), offset, end)
+            if found is None:
+                return None
+        else:
+            end, found = offset, None
+        stream = plan_hit(
+            offset,
+            size,
+            file_size,
+            handle.stream,
+            handle.ahead_cap,
+            handle.inflight,
+            blocks.reach,
+            path,
+            handle.media,
+        )
+        if stream is None:
             return None
-        stream = next_stream(handle.stream, offset, end)
-        if not handle.inflight and stream.forward >= 2 and handle.ahead_cap:
-            if handle.ahead_cap < 0:  # never planned: let the planner size it
-                return None
-            limit = end + stream_window(stream.run_bytes, handle.ahead_cap)
-            reach = self._blocks.reach(path, end, limit)
-            if readahead_due(stream, end, reach, file_size, handle.ahead_cap):
-                return None
+        if found is None:  # at or past EOF: the short read that ends a whole-file read
+            return b""
         data, used = found
         handle.stream = stream
         handle.last_read = self.clock()
         if stream.forward:
             last = used[-1]
-            if last + self._blocks.block_len(path, last) <= end:
-                self._blocks.demote(path, used)
+            if last + blocks.block_len(path, last) <= end:
+                blocks.demote(path, used)
             else:
-                self._blocks.demote(path, used[:-1])
-                self._blocks.touch(path, [last])
+                blocks.demote(path, used[:-1])
+                blocks.touch(path, [last])
         else:
-            self._blocks.touch(path, used)
+            blocks.touch(path, used)
         self.stats.hits += 1
         self.stats.bytes_served += len(data)
         if debug():
@@ -414,8 +415,9 @@ class RemoteFS:
                     budget=self._blocks.bound,
                     inflight=[p.span for p in pending],
                     background=self.spawn is not None,
-                    may_read_ahead=not handle.inflight,
+                    ahead_slots=AHEAD_WINDOWS - len(handle.inflight),
                     streams=max(1, self._handles.streams(now - STREAM_IDLE)),
+                    media=handle.media,
                 )
                 handle.ahead_cap = plan.ahead_cap
                 gates = [

@@ -261,3 +261,144 @@ def test_spawner_runs_jobs_and_swallows_failures() -> None:
     assert done.wait(5)
     sp.shutdown()
     sp(done.set)  # after shutdown: ignored, no exception
+
+
+# ---- the kernel's read-ahead window (1 MiB reads on libfuse3) -------------------
+
+MOUNTINFO = (
+    b"22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw\n"
+    b"40 22 0:40 / /tmp/a\\040b rw,nosuid,nodev,relatime shared:9 - fuse.partyfuse "
+    b"partyfuse:http://h/ ro,user_id=0,group_id=0\n"
+    b"41 22 0:41 / /tmp/other rw - fuse.sshfs host: rw\n"
+    b"42 40 0:52 / /tmp/a\\040b rw,relatime - fuse.partyfuse partyfuse:http://g/ ro\n"
+)
+
+
+def test_mount_device_finds_the_newest_fuse_mount_on_an_escaped_path() -> None:
+    from partyfuse.kernel_readahead import mount_device
+
+    assert mount_device("/tmp/a b", MOUNTINFO) == "0:52"  # stacked: the last one listed
+    assert mount_device("/tmp/a b/", MOUNTINFO) == "0:52"
+    assert mount_device("/tmp/other", MOUNTINFO) == "0:41"
+    assert mount_device("/", MOUNTINFO) is None  # not a FUSE mount
+    assert mount_device("/tmp/a", MOUNTINFO) is None
+
+
+def _sysfs(tmp_path: Any, kb: int) -> tuple[str, str]:
+    info = tmp_path / "mountinfo"
+    info.write_bytes(MOUNTINFO)
+    bdi = tmp_path / "bdi" / "0:52"
+    bdi.mkdir(parents=True)
+    (bdi / "read_ahead_kb").write_text(f"{kb}\n")
+    return str(tmp_path / "bdi"), str(info)
+
+
+def test_read_ahead_is_raised_only_when_lower(tmp_path: Any) -> None:
+    from partyfuse.kernel_readahead import raise_read_ahead
+
+    sysfs, info = _sysfs(tmp_path, 128)
+    said = raise_read_ahead("/tmp/a b", 1024, sysfs=sysfs, mountinfo=info, wait=0)
+    assert "raised to 1024" in said
+    assert (tmp_path / "bdi" / "0:52" / "read_ahead_kb").read_text() == "1024\n"
+    (tmp_path / "bdi" / "0:52" / "read_ahead_kb").write_text("4096\n")  # an admin's choice
+    said = raise_read_ahead("/tmp/a b", 1024, sysfs=sysfs, mountinfo=info, wait=0)
+    assert "already" in said
+    assert (tmp_path / "bdi" / "0:52" / "read_ahead_kb").read_text() == "4096\n"
+
+
+def test_read_ahead_failures_are_one_line_never_an_exception(tmp_path: Any) -> None:
+    from partyfuse.kernel_readahead import raise_read_ahead
+
+    sysfs, info = _sysfs(tmp_path, 128)
+    waits: list[float] = []
+    said = raise_read_ahead("/nowhere", sysfs=sysfs, mountinfo=info, wait=0.2, sleep=waits.append)
+    assert "not in" in said and len(waits) >= 2  # it waited for the mount to show up
+    said = raise_read_ahead("/tmp/other", sysfs=sysfs, mountinfo=info, wait=0)
+    assert said.startswith("read-ahead left alone") and "\n" not in said  # no such bdi file
+    said = raise_read_ahead("/tmp/a b", sysfs=sysfs, mountinfo=str(tmp_path / "gone"), wait=0)
+    assert said.startswith("read-ahead left alone")
+
+
+def test_big_reads_are_asked_for_only_on_linux_with_libfuse3(binding: fusebind.Binding) -> None:
+    linux = make_operations(FakeFS(), binding, platform="linux")
+    mac = make_operations(FakeFS(), binding, platform="darwin")
+    assert linux._read_ahead_kb == (1024 if binding.libfuse_major >= 3 else 0)
+    assert mac._read_ahead_kb == 0
+
+
+def test_the_spawner_runs_a_streams_windows_at_once() -> None:
+    import threading
+
+    from partyfuse.core.readplan import AHEAD_WINDOWS
+
+    sp = Spawner()
+    together = threading.Barrier(AHEAD_WINDOWS, timeout=10)
+    met: list[int] = []
+    for _ in range(AHEAD_WINDOWS):
+        sp(lambda: met.append(together.wait()))  # each waits for all the others
+    sp._pool.shutdown(wait=True)
+    assert sorted(met) == list(range(AHEAD_WINDOWS))  # nobody timed out waiting
+
+
+def test_malloc_is_tuned_on_linux_only() -> None:
+    from partyfuse.memtune import tune_malloc
+
+    assert tune_malloc("linux") is True  # glibc here (Debian); mallopt accepted every value
+    assert tune_malloc("darwin") is False and tune_malloc("win32") is False
+
+
+def test_run_mount_tunes_malloc_before_the_loop_starts(
+    binding: fusebind.Binding, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from partyfuse import fuse_adapter
+
+    order: list[str] = []
+    monkeypatch.setattr(fuse_adapter, "tune_malloc", lambda: order.append("malloc"))
+    monkeypatch.setattr(fuse_adapter, "route_libfuse_log", lambda b: True)
+    fake = fusebind.Binding(
+        binding.name,
+        binding.module,
+        lambda ops, mnt, **kw: order.append(f"loop {ops.mountpoint}"),
+        binding.Operations,
+        binding.FuseOSError,
+        binding.libfuse_major,
+    )
+    ops = make_operations(FakeFS(), fake)
+    fuse_adapter.run_mount(ops, "/mnt/x", fake, {})
+    assert order == ["malloc", "loop /mnt/x"]
+
+
+def test_raising_read_ahead_never_touches_the_mount_itself(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a syscall from the daemon on its own mount deadlocks it if it is killed
+    # while the request is out (an unkillable process, a mount nobody can clear)
+    from partyfuse import kernel_readahead
+
+    sysfs, info = _sysfs(tmp_path, 128)
+    touched: list[str] = []
+    real_lstat, real_stat = os.lstat, os.stat
+
+    def spy(real: Any) -> Any:
+        def call(path: Any, *a: Any, **kw: Any) -> Any:
+            touched.append(os.fsdecode(path))
+            return real(path, *a, **kw)
+
+        return call
+
+    monkeypatch.setattr(os, "lstat", spy(real_lstat))
+    monkeypatch.setattr(os, "stat", spy(real_stat))
+    said = kernel_readahead.raise_read_ahead("/tmp/a b", sysfs=sysfs, mountinfo=info, wait=0)
+    assert "raised" in said
+    assert not [p for p in touched if p.startswith("/tmp/a b")], touched
+
+
+def test_the_init_reply_asks_for_the_big_read_ahead(binding: fusebind.Binding) -> None:
+    class Conn:
+        max_readahead = 128 * 1024  # what the kernel offers
+
+    conn = Conn()
+    ops = make_operations(FakeFS(), binding, platform="linux")
+    ops.init_with_config(conn, None)
+    big = binding.libfuse_major >= 3
+    assert conn.max_readahead == (1024 * 1024 if big else 128 * 1024)

@@ -150,3 +150,14 @@ def test_fuse_t_is_a_macos_thing(macos: Path, monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setattr(fusebind.sys, "platform", "linux")
     fusebind._use_fuse_t_if_needed()
     assert "FUSE_LIBRARY_PATH" not in os.environ
+
+
+def test_a_plain_install_brings_mfusepy_on_linux_and_keeps_fusepy() -> None:
+    # issue 9: the fast binding must not be an extra a user has to know about
+    # (read as text: tomllib is 3.11+, the project supports 3.10)
+    text = (Path(__file__).parents[2] / "pyproject.toml").read_text()
+    block = text.split("\ndependencies = [", 1)[1].split("\n]", 1)[0]
+    deps = [line.strip().strip(",").strip('"') for line in block.splitlines()]
+    deps = [d for d in deps if d and not d.startswith("#")]
+    assert "mfusepy>=1.0; sys_platform == 'linux'" in deps
+    assert "fusepy>=3.0.1" in deps

@@ -172,3 +172,20 @@ def test_zero_size_read_returns_nothing_and_negative_offset_is_einval() -> None:
         fs.read("/f", 1, -1, fh)
     assert info.value.errno == 22
     assert t.requests("range") == []
+
+
+def test_assemble_cuts_exact_bytes_from_any_pieces() -> None:
+    from partyfuse.core.errors import FsError
+    from partyfuse.core.fetcher import assemble
+    from partyfuse.core.readplan import ReadPlan
+
+    data = payload(10 * KiB)
+    whole = [(0, data)]
+    assert assemble(ReadPlan(0, len(data), ()), whole) is data  # exactly a piece: no copy
+    assert assemble(ReadPlan(100, 5000, ()), whole) == data[100:5000]
+    split = [(6000, data[6000:]), (0, data[:2000]), (2000, data[2000:6000])]
+    assert assemble(ReadPlan(1000, 9000, ()), split) == data[1000:9000]
+    overlapping = [(0, data[:5000]), (4000, data[4000:])]
+    assert assemble(ReadPlan(10, 10 * KiB, ()), overlapping) == data[10:]
+    with pytest.raises(FsError):
+        assemble(ReadPlan(0, 7000, ()), [(0, data[:2000]), (3000, data[3000:])])
