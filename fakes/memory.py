@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from fakes.clock import FakeClock
@@ -25,13 +25,13 @@ from partyfuse.core.model import Entry
 @dataclass(frozen=True)
 class Request:
     kind: str
-    """"list", "range" or "probe"."""
+    """"list", "range", "probe" or "batch" (``start`` = files asked, ``end`` = 0)."""
     path: str
     start: int = 0
     end: int = 0
 
     def __len__(self) -> int:
-        return self.end - self.start
+        return self.end - self.start if self.kind == "range" else 0
 
 
 @dataclass
@@ -66,6 +66,7 @@ class MemoryTransport:
         etags: bool = False,
         undated: bool = False,
         delay: float = 0.0,
+        batch: bool = False,
     ) -> None:
         self.files: dict[str, bytes] = {}
         self.mtimes: dict[str, float] = {}
@@ -75,6 +76,12 @@ class MemoryTransport:
         self.delay = delay
         """Seconds each call advances the fake clock (a slow server)."""
         self.etags = etags
+        self.batch = batch
+        """Offer ``read_files`` (like copyparty's tar of chosen files); off by default."""
+        self.batch_cut_after: int | None = None
+        """When set, the next batch yields this many files, then raises ProtocolError."""
+        self.batched: list[str] = []
+        """Paths ``read_files`` yielded, in order."""
         self.undated = undated
         """Listings show no times (mtime 0.0, like python's http.server); probes do."""
         self.unknown_all = unknown_sizes is True
@@ -230,6 +237,44 @@ class MemoryTransport:
         size = self.probe(path, entry).size
         assert size is not None
         return size
+
+    # ---- the optional BatchTransport protocol ---------------------------
+
+    @property
+    def batch_files(self) -> bool:
+        return self.batch
+
+    def read_files(self, folder: str, entries: Sequence[Entry]) -> Iterator[tuple[Entry, bytes]]:
+        """Like the tar batch: the files whose size and whole-second mtime still
+        match, each once; ``fail(kind="batch")`` fails the request."""
+        if not self.batch:
+            raise ProtocolError("this transport does not batch")
+        folder = _norm(folder)
+        self.log.append(Request("batch", folder, len(entries)))
+        self._before("batch", folder)
+        cut, self.batch_cut_after = self.batch_cut_after, None
+        return self._batch(folder, list(entries), cut)
+
+    def _batch(
+        self, folder: str, entries: list[Entry], cut: int | None
+    ) -> Iterator[tuple[Entry, bytes]]:
+        prefix = folder + "/" if folder else ""
+        done: set[str] = set()
+        for entry in entries:
+            path = prefix + entry.name
+            if entry.is_dir or entry.name in done:
+                continue
+            with self._mutex:
+                if path not in self.files:
+                    continue
+                data, mtime = self.files[path], self.mtimes[path]
+            if len(data) != entry.size or int(mtime) != int(entry.mtime):
+                continue
+            if cut is not None and len(done) >= cut:
+                raise ProtocolError(f"batch of {folder!r} cut short")
+            done.add(entry.name)
+            self.batched.append(path)
+            yield entry, data
 
     # ---- log helpers ---------------------------------------------------
 

@@ -8,7 +8,7 @@ without leading or trailing slash; ``""`` is the root.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from typing import Protocol
 
 from .model import Entry
@@ -48,3 +48,32 @@ class Transport(Protocol):
         Everything else is ``entry``'s.  Raises like ``list_dir``.
         """
         ...
+
+
+class BatchTransport(Transport, Protocol):
+    """A Transport that can also fetch several small files of one directory in
+    one request (copyparty's tar of chosen files).  Optional: the core checks
+    ``batch_files`` (``supports_batches``) before calling ``read_files``."""
+
+    @property
+    def batch_files(self) -> bool:
+        """Whether ``read_files`` works with this server (known once it was listed)."""
+        ...
+
+    def read_files(self, folder: str, entries: Sequence[Entry]) -> Iterator[tuple[Entry, bytes]]:
+        """(entry, bytes) for files of directory ``folder`` among ``entries``.
+
+        Yields only files whose size and mtime (whole seconds) on the server
+        still equal the entry's -- the whole file, each at most once, in any
+        order -- and silently leaves out every other (changed, missing, a
+        name it cannot ask for).  May raise a TransportError after yielding
+        some: whatever was not yielded must then be read with ``read_range``.
+        """
+        ...
+
+
+def supports_batches(transport: Transport) -> bool:
+    """Whether ``transport`` is a BatchTransport that can batch right now."""
+    return bool(getattr(transport, "batch_files", False)) and callable(
+        getattr(transport, "read_files", None)
+    )

@@ -87,14 +87,22 @@ class Exchange:
 
     @contextlib.contextmanager
     def open(
-        self, method: str, target: str, extra: dict[str, str], *, what: str, copyparty: bool
+        self,
+        method: str,
+        target: str,
+        extra: dict[str, str],
+        *,
+        what: str,
+        copyparty: bool,
+        body: bytes | None = None,
     ) -> Iterator[Response]:
         """A streamed response for request target ``target``, finished on exit.
 
         Logs one debug line per exchange once its body is read, so ``-d``
         shows what each read asked for and what it cost."""
         t0 = time.monotonic()
-        r, target = self._send(method, target, self.headers(extra, copyparty=copyparty), what)
+        headers = self.headers(extra, copyparty=copyparty)
+        r, target = self._send(method, target, headers, what, body)
         try:
             yield r
         finally:
@@ -113,13 +121,18 @@ class Exchange:
             r.finish()
 
     def _send(
-        self, method: str, target: str, headers: dict[str, str | bytes], what: str
+        self,
+        method: str,
+        target: str,
+        headers: dict[str, str | bytes],
+        what: str,
+        body: bytes | None = None,
     ) -> tuple[Response, str]:
         """One request and the target that answered it (redirects within the origin)."""
         for _ in range(MAX_REDIRECTS + 1):
             t0 = time.monotonic()
             try:
-                r = self._pool.urlopen(method, target, headers)
+                r = self._pool.urlopen(method, target, headers, body)
             except EXCHANGE_ERRORS as e:
                 # the pool has already retried what was worth retrying
                 raise connection_error(e, self.base, what) from None
@@ -144,7 +157,7 @@ class Exchange:
                     "refusing to follow (mount that URL instead)"
                 )
             if r.status == 303 and method != "HEAD":
-                method = "GET"
+                method, body = "GET", None
             parts = urlsplit(url)
             target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         raise ProtocolError(f"{what}: too many redirects")

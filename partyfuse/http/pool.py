@@ -300,10 +300,12 @@ class ConnectionPool:
                 return
         conn.close()
 
-    def urlopen(self, method: str, target: str, headers: dict[str, Any]) -> Response:
-        """Send ``method target`` (origin-form: path and query) with retries;
-        the body is left unread.  Raises OSError/HTTPException when every
-        attempt failed, or RuntimeError once the pool is closed."""
+    def urlopen(
+        self, method: str, target: str, headers: dict[str, Any], body: bytes | None = None
+    ) -> Response:
+        """Send ``method target`` (origin-form: path and query) and ``body``
+        with retries; the answer's body is left unread.  Raises
+        OSError/HTTPException when every attempt failed, or RuntimeError once the pool is closed."""
         policy = self._policy
         attempt = 0
         fresh_tried = False
@@ -311,7 +313,7 @@ class ConnectionPool:
             conn = self._get()
             reused = conn.sock is not None
             try:
-                conn.request(method, target, headers=headers)
+                conn.request(method, target, body=body, headers=headers)
                 raw = conn.getresponse()
             except EXCHANGE_ERRORS as e:
                 conn.close()

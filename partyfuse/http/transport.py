@@ -25,14 +25,15 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from urllib.parse import quote
 
 from .. import __version__
-from ..core.errors import Changed, Forbidden
+from ..core.errors import Changed, Forbidden, ProtocolError
 from ..core.listings.copyparty import copyparty_access
 from ..core.model import Entry, FileVersion, Listing
+from . import tarbatch
 from .answers import (
     AskWithGet,
     NothingToRead,
@@ -47,15 +48,17 @@ from .answers import (
     parse_http_date,
     partial_body_error,
     resolved_entry,
+    status_error,
     validator_seen,
     validator_to_send,
     whole_body_error,
 )
 from .auth import AUTH_HEADERS, Credentials
+from .errors import connection_error
 from .exchange import Exchange, read_exact, read_slice
 from .listing import COPYPARTY_DIALECTS, Listings
 from .memo import Memo
-from .pool import ConnectionPool, Response
+from .pool import EXCHANGE_ERRORS, ConnectionPool, Response
 from .ranges import range_header
 from .retry import RetryPolicy
 from .tls import TlsOptions
@@ -116,6 +119,7 @@ class HttpTransport:
         # path: (size read, date), so the next listing of that size shows it.
         self._dates: Memo[str, tuple[int, float]] = Memo()
         self._said_no_ranges = False
+        self._batches_refused = False
 
     # -- public --------------------------------------------------------
 
@@ -226,6 +230,55 @@ class HttpTransport:
         size = self.probe(path, entry).size
         assert size is not None
         return size
+
+    @property
+    def batch_files(self) -> bool:
+        """Whether ``read_files`` works here: copyparty's tar of chosen files,
+        until the server refused one (``--no-zip``, archives for admins only).
+        False until a listing showed the server is copyparty."""
+        return self.dialect in COPYPARTY_DIALECTS and not self._batches_refused
+
+    def read_files(self, folder: str, entries: Sequence[Entry]) -> Iterator[tuple[Entry, bytes]]:
+        """Several files of directory ``folder`` in one request (see tarbatch.py).
+
+        Yields (entry, bytes) only for files whose name, size and whole-second
+        mtime in the archive equal ``entries``' -- each at most once, in the
+        server's order; any other file is skipped.  A body cut short yields the
+        files complete before the cut, then raises (ProtocolError, Transient):
+        whatever was not yielded is for ``read_range``.  Not retried -- the
+        caller falls back to single reads.  Only on copyparty (``batch_files``);
+        elsewhere raises ProtocolError without sending anything.
+        """
+        if not self.batch_files:
+            raise ProtocolError(f"{self.base}: batch downloads need copyparty")
+        wanted = {e.name: e for e in entries if tarbatch.askable(e)}
+        if len(wanted) > tarbatch.MAX_FILES:
+            raise ValueError(f"at most {tarbatch.MAX_FILES} files per batch")
+        return self._batch(folder, wanted)
+
+    def _batch(self, folder: str, wanted: dict[str, Entry]) -> Iterator[tuple[Entry, bytes]]:
+        if not wanted:
+            return
+        body, ctype = tarbatch.form_body(list(wanted))
+        target = self.base.url_path(folder, is_dir=True) + "?tar"
+        what = f"batch of {len(wanted)} files in {folder or '/'!r}"
+        headers = {"Content-Type": ctype, "Accept-Encoding": "identity"}
+        with self._exchange.open(
+            "POST", target, headers, what=what, copyparty=True, body=body
+        ) as r:
+            if r.status != 200:
+                if 400 <= r.status < 500 and r.status != 429:
+                    self._batches_refused = True
+                    log.info(
+                        "%s refuses archives (HTTP %d): small files are fetched one by one",
+                        self.base.netloc,
+                        r.status,
+                    )
+                raise status_error(r.status, what)
+            try:
+                yield from tarbatch.members(r.read, wanted)
+            except EXCHANGE_ERRORS as e:
+                raise connection_error(e, self.base, what) from None
 
     # -- reads ---------------------------------------------------------
 
