@@ -7,7 +7,7 @@ import socket
 import ssl
 from http.client import HTTPException, IncompleteRead, RemoteDisconnected
 
-from ..core.errors import Forbidden, NotFound, ProtocolError, Transient, TransportError
+from ..core.errors import Forbidden, NotFound, ProtocolError, TimedOut, Transient, TransportError
 from .tls import server_certificate, verification_failure
 from .urls import BaseUrl
 
@@ -50,7 +50,7 @@ def connection_error(exc: BaseException, base: BaseUrl, what: str) -> TransportE
     if is_tls:
         return Transient(f"{what}: TLS error with {base.netloc}: {_first_line(root)}")
     if isinstance(root, (TimeoutError, socket.timeout)):
-        return Transient(f"{what}: timed out talking to {base.netloc}")
+        return TimedOut(f"{what}: timed out talking to {base.netloc}")
     if isinstance(root, IncompleteRead):
         return Transient(f"{what}: the connection to {base.netloc} broke off mid-body")
     if isinstance(root, RemoteDisconnected):

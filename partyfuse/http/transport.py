@@ -28,9 +28,9 @@ from ..core.listings.copyparty import copyparty_access, parse_copyparty_json
 from ..core.model import Entry, Listing
 from .auth import AUTH_HEADERS, Credentials
 from .errors import connection_error, status_error
-from .pool import EXCHANGE_ERRORS, ConnectionPool, Response
+from .pool import EXCHANGE_ERRORS, ConnectionPool, Response, bounded_call
 from .ranges import expected_last, parse_content_range, range_header, unsatisfied_total
-from .retry import RetryPolicy
+from .retry import CALL_TIMEOUT, RetryPolicy, fit_call_timeout
 from .tls import TlsOptions
 from .urls import BaseUrl, origin_of, parse_base_url
 
@@ -110,6 +110,7 @@ class HttpTransport:
         retry: RetryPolicy | None = None,
         small_body: int = SMALL_BODY,
         sleep: Callable[[float], None] = time.sleep,
+        call_timeout: float = CALL_TIMEOUT,
     ) -> None:
         self.base: BaseUrl = parse_base_url(base_url)
         self._creds = Credentials(password) if password else None
@@ -124,7 +125,10 @@ class HttpTransport:
                 "can read and alter what %s serves",
                 self.base.netloc,
             )
-        self._pool = ConnectionPool(self.base, tls, self._policy, self._timeout, sleep=sleep)
+        self._pool = ConnectionPool(
+            self.base, tls, self._policy, self._timeout, sleep=sleep,
+            deadline=fit_call_timeout(call_timeout),
+        )  # fmt: skip
         self._origin = f"{self.base.scheme}://{self.base.netloc}"
         self._user_agent = f"partyfuse/{__version__}"
         # Request headers by "is copyparty" (the PW header goes only there),
@@ -176,10 +180,12 @@ class HttpTransport:
     def list_dir(self, path: str) -> list[Entry]:
         return self.list_dir_full(path).entries
 
+    @bounded_call
     def list_dir_full(self, path: str) -> Listing:
         listing, _body = self._fetch_listing(path)
         return listing
 
+    @bounded_call
     def check(self) -> None:
         """Mount-time check that the root can be listed with the given password.
 
@@ -203,6 +209,7 @@ class HttpTransport:
                 + ("" if self._creds else "; a password (-a) is probably needed")
             )
 
+    @bounded_call
     def read_range(self, path: str, start: int, end: int, entry: Entry) -> bytes:
         if start < 0 or end < start:
             raise ValueError(f"bad range [{start}, {end})")
@@ -222,6 +229,7 @@ class HttpTransport:
         )
         return data
 
+    @bounded_call
     def probe_size(self, path: str, entry: Entry) -> int:
         url = self._file_url(path, entry)
         what = f"size of {path!r}"
