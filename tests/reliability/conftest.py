@@ -1,0 +1,3 @@
+"""Real copyparty fixtures (and their log on failure) for the reliability tests."""
+
+from tests.support.copyparty import *  # noqa: F403 - real copyparty fixtures + report hook
