@@ -489,7 +489,7 @@ class FaultProxy:
                     return
                 if not keep or close_after:
                     return
-        except OSError:
+        except (OSError, ValueError):  # ValueError: closed under us (the server went away)
             return
         finally:
             if up is not None:

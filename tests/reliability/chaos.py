@@ -8,8 +8,9 @@ What is checked, and what ``Report`` holds:
 * every read returns the exact bytes or an error (EIO/ETIMEDOUT): ``wrong``
   counts reads that returned anything else (other bytes, a short read before
   EOF, a wrong size, a listing with other names) -- it must stay 0;
-* no system call blocks longer than ``bound()`` (the call timeout for each
-  FUSE request it costs, plus slack): ``longest`` is the longest one seen;
+* no system call blocks longer than ``Settings.bound(n)`` for the n FUSE
+  requests it may cost (the call timeout each, plus a second): ``over_bound``
+  lists those that did (it must stay empty), ``longest`` is the longest one;
 * when the faults stop, no daemon thread is left waiting on a socket, and the
   whole tree reads back exactly.
 """
@@ -81,7 +82,42 @@ def make_tree(root: Path, seed: int = 7) -> Tree:
 
 
 @dataclass
+class Settings:
+    seed: int = 1
+    seconds: float = 25.0
+    """How long the faults go on."""
+    call_timeout: float = 3.0
+    rate: float = 0.12
+    cf: int = 4
+    cds: float = 0.5
+    stall: float = 0.0
+    """Seconds a stall lasts (0: twice the call timeout)."""
+    outage: float = 1.0
+    trickle_delay: float = 0.005
+
+    def bound(self, requests: int = 1) -> float:
+        """Longest a system call that costs up to ``requests`` FUSE requests may
+        block: the call timeout per request (each FUSE request is one bounded
+        operation, see fuse_adapter._guard), plus a second of slack each."""
+        return requests * (self.call_timeout + 1.0)
+
+
+def read_requests(offset: int, size: int) -> int:
+    """FUSE requests a read may cost: one per 128 KiB page-aligned piece, and
+    one more for the kernel's read-ahead."""
+    first, last = offset // 4096, (offset + max(size, 1) - 1) // 4096
+    return (last - first) // 32 + 2
+
+
+def path_requests(rel: str) -> int:
+    """A lookup per path component, and the operation itself."""
+    return rel.count("/") + 2
+
+
+@dataclass
 class Report:
+    settings: Settings = field(default_factory=Settings)
+    over_bound: list[str] = field(default_factory=list)
     reads: int = 0
     bytes_read: int = 0
     listings: int = 0
@@ -101,16 +137,20 @@ class Report:
     log_tail: str = field(default="", repr=False)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def timed(self, what: str, fn, *args):  # type: ignore[no-untyped-def]
+    def timed(self, what: str, requests: int, fn, *args):  # type: ignore[no-untyped-def]
+        """``fn(*args)``, timed against the bound for a call that costs up to
+        ``requests`` FUSE requests (see Settings.bound)."""
         t0 = time.monotonic()
         try:
             return fn(*args)
         finally:
             secs = time.monotonic() - t0
-            if secs > self.longest:
+            if secs > self.longest or secs > self.settings.bound(requests):
                 with self.lock:
                     if secs > self.longest:
                         self.longest, self.longest_what = secs, what
+                    if secs > self.settings.bound(requests):
+                        self.over_bound.append(f"{what}: {secs:.1f} s")
 
     def error(self, e: OSError, what: str) -> None:
         name = errno.errorcode.get(e.errno or 0, str(e.errno))
@@ -140,7 +180,8 @@ class Report:
             f"faults injected:     {sum(self.faults.values())} ({faults})",
             f"errors surfaced:     {sum(self.errors.values())} ({errors})",
             f"wrong bytes:         {self.wrong}",
-            f"longest blocked call: {self.longest:.2f} s ({self.longest_what})",
+            f"longest blocked call: {self.longest:.2f} s ({self.longest_what}); "
+            f"{len(self.over_bound)} past their bound",
             f"peak RSS of daemon:  {self.peak_rss_kib / 1024:.1f} MiB",
             f"threads before/after: {self.threads[0]} / {self.threads[1]}",
             f"sockets before/after: {self.sockets[0]} / {self.sockets[1]}",
@@ -292,7 +333,7 @@ class Readers:
     def _open(self, rel: str) -> int | None:
         r = self.report
         try:
-            return r.timed(f"open {rel}", os.open, self.mnt / rel, os.O_RDONLY)
+            return r.timed(f"open {rel}", path_requests(rel), os.open, self.mnt / rel, os.O_RDONLY)
         except OSError as e:
             r.error(e, f"open {rel}")
             return None
@@ -322,13 +363,15 @@ class Readers:
         r = self.report
         try:
             size = len(self.tree.files[rel])
-            st = r.timed(f"fstat {rel}", os.fstat, fd)
+            st = r.timed(f"fstat {rel}", 1, os.fstat, fd)
             if st.st_size != size:
                 r.bad(f"fstat {rel}: size {st.st_size}, not {size}")
             pos = 0
             while not self.stop.is_set():
                 try:
-                    data = r.timed(f"read {rel} @{pos}", os.pread, fd, step, pos)
+                    data = r.timed(
+                        f"read {rel} @{pos}", read_requests(pos, step), os.pread, fd, step, pos
+                    )
                 except OSError as e:
                     r.error(e, f"read {rel} @{pos}")
                     return
@@ -360,7 +403,9 @@ class Readers:
                 want = rng.choice([1, 100, 4096, 50_000, 300_000])
                 while want > 0:
                     try:
-                        data = self.report.timed(f"pread {rel} @{off}", os.pread, fd, want, off)
+                        data = self.report.timed(
+                            f"pread {rel} @{off}", read_requests(off, want), os.pread, fd, want, off
+                        )
                     except OSError as e:
                         self.report.error(e, f"pread {rel} @{off}")
                         break
@@ -377,7 +422,9 @@ class Readers:
             if self.stop.is_set():
                 return
             try:
-                names = r.timed(f"listdir {rel or '/'}", os.listdir, self.mnt / rel)
+                names = r.timed(
+                    f"listdir {rel or '/'}", path_requests(rel) + 2, os.listdir, self.mnt / rel
+                )
             except OSError as e:
                 r.error(e, f"listdir {rel}")
                 continue
@@ -389,7 +436,7 @@ class Readers:
                 path = f"{rel}/{name}" if rel else name
                 if path in self.tree.files:
                     try:
-                        st = r.timed(f"stat {path}", os.stat, self.mnt / path)
+                        st = r.timed(f"stat {path}", path_requests(path), os.stat, self.mnt / path)
                     except OSError as e:
                         r.error(e, f"stat {path}")
                         continue
@@ -423,31 +470,10 @@ def read_back(tree: Tree, mnt: Path) -> list[str]:
 # -- the run -------------------------------------------------------------------
 
 
-@dataclass
-class Settings:
-    seed: int = 1
-    seconds: float = 25.0
-    """How long the faults go on."""
-    call_timeout: float = 3.0
-    rate: float = 0.12
-    cf: int = 4
-    cds: float = 0.5
-    stall: float = 0.0
-    """Seconds a stall lasts (0: twice the call timeout)."""
-    outage: float = 1.0
-    trickle_delay: float = 0.005
-
-    def bound(self) -> float:
-        """Longest a system call may block: one call timeout per FUSE request it
-        costs (an open of a path two folders deep that is not cached: up to
-        three lookups, then open), plus a little slack for the kernel."""
-        return 4 * self.call_timeout + 2.0
-
-
 def run(cpp_port: int, tree: Tree, work: Path, settings: Settings) -> Report:
     """The whole run against a copyparty on ``cpp_port`` serving ``tree``."""
     s = settings
-    report = Report()
+    report = Report(settings)
     schedule = Schedule(s.seed, rate=s.rate)
     proxy = FaultProxy(
         ("127.0.0.1", cpp_port),
@@ -471,7 +497,7 @@ def run(cpp_port: int, tree: Tree, work: Path, settings: Settings) -> Report:
         readers.stop.wait(s.seconds)
         proxy.enabled.clear()  # the schedule ends: a plain proxy from now on
         report.seconds = time.monotonic() - t0
-        stuck_readers = readers.join(settings.bound() + 10)
+        stuck_readers = readers.join(settings.bound(8) + 10)
         report.stuck += [f"reader {n}" for n in stuck_readers]
         # every call the faults started is over within one bound
         time.sleep(s.call_timeout + 1)

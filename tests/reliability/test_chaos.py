@@ -27,7 +27,7 @@ def check(report: Report, settings: Settings, *, min_faults: int, min_kinds: int
     assert report.wrong == 0, report.wrong_what[:10]
     assert report.readback_ok, report.wrong_what[:10]
     assert not report.stuck, (report.stuck, report.log_tail)
-    assert report.longest <= settings.bound(), report.longest_what
+    assert not report.over_bound, report.over_bound[:10]
     injected = sum(report.faults.values())
     assert injected >= min_faults, report.faults
     kinds = {k.split("_")[0] if k.startswith("status") else k for k in report.faults}

@@ -1,0 +1,80 @@
+#!/usr/bin/env python3
+"""Soak: a long chaos run through a real mount, with its figures printed.
+
+A real copyparty serves a tree of many sizes through the fault proxy
+(fakes/faultproxy.py, seeded); partyfuse is mounted on it with a small -cf
+and a short -cds; sequential, random, whole-small-file and ``find`` readers
+run at once while the page cache is dropped now and then.  Prints reads,
+faults injected by kind, errors surfaced, wrong bytes (must be 0), the
+longest blocked call, the daemon's peak RSS and its threads/sockets before
+and after; exits 1 if any check failed.  Needs FUSE (root or fusermount).
+
+    python3 scripts/soak.py --seconds 300 --seed 5
+
+(``tox -e soak`` runs the same through pytest, 600 s by default:
+PARTYFUSE_SOAK_SECONDS, PARTYFUSE_SOAK_SEED.)
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.reliability.chaos import Settings, make_tree, run  # noqa: E402
+from tests.support.copyparty import launch  # noqa: E402
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--seconds", type=float, default=300.0, help="how long faults go on")
+    ap.add_argument("--seed", type=int, default=5)
+    ap.add_argument("--rate", type=float, default=Settings.rate, help="share of exchanges faulted")
+    ap.add_argument(
+        "--call-timeout", type=float, default=Settings.call_timeout, help="the bound on a call"
+    )
+    ap.add_argument("--cf", type=int, default=Settings.cf, help="partyfuse -cf")
+    ap.add_argument("--cds", type=float, default=Settings.cds, help="partyfuse -cds")
+    args = ap.parse_args(argv)
+    settings = Settings(
+        seed=args.seed,
+        seconds=args.seconds,
+        call_timeout=args.call_timeout,
+        rate=args.rate,
+        cf=args.cf,
+        cds=args.cds,
+    )
+    with tempfile.TemporaryDirectory(prefix="partyfuse-soak-") as tmp:
+        work = Path(tmp)
+        tree = make_tree(work / "tree")
+        server = launch(work / "cpp", tree.root)
+        try:
+            report = run(server.port, tree, work / "run", settings)
+        finally:
+            server.stop()
+    print(f"partyfuse soak: seed {args.seed}, rate {args.rate}, call timeout "
+          f"{args.call_timeout:g} s, -cf {args.cf} -cds {args.cds:g}")  # fmt: skip
+    print(report.text())
+    print(f"bound on a blocked call: {settings.bound():.1f} s per FUSE request it makes")
+    failures = []
+    if report.wrong:
+        failures += report.wrong_what[:20]
+    if not report.readback_ok:
+        failures.append("the tree did not read back exactly")
+    if report.stuck:
+        failures.append(f"stuck: {report.stuck}")
+    if report.over_bound:
+        failures.append(f"calls blocked past their bound: {report.over_bound[:10]}")
+    if set(report.errors) - {"EIO", "ETIMEDOUT"}:
+        failures.append(f"unexpected errors: {dict(report.errors)}")
+    for f in failures:
+        print(f"FAIL: {f}")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
