@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Soak: a long chaos run through a real mount, with its figures printed.
 
-A real copyparty serves a tree of many sizes through the fault proxy
+A real copyparty (or nginx) serves a tree of many sizes through the fault proxy
 (fakes/faultproxy.py, seeded); partyfuse is mounted on it with a small -cf
 and a short -cds; sequential, random, whole-small-file and ``find`` readers
 run at once while the page cache is dropped now and then.  Prints reads,
@@ -25,14 +25,24 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.reliability.chaos import Settings, make_tree, run  # noqa: E402
+from fakes.tree import Tree as ServedTree  # noqa: E402
+from tests.reliability.chaos import Settings, Tree, make_tree, run  # noqa: E402
 from tests.support.copyparty import launch  # noqa: E402
+from tests.support.real_servers import RealServer, start_real_server  # noqa: E402
+
+
+def nginx(tree: Tree) -> RealServer:
+    served = ServedTree()
+    for rel, data in tree.files.items():
+        served.add_file(rel, data)
+    return start_real_server("nginx", served)
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--seconds", type=float, default=300.0, help="how long faults go on")
     ap.add_argument("--seed", type=int, default=5)
+    ap.add_argument("--server", choices=("copyparty", "nginx"), default="copyparty")
     ap.add_argument("--rate", type=float, default=Settings.rate, help="share of exchanges faulted")
     ap.add_argument(
         "--call-timeout", type=float, default=Settings.call_timeout, help="the bound on a call"
@@ -51,12 +61,12 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="partyfuse-soak-") as tmp:
         work = Path(tmp)
         tree = make_tree(work / "tree")
-        server = launch(work / "cpp", tree.root)
+        server = launch(work / "cpp", tree.root) if args.server == "copyparty" else nginx(tree)
         try:
             report = run(server.port, tree, work / "run", settings)
         finally:
             server.stop()
-    print(f"partyfuse soak: seed {args.seed}, rate {args.rate}, call timeout "
+    print(f"partyfuse soak: {args.server}, seed {args.seed}, rate {args.rate}, call timeout "
           f"{args.call_timeout:g} s, -cf {args.cf} -cds {args.cds:g}")  # fmt: skip
     print(report.text())
     print(f"bound on a blocked call: {settings.bound():.1f} s per FUSE request it makes")

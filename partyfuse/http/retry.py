@@ -17,12 +17,16 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import logging
 import os
 import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, TypeVar
+
+log = logging.getLogger(__name__)
+F = TypeVar("F", bound=Callable[..., Any])
 
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 #: Seconds a transport call may take, retries included, unless told otherwise.
@@ -75,10 +79,17 @@ def fit_call_timeout(
     kernel = kernel_request_timeout(sysctl)
     if kernel is None:
         return requested
-    return min(requested, max(1.0, kernel * KERNEL_SHARE))
+    fitted = min(requested, max(1.0, kernel * KERNEL_SHARE))
+    if fitted < requested:
+        log.info(
+            "each call to the server is bounded by %g s instead of %g s: this kernel "
+            "aborts FUSE requests that take %g s",
+            fitted,
+            requested,
+            kernel,
+        )
+    return fitted
 
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 _scope = threading.local()
 

@@ -131,6 +131,9 @@ class Report:
     peak_rss_kib: int = 0
     threads: tuple[int, int] = (0, 0)
     sockets: tuple[int, int] = (0, 0)
+    fds: tuple[int, int] = (0, 0)
+    peak: tuple[int, int, int] = (0, 0, 0)
+    """Most threads, sockets and open fds seen at once during the run."""
     stuck: list[str] = field(default_factory=list)
     readback_ok: bool = False
     seconds: float = 0.0
@@ -185,6 +188,9 @@ class Report:
             f"peak RSS of daemon:  {self.peak_rss_kib / 1024:.1f} MiB",
             f"threads before/after: {self.threads[0]} / {self.threads[1]}",
             f"sockets before/after: {self.sockets[0]} / {self.sockets[1]}",
+            f"open fds before/after: {self.fds[0]} / {self.fds[1]}",
+            f"peak during the run: {self.peak[0]} threads, {self.peak[1]} sockets, "
+            f"{self.peak[2]} fds",
             f"stuck threads:       {len(self.stuck)}",
             f"tree read back:      {'exact' if self.readback_ok else 'FAILED'}",
         ])  # fmt: skip
@@ -254,6 +260,16 @@ class Daemon:
             except OSError:
                 pass
         return n
+
+    def fds(self) -> int:
+        return len(os.listdir(self._proc("fd")))
+
+    def sample(self) -> tuple[int, int, int]:
+        """(threads, sockets, open fds), or zeros once the process is gone."""
+        try:
+            return self.threads(), self.sockets(), self.fds()
+        except OSError:
+            return 0, 0, 0
 
     def peak_rss_kib(self) -> int:
         for line in self._proc("status").read_text().splitlines():
@@ -489,7 +505,16 @@ def run(cpp_port: int, tree: Tree, work: Path, settings: Settings) -> Report:
         daemon = Daemon(proxy.url, work / "mnt", work / "log", s.call_timeout,
                         "-cf", str(s.cf), "-cds", str(s.cds), "-cdn", "4")  # fmt: skip
         os.listdir(daemon.mnt)
-        threads0, sockets0 = daemon.threads(), daemon.sockets()
+        threads0, sockets0, fds0 = daemon.sample()
+        sampling = threading.Event()
+
+        def sampler() -> None:
+            while not sampling.wait(0.5):
+                (t, k, f), (pt, pk, pf) = daemon.sample(), report.peak
+                report.peak = (max(t, pt), max(k, pk), max(f, pf))
+
+        watcher = threading.Thread(target=sampler, daemon=True)
+        watcher.start()
         readers = Readers(tree, daemon.mnt, report, s.seed)
         proxy.enabled.set()
         t0 = time.monotonic()
@@ -509,8 +534,12 @@ def run(cpp_port: int, tree: Tree, work: Path, settings: Settings) -> Report:
         report.faults = proxy.counts()
         report.peak_rss_kib = daemon.peak_rss_kib()
         time.sleep(s.cds + 0.5)
-        report.threads = (threads0, daemon.threads())
-        report.sockets = (sockets0, daemon.sockets())
+        sampling.set()
+        watcher.join(5)
+        threads1, sockets1, fds1 = daemon.sample()
+        report.threads, report.sockets, report.fds = (
+            (threads0, threads1), (sockets0, sockets1), (fds0, fds1)
+        )  # fmt: skip
         if daemon.proc.poll() is not None:
             report.stuck.append(f"daemon exited {daemon.proc.returncode}")
         return report

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from fakes.tree import Tree as ServedTree
+
 from .chaos import Report, Settings, Tree, make_tree, run
 
 
@@ -41,6 +43,23 @@ def test_quick_chaos_run_reads_exact_bytes_or_errors(served, tmp_path: Path) -> 
     settings = Settings(seed=11, seconds=25.0, call_timeout=3.0, rate=0.12)
     report = run(server.port, tree, tmp_path, settings)
     check(report, settings, min_faults=40, min_kinds=7)
+
+
+@pytest.fixture(scope="module")
+def nginx_served(real_server_module, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    tree = make_tree(tmp_path_factory.mktemp("chaos-nginx") / "tree")
+    served = ServedTree()
+    for rel, data in tree.files.items():
+        served.add_file(rel, data)
+    return real_server_module("nginx", served), tree
+
+
+def test_quick_chaos_run_through_nginx(nginx_served, tmp_path: Path) -> None:
+    # nginx: HTML listings sent chunked, ETag/Last-Modified validators
+    server, tree = nginx_served
+    settings = Settings(seed=12, seconds=15.0, call_timeout=3.0, rate=0.15)
+    report = run(server.port, tree, tmp_path, settings)
+    check(report, settings, min_faults=25, min_kinds=6)
 
 
 @pytest.mark.soak
