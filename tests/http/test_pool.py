@@ -17,7 +17,7 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Response
 
-from partyfuse.core.errors import TimedOut, TransportError
+from partyfuse.core.errors import TimedOut, Transient, TransportError
 from partyfuse.core.model import Entry
 from partyfuse.http import HttpTransport, RetryPolicy
 from partyfuse.http.pool import Headers, call_scope, retry_after
@@ -426,3 +426,16 @@ def test_the_bound_is_kept_below_the_kernels_fuse_request_timeout(tmp_path):
     assert kernel_request_timeout(d) == 20
     assert fit_call_timeout(60.0, d) < 20
     assert fit_call_timeout(60.0, tmp_path / "missing") == 60.0
+
+
+def test_a_server_busy_past_the_retries_is_a_one_line_transient_error(socket_server):
+    def handle(conn: socket.socket, n: int) -> None:
+        while True:
+            read_request(conn)
+            conn.sendall(b"HTTP/1.1 429 Slow down\r\nContent-Length: 0\r\n\r\n")
+
+    server = socket_server(handle)
+    t = bounded(server.url, retry=RetryPolicy(retries=2, backoff=0.01))
+    with pytest.raises(Transient, match=r"busy \(HTTP 429") as e:
+        t.read_range("f.bin", 0, 10, entry())
+    assert "\n" not in str(e.value)

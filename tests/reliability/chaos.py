@@ -344,7 +344,11 @@ class Readers:
     def _loop(self, job, i: int) -> None:  # type: ignore[no-untyped-def]
         rng = random.Random(self.seed * 100 + i)
         while not self.stop.is_set():
-            job(rng)
+            try:
+                job(rng)
+            except Exception as e:  # a reader's own bug must fail the run, not vanish
+                self.report.bad(f"reader {job.__name__} crashed: {e!r}")
+                return
 
     def _open(self, rel: str) -> int | None:
         r = self.report
@@ -379,9 +383,13 @@ class Readers:
         r = self.report
         try:
             size = len(self.tree.files[rel])
-            st = r.timed(f"fstat {rel}", 1, os.fstat, fd)
-            if st.st_size != size:
-                r.bad(f"fstat {rel}: size {st.st_size}, not {size}")
+            try:
+                st = r.timed(f"fstat {rel}", 1, os.fstat, fd)
+            except OSError as e:  # with -cds 0 every fstat asks the server
+                r.error(e, f"fstat {rel}")
+            else:
+                if st.st_size != size:
+                    r.bad(f"fstat {rel}: size {st.st_size}, not {size}")
             pos = 0
             while not self.stop.is_set():
                 try:

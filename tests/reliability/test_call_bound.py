@@ -6,19 +6,26 @@ worker."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import socket
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
+from fakes.faultproxy import FaultProxy, Script
 from partyfuse.core.errors import FsError
 from partyfuse.core.remotefs import CacheConfig, RemoteFS
 from partyfuse.fuse_adapter import Adapter
 from partyfuse.http import HttpTransport, RetryPolicy
 from partyfuse.http.retry import scope_start
+from tests.mount.conftest import TEST_ENV, teardown
+
+from .chaos import mount_command
 
 DATA = bytes(range(256)) * (16 << 10)  # 4 MiB
 BOUND = 1.5
@@ -173,3 +180,29 @@ def test_each_fuse_operation_runs_in_one_call_scope() -> None:
     assert len(fs.seen) == 2 and all(s is not None for s in fs.seen)
     assert fs.seen[0] != fs.seen[1]  # a new operation, a new deadline
     assert scope_start() is None  # and none left behind
+
+
+def test_mounting_a_server_that_never_answers_fails_within_the_bound(tmp_path: Path) -> None:
+    # the issue's "connections accepted, nothing sent back": the mount-time
+    # listing must end with a one-line error, not hang
+    upstream = socket.create_server(("127.0.0.1", 0))  # never used: every request stalls
+    proxy = FaultProxy(upstream.getsockname(), Script(["stall"] * 20), stall=60.0).start()
+    mnt = tmp_path / "mnt"
+    mnt.mkdir()
+    try:
+        t0 = time.monotonic()
+        r = subprocess.run(
+            mount_command(proxy.url, mnt, BOUND),
+            capture_output=True, text=True, timeout=60, env={**os.environ, **TEST_ENV},
+        )  # fmt: skip
+        secs = time.monotonic() - t0
+    finally:
+        proxy.stop()
+        upstream.close()
+        teardown(mnt, None)
+    assert r.returncode != 0
+    lines = [line for line in r.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "timed out" in lines[0], r.stderr
+    assert "Traceback" not in r.stderr
+    assert secs < BOUND + 10  # the interpreter's start-up and imports, and the bound
+    assert proxy.counts()["stall"] >= 1
