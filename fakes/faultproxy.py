@@ -26,7 +26,8 @@ It parses just enough HTTP/1.1 to find where each answer ends on a kept-alive
 connection (HEAD, 1xx/204/304, Transfer-Encoding: chunked, Content-Length,
 or the end of the connection).  A fault that needs a body (a cut, a lie about
 its length) is only injected when the answer has one; ``injected`` counts
-the faults actually injected, by kind.
+the faults actually injected, by kind, and ``on_kept_alive`` those that hit a
+connection that had carried an exchange before.
 
 On Linux, closing a socket that another thread is blocked on in recv() sends
 nothing and wakes nobody: every close from another thread here shuts the
@@ -271,6 +272,9 @@ class FaultProxy:
         self.trickle_delay = trickle_delay
         self.injected: Counter[str] = Counter()
         self.exchanges = 0
+        self.on_kept_alive = 0
+        """Faults injected on a connection that had carried an exchange before."""
+        self._conn = threading.local()  # per connection thread: is it a kept-alive one
         self.connections = 0
         self.enabled = threading.Event()
         self.enabled.set()
@@ -338,6 +342,8 @@ class FaultProxy:
     def _count(self, kind: str) -> None:
         with self._lock:
             self.injected[kind] += 1
+            if getattr(self._conn, "kept", False):
+                self.on_kept_alive += 1
 
     def _spawn(self, target: object, *args: object, name: str) -> None:
         t = threading.Thread(target=self._run, args=(target, *args), name=name, daemon=True)
@@ -440,6 +446,7 @@ class FaultProxy:
 
     def _serve(self, client: socket.socket) -> None:
         up: socket.socket | None = None
+        served = 0
         creader = _Reader(client)
         ureader: _Reader | None = None
         try:
@@ -453,6 +460,8 @@ class FaultProxy:
                 method = req.first.split(" ", 1)[0].upper()
                 close_after = (req.get("Connection") or "").lower() == "close"
                 fault = self._next_fault()
+                self._conn.kept = served > 0
+                served += 1
                 kind = fault.kind if fault else None
                 if kind == "server_away":
                     self._count(kind)

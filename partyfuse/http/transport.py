@@ -125,10 +125,10 @@ class HttpTransport:
                 "can read and alter what %s serves",
                 self.base.netloc,
             )
+        deadline = fit_call_timeout(call_timeout)
         self._pool = ConnectionPool(
-            self.base, tls, self._policy, self._timeout, sleep=sleep,
-            deadline=fit_call_timeout(call_timeout),
-        )  # fmt: skip
+            self.base, tls, self._policy, self._timeout, sleep=sleep, deadline=deadline
+        )
         self._origin = f"{self.base.scheme}://{self.base.netloc}"
         self._user_agent = f"partyfuse/{__version__}"
         # Request headers by "is copyparty" (the PW header goes only there),

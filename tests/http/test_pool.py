@@ -439,3 +439,9 @@ def test_a_server_busy_past_the_retries_is_a_one_line_transient_error(socket_ser
     with pytest.raises(Transient, match=r"busy \(HTTP 429") as e:
         t.read_range("f.bin", 0, 10, entry())
     assert "\n" not in str(e.value)
+
+
+@pytest.mark.parametrize("seconds", [0, -1.0, float("nan")])
+def test_a_call_timeout_that_is_not_positive_is_refused(seconds):
+    with pytest.raises(ValueError, match="call timeout"):
+        HttpTransport("http://127.0.0.1:9/", call_timeout=seconds)

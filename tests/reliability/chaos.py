@@ -98,8 +98,9 @@ class Settings:
     def bound(self, requests: int = 1) -> float:
         """Longest a system call that costs up to ``requests`` FUSE requests may
         block: the call timeout per request (each FUSE request is one bounded
-        operation, see fuse_adapter._guard), plus a second of slack each."""
-        return requests * (self.call_timeout + 1.0)
+        operation, see fuse_adapter._guard), plus a second of slack each and two
+        for a loaded machine's scheduler."""
+        return requests * (self.call_timeout + 1.0) + 2.0
 
 
 def read_requests(offset: int, size: int) -> int:
@@ -126,6 +127,7 @@ class Report:
     wrong_what: list[str] = field(default_factory=list)
     errors: Counter[str] = field(default_factory=Counter)
     faults: dict[str, int] = field(default_factory=dict)
+    on_kept_alive: int = 0
     longest: float = 0.0
     longest_what: str = ""
     peak_rss_kib: int = 0
@@ -180,7 +182,8 @@ class Report:
             f"run:                 {self.seconds:.0f} s of faults",
             f"reads:               {self.reads} ({self.bytes_read / 1e6:.1f} MB), "
             f"{self.listings} listings, {self.short_reads} short reads",
-            f"faults injected:     {sum(self.faults.values())} ({faults})",
+            f"faults injected:     {sum(self.faults.values())} ({faults}); "
+            f"{self.on_kept_alive} on kept-alive connections",
             f"errors surfaced:     {sum(self.errors.values())} ({errors})",
             f"wrong bytes:         {self.wrong}",
             f"longest blocked call: {self.longest:.2f} s ({self.longest_what}); "
@@ -540,6 +543,7 @@ def run(cpp_port: int, tree: Tree, work: Path, settings: Settings) -> Report:
         if bad:
             report.wrong_what += [f"read back: {b}" for b in bad[:20]]
         report.faults = proxy.counts()
+        report.on_kept_alive = proxy.on_kept_alive
         report.peak_rss_kib = daemon.peak_rss_kib()
         time.sleep(s.cds + 0.5)
         sampling.set()

@@ -32,6 +32,7 @@ def check(report: Report, settings: Settings, *, min_faults: int, min_kinds: int
     assert not report.over_bound, report.over_bound[:10]
     injected = sum(report.faults.values())
     assert injected >= min_faults, report.faults
+    assert report.on_kept_alive >= injected // 5, "faults should hit kept-alive connections too"
     kinds = {k.split("_")[0] if k.startswith("status") else k for k in report.faults}
     assert len(kinds) >= min_kinds, report.faults
     assert report.reads > 10 * min_faults, "too few reads to mean anything"
@@ -40,7 +41,7 @@ def check(report: Report, settings: Settings, *, min_faults: int, min_kinds: int
 
 def test_quick_chaos_run_reads_exact_bytes_or_errors(served, tmp_path: Path) -> None:
     server, tree = served
-    settings = Settings(seed=11, seconds=25.0, call_timeout=3.0, rate=0.12)
+    settings = Settings(seed=11, seconds=20.0, call_timeout=3.0, rate=0.12)
     report = run(server.port, tree, tmp_path, settings)
     check(report, settings, min_faults=40, min_kinds=7)
 
@@ -57,7 +58,7 @@ def nginx_served(real_server_module, tmp_path_factory: pytest.TempPathFactory): 
 def test_quick_chaos_run_through_nginx(nginx_served, tmp_path: Path) -> None:
     # nginx: HTML listings sent chunked, ETag/Last-Modified validators
     server, tree = nginx_served
-    settings = Settings(seed=12, seconds=15.0, call_timeout=3.0, rate=0.15)
+    settings = Settings(seed=12, seconds=12.0, call_timeout=3.0, rate=0.15)
     report = run(server.port, tree, tmp_path, settings)
     check(report, settings, min_faults=25, min_kinds=6)
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import http.client
 import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -24,7 +24,7 @@ def upstream() -> Iterator[PlainServer]:
 
 
 @pytest.fixture
-def proxied(upstream: PlainServer) -> Iterator[callable]:
+def proxied(upstream: PlainServer) -> Iterator[Callable[..., FaultProxy]]:
     made: list[FaultProxy] = []
 
     def make(schedule: Schedule, **kw: float) -> FaultProxy:
@@ -71,7 +71,7 @@ def test_reset_before_the_answer_hits_a_kept_alive_connection(proxied, upstream)
     assert get(c, rng=(0, 99)).read() == DATA[:100]
     with pytest.raises(ConnectionResetError):
         get(c, rng=(0, 99))
-    assert proxy.counts() == {"reset_before": 1}
+    assert proxy.counts() == {"reset_before": 1} and proxy.on_kept_alive == 1
     assert upstream.requests == 1  # the server never saw the reset request
 
 
@@ -85,7 +85,7 @@ def test_reset_mid_body_sends_a_true_prefix_then_rst(proxied):
         while chunk := r.read(100):
             got += chunk
     assert len(got) < 10000 and DATA[: len(got)] == got
-    assert proxy.counts() == {"reset_mid_body": 1}
+    assert proxy.counts() == {"reset_mid_body": 1} and proxy.on_kept_alive == 0
 
 
 def test_a_short_body_keeps_the_true_length_and_ends_early(proxied):
