@@ -41,12 +41,20 @@ from .retry import CALL_TIMEOUT, RETRY_STATUSES, RetryPolicy, bounded_call, call
 from .tls import TlsOptions, default_context
 from .urls import BaseUrl
 
+__all__ = [
+    "EXCHANGE_ERRORS",
+    "ConnectionPool",
+    "Headers",
+    "Response",
+    "bounded_call",
+    "call_scope",
+    "retry_after",
+]
+
 #: Idle keep-alive connections kept: FUSE's worker threads plus the read-ahead.
 MAX_IDLE = 32
 #: Leftover body bytes worth reading to keep a connection alive.
 DRAIN_MAX = 64 << 10
-__all__ = ["ConnectionPool", "Response", "Headers", "bounded_call", "call_scope", "retry_after"]
-
 #: What a failed exchange raises (ssl.SSLError and socket timeouts are OSErrors).
 EXCHANGE_ERRORS: tuple[type[BaseException], ...] = (OSError, http.client.HTTPException)
 
