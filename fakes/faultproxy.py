@@ -30,8 +30,10 @@ the faults actually injected, by kind, and ``on_kept_alive`` those that hit a
 connection that had carried an exchange before.
 
 On Linux, closing a socket that another thread is blocked on in recv() sends
-nothing and wakes nobody: every close from another thread here shuts the
-socket down first, and a reset is SO_LINGER 0 then close.
+nothing and wakes nobody, and frees its number for the next socket made: so
+a thread only ever shuts down another's sockets (which wakes it) and each
+socket is closed by the thread that owns it.  A reset is SO_LINGER 0, then
+close.
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ import socket
 import struct
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -151,13 +153,16 @@ def reset(sock: socket.socket) -> None:
     sock.close()
 
 
-def shut(sock: socket.socket) -> None:
-    """Wake whoever is blocked on ``sock`` (close alone would not), then close."""
+def wake(sock: socket.socket, *, rst: bool = False) -> None:
+    """Wake whoever is blocked on ``sock`` (close alone would not), and leave
+    closing it to them: closing another thread's socket frees its number for
+    the next socket made, which that thread might then read from."""
     try:
+        if rst:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         sock.shutdown(socket.SHUT_RDWR)
     except OSError:
         pass
-    sock.close()
 
 
 class _Gone(Exception):
@@ -275,6 +280,8 @@ class FaultProxy:
         self.on_kept_alive = 0
         """Faults injected on a connection that had carried an exchange before."""
         self._conn = threading.local()  # per connection thread: is it a kept-alive one
+        self.recent: deque[str] = deque(maxlen=400)
+        """The last exchanges, one line each (request, status, type, fault): evidence."""
         self.connections = 0
         self.enabled = threading.Event()
         self.enabled.set()
@@ -314,14 +321,13 @@ class FaultProxy:
         self.enabled.clear()
         deadline = time.monotonic() + 10
         while True:
-            with self._lock:
+            with self._lock:  # owners close their sockets under the lock: none is closed here
                 listener, self._listener = self._listener, None
-                socks = list(self._socks)
+                if listener is not None:
+                    wake(listener)
+                for s in self._socks:
+                    wake(s)
                 threads = [t for t in self._threads if t is not threading.current_thread()]
-            if listener is not None:
-                shut(listener)
-            for s in socks:
-                shut(s)
             if not threads:
                 return
             for t in threads:
@@ -381,27 +387,38 @@ class FaultProxy:
         self._spawn(self._accept, sock, name=f"faultproxy-accept-{self._port}")
 
     def _accept(self, listener: socket.socket) -> None:
-        while not self._stopping.is_set():
-            try:
-                client, _ = listener.accept()
-            except OSError:
-                return  # shut down: stopping, or the server went away
+        try:
+            while not self._stopping.is_set():
+                try:
+                    client, _ = listener.accept()
+                except OSError:
+                    return  # shut down: stopping, or the server went away
+                with self._lock:
+                    if self._listener is not listener:
+                        reset(client)
+                        return
+                    self._socks.add(client)
+                    self.connections += 1
+                self._spawn(self._serve, client, name="faultproxy-conn")
+        finally:
             with self._lock:
-                if self._listener is not listener:
-                    reset(client)
-                    return
-                self._socks.add(client)
-                self.connections += 1
-            self._spawn(self._serve, client, name="faultproxy-conn")
+                listener.close()
 
-    def _track(self, sock: socket.socket | None, add: bool) -> None:
-        if sock is None:
-            return
+    def _own(self, sock: socket.socket) -> None:
+        """``sock`` is this thread's: others may wake it (see wake), not close it."""
         with self._lock:
-            if add:
-                self._socks.add(sock)
+            if self._stopping.is_set() or self._listener is None:
+                wake(sock)  # stopping or away: it must not outlive that
+            self._socks.add(sock)
+
+    def _close(self, sock: socket.socket, *, rst: bool = False) -> None:
+        """Close one of this thread's sockets (with a RST if ``rst``)."""
+        with self._lock:
+            self._socks.discard(sock)
+            if rst:
+                reset(sock)
             else:
-                self._socks.discard(sock)
+                sock.close()
 
     # -- the server going away ---------------------------------------------
 
@@ -410,16 +427,11 @@ class FaultProxy:
         port after ``seconds`` (``outage`` by default)."""
         with self._lock:
             listener, self._listener = self._listener, None
-            socks = list(self._socks)
-        if listener is None:
-            return  # already away
-        shut(listener)
-        for s in socks:
-            try:
-                s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            except OSError:
-                pass
-            shut(s)
+            if listener is None:
+                return  # already away
+            wake(listener)
+            for s in self._socks:
+                wake(s, rst=True)
         self._spawn(self._come_back, self.outage if seconds is None else seconds,
                     name="faultproxy-outage")  # fmt: skip
 
@@ -461,8 +473,11 @@ class FaultProxy:
                 close_after = (req.get("Connection") or "").lower() == "close"
                 fault = self._next_fault()
                 self._conn.kept = served > 0
+                self._conn.request = f"#{id(client) % 10_000:04d}.{served} {req.first}"
                 served += 1
                 kind = fault.kind if fault else None
+                if kind in ("server_away", "reset_before", "stall"):
+                    self._log(0, "", kind)
                 if kind == "server_away":
                     self._count(kind)
                     self.go_away()
@@ -478,6 +493,7 @@ class FaultProxy:
                 if kind == "status" and fault is not None:
                     ra = "_retry_after" if fault.retry_after is not None else ""
                     self._count(f"status_{fault.status}{ra}")
+                    self._log(fault.status, "text/plain", kind)
                     client.sendall(self._status_answer(fault))
                     if close_after:
                         return
@@ -488,7 +504,7 @@ class FaultProxy:
                     except OSError:
                         return  # the server is down: so are we, for this client
                     up.settimeout(None)
-                    self._track(up, True)
+                    self._own(up)
                     ureader = _Reader(up)
                 assert ureader is not None
                 try:
@@ -502,17 +518,18 @@ class FaultProxy:
             return
         finally:
             if up is not None:
-                self._track(up, False)
-                shut(up)
-            self._track(client, False)
-            try:
-                client.close()
-            except OSError:
-                pass
+                self._close(up)
+            self._close(client)
+
+    def _log(self, status: int, ctype: str, kind: str | None, extra: str | None = None) -> None:
+        line = f"{time.monotonic():.3f} {getattr(self._conn, 'request', '?')} -> {status} {ctype}"
+        line += f" [{extra}]" if extra else ""
+        line += f" FAULT {kind}" if kind else ""
+        with self._lock:
+            self.recent.append(line)
 
     def _reset(self, client: socket.socket) -> None:
-        self._track(client, False)
-        reset(client)
+        self._close(client, rst=True)
 
     def _stall(self, client: socket.socket) -> None:
         """Say nothing for ``stall`` seconds (or until the client gives up), then FIN."""
@@ -547,6 +564,7 @@ class FaultProxy:
             resp = _parse(up.head())
             status = int(resp.first.split(" ")[1])
         kind = fault.kind if fault else None
+        self._log(status, resp.get("Content-Type") or "", kind, resp.get("Content-Range"))
         no_body = method == "HEAD" or status in (204, 304)
         chunked = "chunked" in (resp.get("Transfer-Encoding") or "").lower()
         length_h = resp.get("Content-Length")

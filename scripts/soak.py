@@ -49,6 +49,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--cf", type=int, default=Settings.cf, help="partyfuse -cf")
     ap.add_argument("--cds", type=float, default=Settings.cds, help="partyfuse -cds")
+    ap.add_argument("--debug", action="store_true", help="partyfuse -d (to hunt a failure)")
+    ap.add_argument("--keep", metavar="DIR", help="copy the daemon's log to DIR")
     args = ap.parse_args(argv)
     settings = Settings(
         seed=args.seed,
@@ -57,6 +59,7 @@ def main(argv: list[str] | None = None) -> int:
         rate=args.rate,
         cf=args.cf,
         cds=args.cds,
+        debug=args.debug,
     )
     with tempfile.TemporaryDirectory(prefix="partyfuse-soak-") as tmp:
         work = Path(tmp)
@@ -79,10 +82,16 @@ def main(argv: list[str] | None = None) -> int:
         failures.append(f"stuck: {report.stuck}")
     if report.over_bound:
         failures.append(f"calls blocked past their bound: {report.over_bound[:10]}")
-    if set(report.errors) - {"EIO", "ETIMEDOUT"}:
-        failures.append(f"unexpected errors: {dict(report.errors)}")
+    failures += [f"unexpected error: {u}" for u in report.unexpected[:20]]
     for f in failures:
         print(f"FAIL: {f}")
+    if args.keep:
+        Path(args.keep).mkdir(parents=True, exist_ok=True)
+        (Path(args.keep) / "partyfuse.log").write_text(report.log_text)
+        (Path(args.keep) / "evidence.txt").write_text("\n".join(report.evidence) + "\n")
+    if failures and report.evidence:
+        print("the fault proxy's last exchanges before the first failure:")
+        print(*report.evidence[:61], sep="\n  ")
     return 1 if failures else 0
 
 

@@ -94,6 +94,8 @@ class Settings:
     """Seconds a stall lasts (0: twice the call timeout)."""
     outage: float = 1.0
     trickle_delay: float = 0.005
+    debug: bool = False
+    """Run the daemon with -d (every request in its log: slow, for hunting a failure)."""
 
     def bound(self, requests: int = 1) -> float:
         """Longest a system call that costs up to ``requests`` FUSE requests may
@@ -125,6 +127,8 @@ class Report:
     short_reads: int = 0
     wrong: int = 0
     wrong_what: list[str] = field(default_factory=list)
+    unexpected: list[str] = field(default_factory=list)
+    """Errors other than EIO/ETIMEDOUT (an existing file said ENOENT, ...)."""
     errors: Counter[str] = field(default_factory=Counter)
     faults: dict[str, int] = field(default_factory=dict)
     on_kept_alive: int = 0
@@ -140,6 +144,10 @@ class Report:
     readback_ok: bool = False
     seconds: float = 0.0
     log_tail: str = field(default="", repr=False)
+    log_text: str = field(default="", repr=False)
+    evidence: list[str] = field(default_factory=list, repr=False)
+    """The proxy's last exchanges when something went wrong."""
+    proxy: FaultProxy | None = field(default=None, repr=False)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def timed(self, what: str, requests: int, fn, *args):  # type: ignore[no-untyped-def]
@@ -162,13 +170,18 @@ class Report:
         with self.lock:
             self.errors[name] += 1
             if e.errno not in ALLOWED:
-                self.wrong += 1
-                self.wrong_what.append(f"{what}: {e!r}")
+                self.unexpected.append(f"{what}: {e!r}")
+                self._witness(what)
 
     def bad(self, what: str) -> None:
         with self.lock:
             self.wrong += 1
             self.wrong_what.append(what)
+            self._witness(what)
+
+    def _witness(self, what: str) -> None:
+        if self.proxy is not None and len(self.evidence) < 2000:
+            self.evidence += [f"--- {what}", *list(self.proxy.recent)[-60:]]
 
     def read_ok(self, n: int) -> None:
         with self.lock:
@@ -186,6 +199,8 @@ class Report:
             f"{self.on_kept_alive} on kept-alive connections",
             f"errors surfaced:     {sum(self.errors.values())} ({errors})",
             f"wrong bytes:         {self.wrong}",
+            f"unexpected errors:   {len(self.unexpected)}"
+            + "".join(f"\n  {u}" for u in self.unexpected[:5]),
             f"longest blocked call: {self.longest:.2f} s ({self.longest_what}); "
             f"{len(self.over_bound)} past their bound",
             f"peak RSS of daemon:  {self.peak_rss_kib / 1024:.1f} MiB",
@@ -323,12 +338,15 @@ class Readers:
         self.small = sorted(r for r, d in tree.files.items() if len(d) <= 100_000)
         self.threads: list[threading.Thread] = []
 
-    def start(self, sequential: int = 2, random_: int = 2, small: int = 1, find: int = 1) -> None:
+    def start(
+        self, sequential: int = 2, random_: int = 2, small: int = 1, find: int = 1, stat: int = 1
+    ) -> None:
         jobs = (
             [self._sequential] * sequential
             + [self._random] * random_
             + [self._small] * small
             + [self._find] * find
+            + [self._stat] * stat
             + [self._dropper]
         )
         for i, job in enumerate(jobs):
@@ -470,6 +488,19 @@ class Readers:
                     if st.st_size != len(self.tree.files[path]):
                         r.bad(f"stat {path}: size {st.st_size}")
 
+    def _stat(self, rng: random.Random) -> None:
+        """stat() files again and again: each asks the server once -cds has passed."""
+        r = self.report
+        rel = rng.choice(sorted(self.tree.files))
+        try:
+            st = r.timed(f"stat {rel}", path_requests(rel), os.stat, self.mnt / rel)
+        except OSError as e:
+            r.error(e, f"stat {rel}")
+            return
+        if st.st_size != len(self.tree.files[rel]):
+            r.bad(f"stat {rel}: size {st.st_size}")
+        self.stop.wait(0.01)
+
     def _dropper(self, rng: random.Random) -> None:
         drop_page_cache()
         self.stop.wait(rng.uniform(0.3, 1.0))
@@ -509,12 +540,14 @@ def run(cpp_port: int, tree: Tree, work: Path, settings: Settings) -> Report:
         outage=s.outage,
         trickle_delay=s.trickle_delay,
     )
+    report.proxy = proxy
     proxy.enabled.clear()  # mount and take the baseline on a quiet server
     proxy.start()
     daemon = None
     try:
         daemon = Daemon(proxy.url, work / "mnt", work / "log", s.call_timeout,
-                        "-cf", str(s.cf), "-cds", str(s.cds), "-cdn", "4")  # fmt: skip
+                        "-cf", str(s.cf), "-cds", str(s.cds), "-cdn", "4",
+                        *(["-d"] if s.debug else []))  # fmt: skip
         os.listdir(daemon.mnt)
         threads0, sockets0, fds0 = daemon.sample()
         sampling = threading.Event()
@@ -558,5 +591,6 @@ def run(cpp_port: int, tree: Tree, work: Path, settings: Settings) -> Report:
     finally:
         if daemon is not None:
             daemon.stop()
-            report.log_tail = daemon.log_text(4000)
+            report.log_text = daemon.log_text(10_000_000)
+            report.log_tail = report.log_text[-4000:]
         proxy.stop()

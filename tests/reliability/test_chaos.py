@@ -26,7 +26,8 @@ def served(copyparty_factory, tmp_path_factory: pytest.TempPathFactory):  # type
 
 def check(report: Report, settings: Settings, *, min_faults: int, min_kinds: int) -> None:
     print(report.text())
-    assert report.wrong == 0, report.wrong_what[:10]
+    assert report.wrong == 0, (report.wrong_what[:10], report.evidence[:61])
+    assert not report.unexpected, (report.unexpected[:10], report.evidence[:61])
     assert report.readback_ok, report.wrong_what[:10]
     assert not report.stuck, (report.stuck, report.log_tail)
     assert not report.over_bound, report.over_bound[:10]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import http.client
 import socket
+import threading
 import time
 from collections.abc import Callable, Iterator
 
@@ -249,3 +250,37 @@ def test_faults_off_forwards_cleanly_and_stop_wakes_idle_connections(proxied):
     assert time.monotonic() - t0 < 5
     assert proxy.total() == 0
     idle.close()
+
+
+def test_answers_never_cross_between_connections_while_the_server_comes_and_goes(proxied):
+    # closing another thread's socket lets the kernel hand its number to a new
+    # socket while that thread is about to recv() on it: one client would then
+    # read another's answer.  Under outages every answer must still be its own.
+    proxy = proxied(Schedule(5, rate=0.03, weights={"server_away": 1.0}), outage=0.05)
+    crossed: list[str] = []
+    done = 0
+
+    def client_loop(n: int) -> None:
+        nonlocal done
+        for i in range(150):
+            path = f"/echo/{n}/{i}"
+            try:
+                c = client(proxy, timeout=5)
+                r = get(c, path)
+                body = r.read()
+                c.close()
+            except (OSError, http.client.HTTPException):
+                time.sleep(0.01)  # away: wait for it to come back
+                continue
+            if r.status != 200 or body != path.encode() * 50:
+                crossed.append(f"{path}: {r.status} {body[:40]!r}")
+            done += 1
+
+    threads = [threading.Thread(target=client_loop, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert not crossed, crossed[:5]
+    assert proxy.counts().get("server_away", 0) >= 5
+    assert done > 300

@@ -1,6 +1,7 @@
 """A plain HTTP/1.1 keep-alive server for the fault proxy's tests: ``/f.bin``
 (single byte ranges, HEAD), ``/chunked`` (Transfer-Encoding: chunked) and
-``/close`` (no length: the body ends with the connection)."""
+``/close`` (no length: the body ends with the connection) and ``/echo/...``
+(its own path, repeated: which request an answer belongs to)."""
 
 from __future__ import annotations
 
@@ -34,6 +35,14 @@ class _Handler(BaseHTTPRequestHandler):
                     part = DATA[i : i + 5000]
                     self.wfile.write(f"{len(part):x}\r\n".encode() + part + b"\r\n")
                 self.wfile.write(b"0\r\n\r\n")
+            return
+        if self.path.startswith("/echo/"):
+            body = self.path.encode() * 50  # which request this answers, in its body
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            if not head:
+                self.wfile.write(body)
             return
         if self.path == "/close":
             self.send_response(200)
