@@ -71,7 +71,7 @@ def make_transport(args: argparse.Namespace, url: str, password: str | None) -> 
             password=password,
             tls=_tls(args),
             dialect=dialect,
-            # TIMEOUT-WIRING: pass call_timeout=args.call_timeout once HttpTransport takes it
+            call_timeout=args.call_timeout,
         )
     except (BadUrl, ValueError) as ex:
         raise CliError(str(ex)) from None

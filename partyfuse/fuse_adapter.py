@@ -29,6 +29,7 @@ from . import platform as plat
 from .core.errors import FsError
 from .core.readplan import AHEAD_WINDOWS
 from .fusebind import PATH_CODEC, Binding
+from .http.retry import call_scope
 from .kernel_readahead import READ_AHEAD_KB, raise_read_ahead
 from .memtune import tune_malloc
 
@@ -285,7 +286,8 @@ def _guard(op: str, fn: F) -> F:
     @functools.wraps(fn)
     def guarded(self: Adapter, path: Any = None, *args: Any) -> Any:
         try:
-            result = fn(self, path, *args)
+            with call_scope():  # the operation's server calls share one deadline
+                result = fn(self, path, *args)
         except Exception as ex:
             raise self._fail(op, path if isinstance(path, str) else "?", ex) from None
         if log.isEnabledFor(logging.DEBUG):

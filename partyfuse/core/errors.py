@@ -33,6 +33,12 @@ class Transient(TransportError):
     errno = errno.EIO
 
 
+class TimedOut(Transient):
+    """The server did not answer (or finish answering) within the call timeout."""
+
+    errno = errno.ETIMEDOUT
+
+
 class ProtocolError(TransportError):
     """The server answered, but not sensibly (bad Content-Range, short body, bad listing)."""
 

@@ -151,7 +151,7 @@ def status_error(status: int, what: str) -> TransportError:
     if status in (401, 403):
         return Forbidden(f"{what}: access denied (HTTP {status}); wrong or missing password (-a)?")
     if status == 429:
-        return Transient(f"{what}: the server is busy (HTTP 429)")
+        return Transient(f"{what}: the server is busy (HTTP 429, too many requests)")
     if status >= 500:
         return Transient(f"{what}: server error (HTTP {status})")
     return ProtocolError(f"{what}: unexpected HTTP {status}")

@@ -11,7 +11,7 @@ import socket
 import ssl
 from http.client import HTTPException, IncompleteRead, RemoteDisconnected
 
-from ..core.errors import Transient, TransportError
+from ..core.errors import TimedOut, Transient, TransportError
 from .answers import status_error
 from .tls import server_certificate, verification_failure
 from .urls import BaseUrl
@@ -45,7 +45,7 @@ def connection_error(exc: BaseException, base: BaseUrl, what: str) -> TransportE
     if is_tls:
         return Transient(f"{what}: TLS error with {base.netloc}: {_first_line(root)}")
     if isinstance(root, (TimeoutError, socket.timeout)):
-        return Transient(f"{what}: timed out talking to {base.netloc}")
+        return TimedOut(f"{what}: timed out talking to {base.netloc}")
     if isinstance(root, IncompleteRead):
         return Transient(f"{what}: the connection to {base.netloc} broke off mid-body")
     if isinstance(root, RemoteDisconnected):

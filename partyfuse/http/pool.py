@@ -9,9 +9,19 @@ client CPU of a bare ``http.client`` exchange (URL re-parsing, header
 dictionaries rebuilt, retry and timeout objects cloned on every request).
 
 Retries (what urllib3's did): connection errors, timeouts and a connection
-dropped before the answer, and 502/503/504 answers, honouring Retry-After
+dropped before the answer, and 429/502/503/504 answers, honouring Retry-After
 (capped, so a server asking for an hour cannot freeze a read).  A TLS error
 and any other status are never retried.
+
+Every call has a deadline (``deadline`` seconds, see retry.py): each socket
+operation -- connect, TLS handshake, send, every recv of the headers and the
+body -- waits at most min(read timeout, time left), so a server that stalls
+or trickles a byte at a time ends the call with a TimeoutError when the
+deadline passes, though each recv returns.  Retries and Retry-After pauses
+never go past it.  The deadline is counted from the start of the outermost
+``call_scope`` on the thread (the transport opens one per call, so its body
+retries share it; a FUSE operation may open one around all its calls), else
+from the request.
 """
 
 from __future__ import annotations
@@ -19,6 +29,7 @@ from __future__ import annotations
 import email.utils
 import http.client
 import select
+import socket
 import ssl
 import threading
 import time
@@ -26,9 +37,19 @@ import zlib
 from collections.abc import Callable, Iterable
 from typing import Any, overload
 
-from .retry import RETRY_STATUSES, RetryPolicy
+from .retry import CALL_TIMEOUT, RETRY_STATUSES, RetryPolicy, bounded_call, call_scope, scope_start
 from .tls import TlsOptions, default_context
 from .urls import BaseUrl
+
+__all__ = [
+    "EXCHANGE_ERRORS",
+    "ConnectionPool",
+    "Headers",
+    "Response",
+    "bounded_call",
+    "call_scope",
+    "retry_after",
+]
 
 #: Idle keep-alive connections kept: FUSE's worker threads plus the read-ahead.
 MAX_IDLE = 32
@@ -42,16 +63,102 @@ EXCHANGE_ERRORS: tuple[type[BaseException], ...] = (OSError, http.client.HTTPExc
 _HUNG_UP = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)
 
 
+class _Budget:
+    """The deadline of the exchange a connection is lent to; its socket asks
+    it before every operation."""
+
+    __slots__ = ("deadline", "read_timeout", "limit")
+
+    def __init__(self, read_timeout: float, limit: float) -> None:
+        self.deadline = float("inf")
+        self.read_timeout = read_timeout
+        self.limit = limit
+
+    def left(self) -> float:
+        return self.deadline - time.monotonic()
+
+    def op_timeout(self) -> float:
+        left = self.left()
+        if left <= 0:
+            raise TimeoutError(f"no complete answer within the call timeout ({self.limit:g} s)")
+        return min(self.read_timeout, left)
+
+
+class _Bounded:
+    """Socket mixin: every send and recv waits at most what the budget allows."""
+
+    budget: _Budget | None = None
+    _armed: float | None = None
+
+    def settimeout(self, value: float | None) -> None:
+        self._armed = None
+        super().settimeout(value)  # type: ignore[misc]
+
+    def _arm(self) -> None:
+        budget = self.budget
+        if budget is None:
+            return
+        t = budget.op_timeout()
+        if t != self._armed:
+            super().settimeout(t)  # type: ignore[misc]
+            self._armed = t
+
+    def recv_into(self, *args: Any, **kwargs: Any) -> int:
+        self._arm()
+        n: int = super().recv_into(*args, **kwargs)  # type: ignore[misc]
+        return n
+
+    def recv(self, *args: Any, **kwargs: Any) -> bytes:
+        self._arm()
+        data: bytes = super().recv(*args, **kwargs)  # type: ignore[misc]
+        return data
+
+    def send(self, *args: Any, **kwargs: Any) -> int:
+        self._arm()
+        n: int = super().send(*args, **kwargs)  # type: ignore[misc]
+        return n
+
+    def sendall(self, *args: Any, **kwargs: Any) -> None:
+        self._arm()
+        super().sendall(*args, **kwargs)  # type: ignore[misc]
+
+
+class _BoundedSocket(_Bounded, socket.socket):
+    pass
+
+
+class _BoundedSSLSocket(_Bounded, ssl.SSLSocket):
+    pass
+
+
 class _Timeouts:
-    """Connect under the connect timeout, then wait for answers under the read one."""
+    """Connect under the connect timeout, then wait for answers under the read
+    one, never past the deadline of the exchange the connection is lent to."""
 
     connect_timeout: float
     read_timeout: float
+    budget: _Budget
+    sock: Any
+    timeout: float | None
+    _create_connection: Callable[..., socket.socket]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._create_connection = self._open_bounded  # http.client's hook for the socket
+
+    def _open_bounded(self, address: Any, timeout: Any, source: Any = None) -> socket.socket:
+        """http.client's ``_create_connection``, giving a socket that keeps the budget."""
+        plain = socket.create_connection(address, timeout, source)
+        sock = _BoundedSocket(plain.family, plain.type, plain.proto, fileno=plain.detach())
+        sock.settimeout(self.timeout)
+        return sock
 
     def _after_connect(self) -> None:
-        sock = getattr(self, "sock", None)
+        sock = self.sock
         if sock is not None:
             sock.settimeout(self.read_timeout)
+            if isinstance(sock, _Bounded):
+                sock.budget = self.budget
 
 
 class _HTTPConnection(_Timeouts, http.client.HTTPConnection):
@@ -252,15 +359,22 @@ class ConnectionPool:
         *,
         sleep: Callable[[float], None] = time.sleep,
         max_idle: int = MAX_IDLE,
+        deadline: float = CALL_TIMEOUT,
     ) -> None:
+        if not deadline > 0:
+            raise ValueError(f"the call timeout must be positive, not {deadline!r}")
         self._base = base
         self._policy = policy
         self._connect_timeout, self._read_timeout = timeout
         self._sleep = sleep
         self._max_idle = max_idle
+        self.deadline = deadline
+        """Seconds a call may take, retries included (see call_scope)."""
         self._context: ssl.SSLContext | None = None
         if base.scheme == "https":
             self._context = tls.context() or default_context()
+            # the sockets it wraps check the call's deadline before each recv
+            self._context.sslsocket_class = _BoundedSSLSocket
         self._lock = threading.Lock()
         self._idle: list[http.client.HTTPConnection] = []
         self._closed = False
@@ -278,6 +392,7 @@ class ConnectionPool:
             conn = _HTTPConnection(host, port, timeout=self._connect_timeout)
         conn.connect_timeout = self._connect_timeout
         conn.read_timeout = self._read_timeout
+        conn.budget = _Budget(self._read_timeout, self.deadline)
         with self._lock:
             self.connections_made += 1
         return conn
@@ -309,8 +424,14 @@ class ConnectionPool:
         policy = self._policy
         attempt = 0
         fresh_tried = False
+        deadline = (scope_start() or time.monotonic()) + self.deadline
         while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError(f"no answer within the call timeout ({self.deadline:g} s)")
             conn = self._get()
+            conn.budget.deadline = deadline  # type: ignore[attr-defined]
+            conn.timeout = min(self._connect_timeout, left)
             reused = conn.sock is not None
             try:
                 conn.request(method, target, body=body, headers=headers)
@@ -326,14 +447,20 @@ class ConnectionPool:
                     continue
                 if isinstance(e, ssl.SSLError) or attempt >= policy.retries:
                     raise
-                self._sleep(policy.delay(attempt))
+                pause = policy.delay(attempt)
+                if pause >= deadline - time.monotonic():
+                    raise  # no time left to try again
+                self._sleep(pause)
                 attempt += 1
                 continue
             r = Response(raw, conn, self)
             if r.status in RETRY_STATUSES and attempt < policy.retries:
                 wait = retry_after(r.headers.get("Retry-After"), policy.max_retry_after)
+                pause = policy.delay(attempt) if wait is None else wait
+                if pause >= deadline - time.monotonic():
+                    return r  # asked to come back after the deadline: say why we gave up
                 r.finish()
-                self._sleep(policy.delay(attempt) if wait is None else wait)
+                self._sleep(pause)
                 attempt += 1
                 continue
             return r

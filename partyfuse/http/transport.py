@@ -58,9 +58,9 @@ from .errors import connection_error
 from .exchange import Exchange, read_exact, read_slice
 from .listing import COPYPARTY_DIALECTS, Listings
 from .memo import Memo
-from .pool import EXCHANGE_ERRORS, ConnectionPool, Response
+from .pool import EXCHANGE_ERRORS, ConnectionPool, Response, bounded_call
 from .ranges import range_header
-from .retry import RetryPolicy
+from .retry import CALL_TIMEOUT, RetryPolicy, fit_call_timeout
 from .tls import TlsOptions
 from .urls import BaseUrl, parse_base_url
 
@@ -87,6 +87,7 @@ class HttpTransport:
         retry: RetryPolicy | None = None,
         small_body: int = SMALL_BODY,
         sleep: Callable[[float], None] = time.sleep,
+        call_timeout: float = CALL_TIMEOUT,
     ) -> None:
         self.base: BaseUrl = parse_base_url(base_url)
         self._creds = Credentials(password) if password else None
@@ -98,7 +99,14 @@ class HttpTransport:
                 "can read and alter what %s serves",
                 self.base.netloc,
             )
-        pool = ConnectionPool(self.base, tls, policy, (connect_timeout, read_timeout), sleep=sleep)
+        pool = ConnectionPool(
+            self.base,
+            tls,
+            policy,
+            (connect_timeout, read_timeout),
+            sleep=sleep,
+            deadline=fit_call_timeout(call_timeout),
+        )
         self._pool = pool
         self._exchange = Exchange(
             self.base,
@@ -154,6 +162,7 @@ class HttpTransport:
     def list_dir(self, path: str) -> list[Entry]:
         return self.list_dir_full(path).entries
 
+    @bounded_call
     def list_dir_full(self, path: str) -> Listing:
         listing, _body = self._listings.fetch(path)
         if len(self._dates):
@@ -171,6 +180,7 @@ class HttpTransport:
             out.append(e)
         return replace(listing, entries=out)
 
+    @bounded_call
     def check(self) -> None:
         """Mount-time check that the root can be listed with the given password.
 
@@ -195,6 +205,7 @@ class HttpTransport:
                 + ("" if self._creds else "; a password (-a) is probably needed")
             )
 
+    @bounded_call
     def read_range(self, path: str, start: int, end: int, entry: Entry) -> bytes:
         if start < 0 or end < start:
             raise ValueError(f"bad range [{start}, {end})")
@@ -206,6 +217,7 @@ class HttpTransport:
             lambda: self._read_once(path, start, end, entry), f"read {path!r}"
         )
 
+    @bounded_call
     def probe(self, path: str, entry: Entry) -> Entry:
         """``entry`` with its exact size, and the file's Last-Modified where the
         listing showed no time (HEAD, or a one-byte GET when HEAD gives no length)."""
@@ -225,6 +237,7 @@ class HttpTransport:
         assert not isinstance(decision, AskWithGet)
         raise decision.error
 
+    @bounded_call
     def probe_size(self, path: str, entry: Entry) -> int:
         """The exact size of a file whose listing gave none (see ``probe``)."""
         size = self.probe(path, entry).size

@@ -5,6 +5,7 @@ compressed and unknown encodings, Retry-After dates."""
 from __future__ import annotations
 
 import email.utils
+import errno
 import gzip
 import json
 import socket
@@ -16,10 +17,11 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Response
 
-from partyfuse.core.errors import TransportError
+from partyfuse.core.errors import TimedOut, Transient, TransportError
 from partyfuse.core.model import Entry
-from partyfuse.http import RetryPolicy
-from partyfuse.http.pool import Headers, retry_after
+from partyfuse.http import HttpTransport, RetryPolicy
+from partyfuse.http.pool import Headers, call_scope, retry_after
+from partyfuse.http.retry import fit_call_timeout, kernel_request_timeout
 
 from .helpers import transport
 
@@ -241,3 +243,205 @@ def test_response_headers_are_case_insensitive_and_keep_the_first_of_repeats():
     assert h.get("ETag") == '"a"'
     assert "content-range" in h and "Content-Encoding" not in h
     assert h.get("Content-Length") is None and h.get("Content-Length", "") == ""
+
+
+# -- a bound on every call ----------------------------------------------------
+#
+# A SHORT call timeout (DEADLINE) against read timeouts far longer: each test
+# fails (takes READ_TIMEOUT or more per attempt) without the overall bound.
+# The upper bounds below are loose on purpose: they prove "no hang", not speed.
+
+DEADLINE = 1.5
+READ_TIMEOUT = 30.0
+SLACK = 3.0
+
+
+def bounded(url: str, **kw) -> HttpTransport:
+    kw.setdefault("read_timeout", READ_TIMEOUT)
+    kw.setdefault("call_timeout", DEADLINE)
+    return transport(url, dialect="nginx", **kw)
+
+
+def took(fn: Callable[[], object]) -> tuple[BaseException | None, float]:
+    t0 = time.monotonic()
+    try:
+        fn()
+    except Exception as e:  # noqa: BLE001 - returned for the test to check
+        return e, time.monotonic() - t0
+    return None, time.monotonic() - t0
+
+
+def wait_for_hangup(conn: socket.socket) -> None:
+    """Block until the client gives up (or the fixture shuts the socket down)."""
+    while conn.recv(4096):
+        pass
+
+
+def test_a_server_that_never_answers_fails_the_call_within_the_bound(socket_server):
+    def handle(conn: socket.socket, n: int) -> None:
+        read_request(conn)
+        wait_for_hangup(conn)
+
+    server = socket_server(handle)
+    t = bounded(server.url)
+    err, secs = took(lambda: t.read_range("f.bin", 0, 100, entry()))
+    assert isinstance(err, TimedOut), err
+    assert err.errno == errno.ETIMEDOUT
+    assert secs < DEADLINE + SLACK
+
+
+def test_a_connection_accepted_but_never_read_fails_within_the_bound(socket_server):
+    # the server accepts and then neither reads nor answers
+    def handle(conn: socket.socket, n: int) -> None:
+        wait_for_hangup(conn)
+
+    server = socket_server(handle)
+    t = bounded(server.url)
+    err, secs = took(lambda: t.list_dir(""))
+    assert isinstance(err, TimedOut), err
+    assert secs < DEADLINE + SLACK
+
+
+def test_a_trickling_body_is_cut_at_the_bound_though_every_recv_returns(socket_server):
+    # each byte comes well within the read timeout; the whole never does
+    def handle(conn: socket.socket, n: int) -> None:
+        first, last = read_request(conn)
+        reply = answer(first, last)
+        head = reply.index(b"\r\n\r\n") + 4
+        conn.sendall(reply[:head])
+        for i in range(head, len(reply)):
+            conn.sendall(reply[i : i + 1])
+            time.sleep(0.05)
+
+    server = socket_server(handle)
+    t = bounded(server.url)
+    err, secs = took(lambda: t.read_range("f.bin", 0, 1000, entry()))
+    assert isinstance(err, TimedOut), err
+    assert secs < DEADLINE + SLACK
+
+
+def test_trickling_headers_are_cut_at_the_bound(socket_server):
+    def handle(conn: socket.socket, n: int) -> None:
+        read_request(conn)
+        conn.sendall(b"HTTP/1.1 206 Partial Content\r\nX-Slow: ")
+        for _ in range(1000):
+            conn.sendall(b"a")
+            time.sleep(0.05)
+
+    server = socket_server(handle)
+    t = bounded(server.url)
+    err, secs = took(lambda: t.read_range("f.bin", 0, 10, entry()))
+    assert isinstance(err, TimedOut), err
+    assert secs < DEADLINE + SLACK
+
+
+def test_retry_after_longer_than_the_bound_is_not_waited_for(socket_server):
+    def handle(conn: socket.socket, n: int) -> None:
+        while True:
+            read_request(conn)
+            conn.sendall(b"HTTP/1.1 503 Busy\r\nRetry-After: 8\r\nContent-Length: 4\r\n\r\nbusy")
+
+    server = socket_server(handle)
+    slept: list[float] = []
+
+    def sleep(s: float) -> None:
+        slept.append(s)
+        time.sleep(s)
+
+    policy = RetryPolicy(retries=5, backoff=0.01, max_retry_after=10.0)
+    t = bounded(server.url, retry=policy, sleep=sleep)
+    err, secs = took(lambda: t.read_range("f.bin", 0, 10, entry()))
+    assert isinstance(err, TransportError) and "503" in str(err), err
+    assert secs < DEADLINE + SLACK
+    assert sum(slept) <= DEADLINE
+
+
+@pytest.mark.parametrize("status", [429, 503])
+def test_a_short_retry_after_is_waited_for_then_the_answer_comes(socket_server, status):
+    def handle(conn: socket.socket, n: int) -> None:
+        first, last = read_request(conn)
+        conn.sendall(
+            f"HTTP/1.1 {status} Busy\r\nRetry-After: 1\r\nContent-Length: 0\r\n\r\n".encode()
+        )
+        conn.sendall(answer(*read_request(conn)))
+
+    server = socket_server(handle)
+    slept: list[float] = []
+    t = bounded(server.url, call_timeout=10.0, sleep=slept.append)
+    assert t.read_range("f.bin", 0, 100, entry()) == DATA[:100]
+    assert slept == [1.0]
+
+
+def test_body_retries_share_one_bound(socket_server):
+    # every attempt gets its headers at once and then trickles: the transport's
+    # retries of a broken body must not each get a fresh bound
+    def handle(conn: socket.socket, n: int) -> None:
+        first, last = read_request(conn)
+        reply = answer(first, last)
+        head = reply.index(b"\r\n\r\n") + 4
+        conn.sendall(reply[:head])
+        for i in range(head, len(reply)):
+            conn.sendall(reply[i : i + 1])
+            time.sleep(0.05)
+
+    server = socket_server(handle)
+    policy = RetryPolicy(retries=5, backoff=0.0)
+    t = bounded(server.url, retry=policy)
+    err, secs = took(lambda: t.read_range("f.bin", 0, 1000, entry()))
+    assert isinstance(err, TimedOut), err
+    assert secs < DEADLINE + SLACK
+
+
+def test_calls_inside_one_scope_share_its_bound(socket_server):
+    # a FUSE operation that makes several calls (a lookup, then a read) is
+    # bounded as a whole when it runs inside call_scope()
+    def handle(conn: socket.socket, n: int) -> None:
+        while True:
+            first, last = read_request(conn)
+            time.sleep(0.6)
+            conn.sendall(answer(first, last))
+
+    server = socket_server(handle)
+    t = bounded(server.url, call_timeout=1.0)
+    assert t.read_range("f.bin", 0, 10, entry()) == DATA[:10]  # alone: within the bound
+    with call_scope():
+        assert t.read_range("f.bin", 0, 10, entry()) == DATA[:10]
+        err, _ = took(lambda: t.read_range("f.bin", 10, 20, entry()))
+    assert isinstance(err, TimedOut), err
+    assert t.read_range("f.bin", 20, 30, entry()) == DATA[20:30]  # a new call, a new bound
+
+
+def test_the_bound_is_kept_below_the_kernels_fuse_request_timeout(tmp_path):
+    d = tmp_path / "fuse"
+    d.mkdir()
+    (d / "default_request_timeout").write_text("0\n")
+    (d / "max_request_timeout").write_text("0\n")
+    assert kernel_request_timeout(d) is None
+    assert fit_call_timeout(60.0, d) == 60.0
+    (d / "default_request_timeout").write_text("40\n")
+    assert kernel_request_timeout(d) == 40
+    assert fit_call_timeout(60.0, d) < 40
+    assert fit_call_timeout(5.0, d) == 5.0
+    (d / "max_request_timeout").write_text("20\n")
+    assert kernel_request_timeout(d) == 20
+    assert fit_call_timeout(60.0, d) < 20
+    assert fit_call_timeout(60.0, tmp_path / "missing") == 60.0
+
+
+def test_a_server_busy_past_the_retries_is_a_one_line_transient_error(socket_server):
+    def handle(conn: socket.socket, n: int) -> None:
+        while True:
+            read_request(conn)
+            conn.sendall(b"HTTP/1.1 429 Slow down\r\nContent-Length: 0\r\n\r\n")
+
+    server = socket_server(handle)
+    t = bounded(server.url, retry=RetryPolicy(retries=2, backoff=0.01))
+    with pytest.raises(Transient, match=r"busy \(HTTP 429") as e:
+        t.read_range("f.bin", 0, 10, entry())
+    assert "\n" not in str(e.value)
+
+
+@pytest.mark.parametrize("seconds", [0, -1.0, float("nan")])
+def test_a_call_timeout_that_is_not_positive_is_refused(seconds):
+    with pytest.raises(ValueError, match="call timeout"):
+        HttpTransport("http://127.0.0.1:9/", call_timeout=seconds)
