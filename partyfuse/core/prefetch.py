@@ -58,6 +58,12 @@ CONCURRENCY = 8
 FILE_WINDOW = 32
 #: Files larger than this are never fetched ahead.
 SMALL_FILE_MAX = 1 << 20
+#: Most files of one folder in one batch (when the transport fetches several
+#: files in one request: copyparty's tar of chosen files).  With batches the
+#: window is twice this, and a batch the window cut short is started only when
+#: it holds at least half this many: otherwise each file opened would start a
+#: batch of one, which is a plain request again.
+BATCH_MAX = 64
 #: Most listings fetched ahead and not used yet.
 LIST_AHEAD_MAX = 16
 #: Listings of the dir cache left to the walker's own (its folder and the ones
@@ -95,6 +101,8 @@ class FileJob:
     path: str
     entry: Entry
     """The listing's description of the version to fetch (exact size)."""
+    batch: int = 0
+    """0: fetched alone; else the batch (one request, one folder, one slot) it is part of."""
 
 
 Job = ListJob | FileJob
@@ -217,6 +225,7 @@ class Prefetch:
         change that (the common case when a job lands with the window full): the
         next plan skips it, so a landing costs no walk through the listings."""
         self._budget_seen = -1
+        self._batches = 0
         self.consumed: OrderedDict[str, None] = OrderedDict()
         """Files fetched ahead and then opened (their blocks go first once released)."""
 
@@ -277,13 +286,16 @@ class Prefetch:
         now: float,
         file_budget: int,
         dir_room: int,
+        batch: int = 1,
     ) -> list[Job]:
         """Jobs to start now (recorded as in flight until ``finished``).
 
         ``held(path, entry)`` says whether the block cache has that whole file
-        at that version already."""
+        at that version already.  ``batch`` > 1: the transport fetches up to
+        that many files of one folder in one request; such file jobs share a
+        ``FileJob.batch`` id and one slot, and hold at most half the budget."""
         self._expire(now)
-        slots = CONCURRENCY - len(self.inflight)
+        slots = CONCURRENCY - self._slots_used()
         jobs: list[Job] = []
         if slots <= 0:
             return jobs
@@ -322,16 +334,22 @@ class Prefetch:
             self._budget_seen, self._files_idle = file_budget, False
         reserved = self._reserved()
         files_cut = False
+        window = FILE_WINDOW if batch <= 1 else 2 * batch
+        group: list[FileJob] = []  # the batch being filled: one folder, one slot
+        group_bytes = 0
         for root, walk in walks:
             if walk.reader is None or self._files_idle or reserved >= file_budget:
                 continue
             if slots <= 0:
                 files_cut = True
                 continue
+            group = []
+            window_cut = False
             for n, (path, entry) in enumerate(files_after(listing, walk.reader, root)):
-                if n >= FILE_WINDOW:
+                if n >= window:
+                    window_cut = True
                     break
-                if slots <= 0:
+                if slots <= 0 and not group:
                     files_cut = True
                     break
                 if path in self.inflight or path in self._unread:
@@ -343,10 +361,37 @@ class Prefetch:
                     continue
                 if reserved + charge(size) > file_budget:
                     break  # keep the order: never skip ahead past a file that does not fit
-                jobs.append(FileJob(path, entry))
-                self.inflight[path] = jobs[-1]
+                if batch <= 1:
+                    job = FileJob(path, entry)
+                    slots -= 1
+                else:
+                    joins = (
+                        group
+                        and len(group) < batch
+                        and parent_of(group[0].path) == parent_of(path)
+                        and group_bytes + charge(size) <= file_budget // 2
+                    )
+                    if not joins:
+                        if slots <= 0:
+                            files_cut = True
+                            break
+                        self._batches += 1
+                        slots -= 1
+                        group, group_bytes = [], 0
+                    job = FileJob(path, entry, self._batches)
+                    group.append(job)
+                    group_bytes += charge(size)
+                jobs.append(job)
+                self.inflight[path] = job
                 reserved += charge(size)
-                slots -= 1
+            if window_cut and 0 < len(group) < batch // 2:
+                # the window cut this batch short: wait until it can be a real one
+                for job in group:
+                    del self.inflight[job.path]
+                    reserved -= charge(job.entry.size or 0)
+                del jobs[len(jobs) - len(group) :]
+                slots += 1
+            group = []
         if not files_cut:
             self._files_idle = True
         return jobs
@@ -395,6 +440,17 @@ class Prefetch:
         while len(self._walks) > MAX_WALKS:
             self._walks.popitem(last=False)
         return walk
+
+    def _slots_used(self) -> int:
+        """Jobs in flight, a batch counting once."""
+        batches = set()
+        alone = 0
+        for job in self.inflight.values():
+            if isinstance(job, FileJob) and job.batch:
+                batches.add(job.batch)
+            else:
+                alone += 1
+        return alone + len(batches)
 
     def _reserved(self) -> int:
         """File bytes fetched ahead and not opened, plus those in flight."""

@@ -23,6 +23,14 @@ Consistency rides on what the core already guarantees:
   the time it was asked (``-cds`` counts from then) and goes through the same
   ``store`` as a foreground one (drops blocks of changed or deleted files).
 
+When the transport fetches several files in one request (``BatchTransport``:
+copyparty's tar of chosen files), the policy groups the small files of one
+folder into batches and a batch runs as one job: each of its files is still
+announced and gated on its own and lands by the same rule as a single file
+(the version it was asked for, only while the listing still shows it); a file
+the batch did not bring (changed, cut short) has its gate opened and is left
+to the foreground read.
+
 A job that fails is logged at debug level and forgotten for a while; the
 foreground call that needs the same thing meets the error itself.
 
@@ -43,10 +51,10 @@ from .blockcache import BlockCache, same_version
 from .dircache import DirCache
 from .fetcher import Fetcher, LockFactory, Pending, Spawn
 from .model import Entry
-from .prefetch import FileJob, Job, ListJob, Prefetch, list_room, parent_of
+from .prefetch import BATCH_MAX, FileJob, Job, ListJob, Prefetch, list_room, parent_of
 from .readplan import Span
 from .stats import Stats
-from .transport import Clock, Transport
+from .transport import BatchTransport, Clock, Transport, supports_batches
 
 log = logging.getLogger(__name__)
 
@@ -144,8 +152,17 @@ class Prefetcher:
             return
         with self._lock:
             planned = self._plan()
+        batches: dict[int, list[tuple[FileJob, Pending]]] = {}
         for job, token in planned:
-            self._start(job, token)
+            if isinstance(job, FileJob) and job.batch:
+                batches.setdefault(job.batch, []).append((job, token))
+            else:
+                self._start(job, token)
+        for members in batches.values():
+            if len(members) == 1:
+                self._start(*members[0])  # one file: a plain request is cheaper
+            else:
+                self._start_batch(members)
 
     def _plan(self) -> list[tuple[Job, Any]]:
         now = self._clock()
@@ -169,7 +186,10 @@ class Prefetcher:
         def listing(path: str) -> dict[str, Entry] | None:
             return fresh(path, now)
 
-        jobs = policy.plan(listing, self._held, now=now, file_budget=file_budget, dir_room=dir_room)
+        batch = BATCH_MAX if supports_batches(self.transport) else 1
+        jobs = policy.plan(
+            listing, self._held, now=now, file_budget=file_budget, dir_room=dir_room, batch=batch
+        )
         planned: list[tuple[Job, Any]] = []
         for job in jobs:
             if isinstance(job, FileJob):
@@ -236,32 +256,101 @@ class Prefetcher:
         seen = None if held is None else held.get(entry.name)
         return seen is not None and same_version(entry.version(), seen.version())
 
+    def _wanted(self, job: FileJob, pending: Pending) -> bool:
+        """Whether ``job``'s file is still worth fetching: nobody else is, the
+        listing still shows its version and the cache lacks it.  Call under the lock."""
+        pending.started = True
+        path, entry = job.path, job.entry
+        busy = any(
+            p.started and p is not pending for p in self._fetcher.pending(path, pending.version)
+        )
+        return not busy and self._current(path, entry) and not self._held(path, entry)
+
+    def _land(self, job: FileJob, pending: Pending, data: bytes) -> bool:
+        """Keep a file fetched ahead, if the listing still shows the version it
+        was fetched for.  Call under the lock."""
+        self._stats.prefetch_files += 1
+        self._stats.prefetch_bytes += len(data)
+        kept = self._blocks.version_of(job.path)
+        if not self._current(job.path, job.entry) or kept not in (None, pending.version):
+            return False  # another version was seen meanwhile
+        self._blocks.insert(job.path, pending.version, 0, data)
+        return True
+
     def _fetch_file(self, job: FileJob, pending: Pending) -> bool:
         path, entry = job.path, job.entry
         size = entry.size or 0
         pending.gate.__enter__()  # a fresh gate: never blocks
         try:
             with self._lock:
-                pending.started = True
-                busy = any(
-                    p.started and p is not pending
-                    for p in self._fetcher.pending(path, pending.version)
-                )
-                wanted = not busy and self._current(path, entry) and not self._held(path, entry)
+                wanted = self._wanted(job, pending)
             if not wanted:
                 return False
             log.debug("fetch-ahead /%s (%d bytes)", path, size)
             data = self._fetcher.fetch(path, entry, Span(0, size), "prefetch")
             with self._lock:
-                self._stats.prefetch_files += 1
-                self._stats.prefetch_bytes += len(data)
-                kept = self._blocks.version_of(path)
-                if not self._current(path, entry) or kept not in (None, pending.version):
-                    return False  # another version was seen meanwhile
-                self._blocks.insert(path, pending.version, 0, data)
-                return True
+                return self._land(job, pending, data)
         finally:
             self._fetcher.release(path, [pending])
+
+    # ---- batches ---------------------------------------------------------
+
+    def _start_batch(self, members: list[tuple[FileJob, Pending]]) -> None:
+        def run() -> None:
+            landed: set[str] = set()
+            try:
+                self._fetch_batch(members, landed)
+            except Exception as e:  # what did not land is read in the foreground
+                log.debug("fetch-ahead batch in /%s failed: %r", parent_of(members[0][0].path), e)
+            finally:
+                with self._lock:
+                    now = self._clock()
+                    for job, _ in members:
+                        self.policy.finished(job, job.path in landed, now)
+            self.pump()
+
+        assert self.spawn is not None
+        try:
+            self.spawn(run)
+        except Exception:  # could not start it: forget the promises
+            log.debug("spawn failed", exc_info=True)
+            for job, pending in members:
+                self._abandon(job, pending)
+
+    def _fetch_batch(self, members: list[tuple[FileJob, Pending]], landed: set[str]) -> None:
+        """One request for the files of ``members`` (one folder); each gate is
+        opened as soon as its file landed, and every gate by the end."""
+        for _, pending in members:
+            pending.gate.__enter__()  # fresh gates: never block
+        waiting = {job.entry.name: (job, pending) for job, pending in members}
+        try:
+            with self._lock:
+                skip = [name for name, (job, p) in waiting.items() if not self._wanted(job, p)]
+            for name in skip:
+                job, pending = waiting.pop(name)
+                self._fetcher.release(job.path, [pending])
+            if not waiting:
+                return
+            folder = parent_of(members[0][0].path) or ""
+            asked = [job.entry for job, _ in waiting.values()]
+            log.debug("fetch-ahead batch of %d files in /%s", len(asked), folder)
+            transport: BatchTransport = self.transport  # type: ignore[assignment]
+            files = self._fetcher.call("batch", lambda: transport.read_files(folder, asked))
+            for entry, data in files:
+                held = waiting.get(entry.name)
+                if held is None or held[0].entry != entry:
+                    continue
+                job, pending = waiting.pop(entry.name)
+                try:
+                    with self._lock:
+                        self._stats.bytes_fetched += len(data)
+                        if len(data) == (entry.size or 0) and self._land(job, pending, data):
+                            landed.add(job.path)
+                finally:
+                    self._fetcher.release(job.path, [pending])
+        finally:
+            for job, pending in waiting.values():
+                self._fetcher.release(job.path, [pending])
 
     def _list(self, job: ListJob, gate: _ListGate) -> bool:
         path = job.path
