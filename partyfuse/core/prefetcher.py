@@ -341,6 +341,7 @@ class Prefetcher:
                 if held is None or held[0].entry != entry:
                     continue
                 job, pending = waiting.pop(entry.name)
+                log.debug("fetch-ahead /%s (%d bytes, batched)", job.path, len(data))
                 try:
                     with self._lock:
                         self._stats.bytes_fetched += len(data)
