@@ -376,9 +376,13 @@ def mount_options(
                 "attr_timeout": timeout,
                 "entry_timeout": timeout,
                 "negative_timeout": timeout,
-                # keep the kernel's page cache across opens while size and mtime
-                # stay the same (checked at each open); a read-only mount can afford it
-                "auto_cache": True,
+                # no auto_cache: every open drops the kernel's pages of the file, so
+                # a re-open after a change on the server never shows old pages.  With
+                # it, pages of the old version that an earlier handle's kernel
+                # read-ahead brought in after the change survived every later open
+                # (same size and mtime as at that open), failing
+                # tests/mount/test_changing.py under load.  Re-reads come from the
+                # block cache, so the cost is a FUSE call per re-read page.
             }
         )
     if not plat.is_macos(platform) and not plat.is_windows(platform):
