@@ -13,6 +13,7 @@ from http.client import HTTPException, IncompleteRead, RemoteDisconnected
 
 from ..core.errors import TimedOut, Transient, TransportError
 from .answers import status_error
+from .pool import HeadCut
 from .tls import server_certificate, verification_failure
 from .urls import BaseUrl
 
@@ -46,6 +47,8 @@ def connection_error(exc: BaseException, base: BaseUrl, what: str) -> TransportE
         return Transient(f"{what}: TLS error with {base.netloc}: {_first_line(root)}")
     if isinstance(root, (TimeoutError, socket.timeout)):
         return TimedOut(f"{what}: timed out talking to {base.netloc}")
+    if isinstance(root, HeadCut):
+        return Transient(f"{what}: the connection to {base.netloc} broke off mid-answer")
     if isinstance(root, IncompleteRead):
         return Transient(f"{what}: the connection to {base.netloc} broke off mid-body")
     if isinstance(root, RemoteDisconnected):

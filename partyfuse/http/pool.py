@@ -9,9 +9,10 @@ client CPU of a bare ``http.client`` exchange (URL re-parsing, header
 dictionaries rebuilt, retry and timeout objects cloned on every request).
 
 Retries (what urllib3's did): connection errors, timeouts and a connection
-dropped before the answer, and 429/502/503/504 answers, honouring Retry-After
-(capped, so a server asking for an hour cannot freeze a read).  A TLS error
-and any other status are never retried.
+dropped before the answer or inside its head (``HeadCut``: http.client would
+take a head cut short for a whole one), and 429/502/503/504 answers, honouring
+Retry-After (capped, so a server asking for an hour cannot freeze a read).  A
+TLS error and any other status are never retried.
 
 Every call has a deadline (``deadline`` seconds, see retry.py): each socket
 operation -- connect, TLS handshake, send, every recv of the headers and the
@@ -44,6 +45,7 @@ from .urls import BaseUrl
 __all__ = [
     "EXCHANGE_ERRORS",
     "ConnectionPool",
+    "HeadCut",
     "Headers",
     "Response",
     "bounded_call",
@@ -131,10 +133,62 @@ class _BoundedSSLSocket(_Bounded, ssl.SSLSocket):
     pass
 
 
+class HeadCut(http.client.HTTPException):
+    """The connection ended inside an answer's head (status line and headers)."""
+
+
+class _HeadLines:
+    """Stands in for a response's socket file while its head is read, keeping
+    the last line read: the line that ended the head."""
+
+    __slots__ = ("_fp", "last")
+
+    def __init__(self, fp: Any) -> None:
+        self._fp = fp
+        self.last = b""
+
+    def readline(self, limit: int = -1) -> bytes:
+        line: bytes = self._fp.readline(limit)
+        self.last = line
+        return line
+
+    def close(self) -> None:
+        self._fp.close()
+
+
+class _WholeHeadResponse(http.client.HTTPResponse):
+    """An answer only once its head ended with the blank line.
+
+    http.client ends a head at the end of the connection as it does at the
+    blank line, so a head the connection cut short (a server or proxy going
+    away mid-answer) passed for a whole answer made of the lines that came:
+    a listing whose Content-Type was cut to "appl" looked like a file (ENOENT
+    for a file that exists), a 404 cut after its digits like a 404.  Raised as
+    ``HeadCut``, it is a broken exchange, retried like one.  The socket file is
+    only wrapped while the head is read: bodies are read from it directly.
+    """
+
+    def begin(self) -> None:
+        if self.headers is not None:
+            return
+        fp = self.fp
+        watch = _HeadLines(fp)
+        self.fp = watch
+        try:
+            super().begin()
+        finally:
+            if self.fp is watch:
+                self.fp = fp
+        if watch.last not in (b"\r\n", b"\n"):
+            raise HeadCut("the connection closed in the middle of the answer's head")
+
+
 class _Timeouts:
     """Connect under the connect timeout, then wait for answers under the read
-    one, never past the deadline of the exchange the connection is lent to."""
+    one, never past the deadline of the exchange the connection is lent to;
+    an answer counts only once its head is whole (``_WholeHeadResponse``)."""
 
+    response_class: type[http.client.HTTPResponse] = _WholeHeadResponse
     connect_timeout: float
     read_timeout: float
     budget: _Budget
