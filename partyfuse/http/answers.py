@@ -221,6 +221,19 @@ def _length(headers: Headers) -> int | None:
     return int(value) if value.isascii() and value.isdigit() else None
 
 
+def _validator_contradicted(req: ReadRequest, headers: Headers) -> str | None:
+    """How a ranged answer's validator contradicts the one the read sent, if it
+    does: a server that ignored If-Range (or answered a request sent before the
+    validator was known) must not get another version's bytes into this one."""
+    if req.validator is None:
+        return None
+    field = "ETag" if req.validator.startswith('"') else "Last-Modified"
+    now_value = headers.get(field)
+    if now_value is not None and now_value != req.validator:
+        return f"{field} {req.validator} -> {now_value}"
+    return None
+
+
 def decide_read(
     req: ReadRequest, status: int, headers: Headers, *, small_body: int, now: float = 0.0
 ) -> ReadDecision:
@@ -237,6 +250,9 @@ def decide_read(
             return Fail(
                 ProtocolError(f"{what}: asked for bytes {req.start}-{req.end - 1}, got {header!r}")
             )
+        changed = _validator_contradicted(req, headers)
+        if changed is not None:
+            return Fail(Changed(f"{what}: changed on the server ({changed})"))
         return TakeBytes(cr.last - cr.first + 1)
     if status == 200:
         length = _length(headers)

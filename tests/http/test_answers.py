@@ -264,3 +264,25 @@ def test_switches_end_to_end(fake_server, kind, switch):
         assert t.probe_size("f.bin", e) == len(DATA)
     except TransportError:
         assert switch not in RECOVERS
+
+
+@pytest.mark.parametrize(
+    ("sent", "field", "answered", "changed"),
+    [
+        (http_date(MTIME), "Last-Modified", http_date(MTIME + 60), True),
+        (http_date(MTIME), "Last-Modified", http_date(MTIME), False),
+        ('"v1"', "ETag", '"v2"', True),
+        ('"v1"', "ETag", '"v1"', False),
+    ],
+)
+def test_a_206_of_another_version_than_the_if_range_sent_is_a_change(
+    sent: str, field: str, answered: str, changed: bool
+) -> None:
+    # a server that ignores If-Range answers 206 with the new file's bytes at the
+    # same size: only its validator tells, and taking them would mix two versions
+    headers = {"Content-Range": f"bytes 0-99/{SIZE}", field: answered}
+    got = decide_read(req(validator=sent), 206, headers, small_body=0)
+    if changed:
+        assert isinstance(got, Fail) and isinstance(got.error, Changed)
+    else:
+        assert got == TakeBytes(100)
