@@ -258,12 +258,9 @@ def decide_read(
         length = _length(headers)
         if size is not None and length is not None and length != size:
             return Fail(Changed(f"{what}: size is now {length}, was {size}"))
-        if req.validator is not None:
-            field = "ETag" if req.validator.startswith('"') else "Last-Modified"
-            now_value = headers.get(field)
-            if now_value is not None and now_value != req.validator:
-                change = f"{field} {req.validator} -> {now_value}"
-                return Fail(Changed(f"{what}: changed on the server ({change})"))
+        changed = _validator_contradicted(req, headers)
+        if changed is not None:
+            return Fail(Changed(f"{what}: changed on the server ({changed})"))
         small = (length is not None and length <= small_body) or (
             size is not None and size <= small_body
         )
