@@ -27,7 +27,6 @@ from the request.
 
 from __future__ import annotations
 
-import email.utils
 import http.client
 import select
 import socket
@@ -38,6 +37,7 @@ import zlib
 from collections.abc import Callable, Iterable
 from typing import Any, overload
 
+from .answers import retry_delay
 from .retry import CALL_TIMEOUT, RETRY_STATUSES, RetryPolicy, bounded_call, call_scope, scope_start
 from .tls import TlsOptions, default_context
 from .urls import BaseUrl
@@ -246,18 +246,8 @@ def _dropped(conn: http.client.HTTPConnection) -> bool:
 
 def retry_after(value: str | None, cap: float) -> float | None:
     """Seconds a ``Retry-After`` (delay or HTTP date) asks for, capped."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        secs = float(value)
-    else:
-        try:
-            when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return None
-        secs = when.timestamp() - time.time()
-    return min(max(secs, 0.0), cap)
+    secs = retry_delay(value, time.time())
+    return None if secs is None else min(secs, cap)
 
 
 class Headers:
