@@ -34,10 +34,11 @@ import ssl
 import threading
 import time
 import zlib
-from collections.abc import Callable, Iterable
-from typing import Any, overload
+from collections.abc import Callable
+from typing import Any
 
 from .answers import retry_delay
+from .head import FastHeadResponse, Fields, HeadCut
 from .retry import CALL_TIMEOUT, RETRY_STATUSES, RetryPolicy, bounded_call, call_scope, scope_start
 from .tls import TlsOptions, default_context
 from .urls import BaseUrl
@@ -133,62 +134,12 @@ class _BoundedSSLSocket(_Bounded, ssl.SSLSocket):
     pass
 
 
-class HeadCut(http.client.HTTPException):
-    """The connection ended inside an answer's head (status line and headers)."""
-
-
-class _HeadLines:
-    """Stands in for a response's socket file while its head is read, keeping
-    the last line read: the line that ended the head."""
-
-    __slots__ = ("_fp", "last")
-
-    def __init__(self, fp: Any) -> None:
-        self._fp = fp
-        self.last = b""
-
-    def readline(self, limit: int = -1) -> bytes:
-        line: bytes = self._fp.readline(limit)
-        self.last = line
-        return line
-
-    def close(self) -> None:
-        self._fp.close()
-
-
-class _WholeHeadResponse(http.client.HTTPResponse):
-    """An answer only once its head ended with the blank line.
-
-    http.client ends a head at the end of the connection as it does at the
-    blank line, so a head the connection cut short (a server or proxy going
-    away mid-answer) passed for a whole answer made of the lines that came:
-    a listing whose Content-Type was cut to "appl" looked like a file (ENOENT
-    for a file that exists), a 404 cut after its digits like a 404.  Raised as
-    ``HeadCut``, it is a broken exchange, retried like one.  The socket file is
-    only wrapped while the head is read: bodies are read from it directly.
-    """
-
-    def begin(self) -> None:
-        if self.headers is not None:
-            return
-        fp = self.fp
-        watch = _HeadLines(fp)
-        self.fp = watch
-        try:
-            super().begin()
-        finally:
-            if self.fp is watch:
-                self.fp = fp
-        if watch.last not in (b"\r\n", b"\n"):
-            raise HeadCut("the connection closed in the middle of the answer's head")
-
-
 class _Timeouts:
     """Connect under the connect timeout, then wait for answers under the read
     one, never past the deadline of the exchange the connection is lent to;
-    an answer counts only once its head is whole (``_WholeHeadResponse``)."""
+    an answer counts only once its head is whole (``head.FastHeadResponse``)."""
 
-    response_class: type[http.client.HTTPResponse] = _WholeHeadResponse
+    response_class: type[http.client.HTTPResponse] = FastHeadResponse
     connect_timeout: float
     read_timeout: float
     budget: _Budget
@@ -250,31 +201,7 @@ def retry_after(value: str | None, cap: float) -> float | None:
     return None if secs is None else min(secs, cap)
 
 
-class Headers:
-    """A response's headers by case-insensitive name (the first of repeated
-    ones).  http.client's message object scans every header, lower-casing
-    each, on every lookup; a read looks up half a dozen."""
-
-    __slots__ = ("_by_name",)
-
-    def __init__(self, items: Iterable[tuple[str, str]]) -> None:
-        by_name: dict[str, str] = {}
-        for name, value in items:
-            by_name.setdefault(name.lower(), value)
-        self._by_name = by_name
-
-    @overload
-    def get(self, name: str) -> str | None: ...
-    @overload
-    def get(self, name: str, default: str) -> str: ...
-    def get(self, name: str, default: str | None = None) -> str | None:
-        return self._by_name.get(name.lower(), default)
-
-    def __contains__(self, name: object) -> bool:
-        return isinstance(name, str) and name.lower() in self._by_name
-
-    def __repr__(self) -> str:
-        return f"Headers({self._by_name!r})"
+Headers = Fields  # the name the rest of the transport knows
 
 
 class Response:
@@ -287,7 +214,8 @@ class Response:
         self, raw: http.client.HTTPResponse, conn: http.client.HTTPConnection, pool: ConnectionPool
     ) -> None:
         self.status = raw.status
-        self.headers = Headers(raw.headers.items())
+        fields = raw.headers
+        self.headers = fields if isinstance(fields, Fields) else Fields(fields.items())
         self._raw = raw
         self._conn: http.client.HTTPConnection | None = conn
         self._pool = pool
