@@ -34,9 +34,10 @@ Decisions worth knowing (each verified against copyparty 1.20 in tests/http):
 * One pool of ``http.client`` connections per mount (thread-safe,
   keep-alive; redirects never leave the origin, so one pool is enough): the
   hot path is a small ranged GET, kept to a bare ``http.client`` exchange
-  (no per-request URL parsing or header rebuilding).  Connection errors and 429/502/503/504 are retried (Retry-After
-  honoured, capped); a body that breaks off is retried too.  Environment
-  proxies and .netrc are never consulted.
+  (no per-request URL parsing or header rebuilding).  Connection errors and
+  429/502/503/504 are retried (Retry-After honoured, capped); a body that
+  breaks off is retried too.  Environment proxies and .netrc are never
+  consulted.
 * Every call ends within ``call_timeout`` (60 s), retries included: see retry.py.
 """
 
