@@ -409,6 +409,19 @@ def find_upstream(python: str) -> Path:
     return Path(r.stdout.strip() or "copyparty-not-importable") / "web" / "a" / "partyfuse.py"
 
 
+# --quick's set for loopback and link alike: a smoke test, not a measurement
+_QUICK: dict[str, Any] = dict(
+    big_mb=4,
+    small_count=20,
+    small_per_dir=10,
+    tree_fanout=3,
+    tree_depth=2,
+    random_reads=10,
+    direct_mb=2,
+    runs=1,
+)
+
+
 # Data sets: (full, --quick). Without --link, the loopback set and metrics of old.
 # With --link: issue 9's link data set (64 MiB file, 400 small files in 8 folders,
 # 110 folders, 200 random 4 KiB reads) on lan/wan, and issue 9's loopback set
@@ -448,16 +461,7 @@ DATASETS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
             direct_mb=32,
             runs=3,
         ),
-        dict(
-            big_mb=4,
-            small_count=20,
-            small_per_dir=10,
-            tree_fanout=3,
-            tree_depth=2,
-            random_reads=10,
-            direct_mb=2,
-            runs=1,
-        ),
+        _QUICK,
     ),
     "link": (
         dict(
@@ -470,16 +474,7 @@ DATASETS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
             direct_mb=8,
             runs=3,
         ),
-        dict(
-            big_mb=4,
-            small_count=20,
-            small_per_dir=10,
-            tree_fanout=3,
-            tree_depth=2,
-            random_reads=10,
-            direct_mb=2,
-            runs=1,
-        ),
+        _QUICK,
     ),
 }
 SIZE_KEYS = ("big_mb", "small_count", "small_per_dir", "tree_fanout", "tree_depth",

@@ -3,21 +3,21 @@ that the bytes read are the source's."""
 
 from __future__ import annotations
 
+import contextlib
 import mmap
 import os
 import random
 import shutil
 import subprocess
 import tempfile
-import threading
 import time
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench_common import BenchError, Config, KiB, MiB, Tree, digest_files
+from bench_common import BenchError, Config, KiB, MiB, Tree, digest_files, in_threads
 from bench_procs import RawClient
 
 #
@@ -40,41 +40,56 @@ class Metric:
     check: Callable[[Any, Tree, Config], str | None]
 
 
+def _big_limit(tree: Tree, cfg: Config, limit_mb: Callable[[Tree, Config], int] | None) -> int:
+    """Bytes of the big file a sequential read takes: all, or ``limit_mb`` MiB."""
+    return tree.big_size if limit_mb is None else min(tree.big_size, limit_mb(tree, cfg) * MiB)
+
+
+def _fill(readinto: Callable[[memoryview], int | None], view: memoryview, limit: int) -> int:
+    """Read up to ``limit`` bytes through ``view`` (made before the clock
+    starts, and reused: the bench measures reading, not allocating); the
+    count read."""
+    bufsize = len(view)
+    got = 0
+    while got < limit:
+        n = readinto(view[: min(bufsize, limit - got)])
+        if not n:
+            break
+        got += n
+    return got
+
+
+def _timed_read(start: Callable[[], Any], bufsize: int, limit: int) -> Outcome:
+    """Time reading ``limit`` bytes from the stream ``start()`` opens (timed too)."""
+    view = memoryview(bytearray(bufsize))
+    t0 = time.perf_counter()
+    with start() as stream:
+        got = _fill(stream.readinto, view, limit)
+    dt = time.perf_counter() - t0
+    return got / MiB, dt, (got, limit)
+
+
+@contextlib.contextmanager
+def _drained(resp: Any) -> Iterator[Any]:
+    """A raw response whose rest is read when done, as a client that keeps the
+    connection would."""
+    yield resp
+    resp.read()
+
+
 def _seq_mount(bufsize: int, limit_mb: Callable[[Tree, Config], int] | None = None) -> MountFn:
-    def run(root: Path, tree: Tree, cfg: Config) -> tuple[float, float, Any]:
-        limit = tree.big_size if limit_mb is None else min(tree.big_size, limit_mb(tree, cfg) * MiB)
-        buf = bytearray(bufsize)
-        view = memoryview(buf)
-        got = 0
-        t0 = time.perf_counter()
-        with open(root / tree.big_rel, "rb", buffering=0) as f:
-            while got < limit:
-                n = f.readinto(view[: min(bufsize, limit - got)])
-                if not n:
-                    break
-                got += n
-        dt = time.perf_counter() - t0
-        return got / MiB, dt, (got, limit)
+    def run(root: Path, tree: Tree, cfg: Config) -> Outcome:
+        limit = _big_limit(tree, cfg, limit_mb)
+        return _timed_read(lambda: open(root / tree.big_rel, "rb", buffering=0), bufsize, limit)
 
     return run
 
 
 def _seq_raw(bufsize: int, limit_mb: Callable[[Tree, Config], int] | None = None) -> RawFn:
-    def run(raw: RawClient, tree: Tree, cfg: Config) -> tuple[float, float, Any]:
-        limit = tree.big_size if limit_mb is None else min(tree.big_size, limit_mb(tree, cfg) * MiB)
-        buf = bytearray(bufsize)
-        view = memoryview(buf)
-        got = 0
-        t0 = time.perf_counter()
-        resp = raw.get("/" + tree.big_rel, (0, limit) if limit < tree.big_size else None)
-        while got < limit:
-            n = resp.readinto(view[: min(bufsize, limit - got)])
-            if not n:
-                break
-            got += n
-        resp.read()
-        dt = time.perf_counter() - t0
-        return got / MiB, dt, (got, limit)
+    def run(raw: RawClient, tree: Tree, cfg: Config) -> Outcome:
+        limit = _big_limit(tree, cfg, limit_mb)
+        ranged = (0, limit) if limit < tree.big_size else None
+        return _timed_read(lambda: _drained(raw.get("/" + tree.big_rel, ranged)), bufsize, limit)
 
     return run
 
@@ -161,29 +176,43 @@ def _check_random(ev: Any, tree: Tree, cfg: Config) -> str | None:
     return None
 
 
+def _read_tree(base: Path, tops: list[Path] | None = None) -> list[tuple[str, bytes]]:
+    """Every file below ``tops`` (all of ``base`` when None), by its path
+    relative to ``base``."""
+    items = []
+    for top in [base] if tops is None else tops:
+        for dirpath, _dirs, files in os.walk(top):
+            for fn in files:
+                p = os.path.join(dirpath, fn)
+                with open(p, "rb") as f:
+                    items.append((os.path.relpath(p, base), f.read()))
+    return items
+
+
+def _fetch_tree(client: RawClient, small_dir: str, stack: list[str]) -> list[tuple[str, bytes]]:
+    """Every file below the folders of ``stack`` (relative to ``small_dir``,
+    each ending in "/"), listed and fetched over raw HTTP."""
+    items = []
+    while stack:
+        rel = stack.pop()
+        dirs, files = client.listdir(f"/{small_dir}/{rel}")
+        stack.extend(f"{rel}{d}/" for d in dirs)
+        for name, _size in files:
+            items.append((rel + name, client.get(f"/{small_dir}/{rel}{name}").read()))
+    return items
+
+
 def _small_mount(root: Path, tree: Tree, cfg: Config) -> tuple[float, float, Any]:
     base = root / tree.small_dir
-    items = []
     t0 = time.perf_counter()
-    for dirpath, _dirs, files in os.walk(base):
-        for fn in files:
-            p = os.path.join(dirpath, fn)
-            with open(p, "rb") as f:
-                items.append((os.path.relpath(p, base), f.read()))
+    items = _read_tree(base)
     dt = time.perf_counter() - t0
     return len(items), dt, items
 
 
 def _small_raw(raw: RawClient, tree: Tree, cfg: Config) -> tuple[float, float, Any]:
-    items = []
     t0 = time.perf_counter()
-    stack = [""]
-    while stack:
-        rel = stack.pop()
-        dirs, files = raw.listdir(f"/{tree.small_dir}/{rel}")
-        stack.extend(f"{rel}{d}/" for d in dirs)
-        for name, _size in files:
-            items.append((rel + name, raw.get(f"/{tree.small_dir}/{rel}{name}").read()))
+    items = _fetch_tree(raw, tree.small_dir, [""])
     dt = time.perf_counter() - t0
     return len(items), dt, items
 
@@ -196,50 +225,14 @@ def _check_small(ev: Any, tree: Tree, cfg: Config) -> str | None:
     return None
 
 
-def _in_threads(n: int, job: Callable[[int], list[Any]]) -> tuple[float, list[Any]]:
-    """Run ``job(k)`` for k in 0..n-1 on n threads; seconds and the joined results.
-
-    An exception in any thread is raised here, so a failed read is never a fast one.
-    """
-    results: list[list[Any]] = [[] for _ in range(n)]
-    errors: list[BaseException] = []
-    start = threading.Barrier(n + 1)
-
-    def run(k: int) -> None:
-        try:
-            start.wait()
-            results[k] = job(k)
-        except BaseException as e:  # noqa: BLE001 - re-raised in the caller
-            errors.append(e)
-
-    threads = [threading.Thread(target=run, args=(k,), daemon=True) for k in range(n)]
-    for t in threads:
-        t.start()
-    start.wait()
-    t0 = time.perf_counter()
-    for t in threads:
-        t.join()
-    dt = time.perf_counter() - t0
-    if errors:
-        raise errors[0]
-    return dt, [x for r in results for x in r]
-
-
 def _par_small_mount(root: Path, tree: Tree, cfg: Config) -> tuple[float, float, Any]:
     base = root / tree.small_dir
     tops = sorted(tree.small_tops)
 
     def job(k: int) -> list[tuple[str, bytes]]:
-        items = []
-        for top in tops[k :: cfg.parallel]:
-            for dirpath, _dirs, files in os.walk(base / top):
-                for fn in files:
-                    p = os.path.join(dirpath, fn)
-                    with open(p, "rb") as f:
-                        items.append((os.path.relpath(p, base), f.read()))
-        return items
+        return _read_tree(base, [base / top for top in tops[k :: cfg.parallel]])
 
-    dt, items = _in_threads(cfg.parallel, job)
+    dt, items = in_threads(cfg.parallel, job)
     return len(items), dt, items
 
 
@@ -248,18 +241,10 @@ def _par_small_raw(raw: RawClient, tree: Tree, cfg: Config) -> tuple[float, floa
 
     def job(k: int) -> list[tuple[str, bytes]]:
         own = raw.another()
-        items = []
         with own.connected():
-            stack = [f"{t}/" for t in tops[k :: cfg.parallel]]
-            while stack:
-                rel = stack.pop()
-                dirs, files = own.listdir(f"/{tree.small_dir}/{rel}")
-                stack.extend(f"{rel}{d}/" for d in dirs)
-                for name, _size in files:
-                    items.append((rel + name, own.get(f"/{tree.small_dir}/{rel}{name}").read()))
-        return items
+            return _fetch_tree(own, tree.small_dir, [f"{t}/" for t in tops[k :: cfg.parallel]])
 
-    dt, items = _in_threads(cfg.parallel, job)
+    dt, items = in_threads(cfg.parallel, job)
     return len(items), dt, items
 
 
@@ -286,7 +271,7 @@ def _par_seq_mount(root: Path, tree: Tree, cfg: Config) -> tuple[float, float, A
                 pos += n
         return [(k, pos - lo, crc)]
 
-    dt, got = _in_threads(min(cfg.parallel, len(parts)), job)
+    dt, got = in_threads(min(cfg.parallel, len(parts)), job)
     return sum(n for _, n, _ in got) / MiB, dt, got
 
 
@@ -310,7 +295,7 @@ def _par_seq_raw(raw: RawClient, tree: Tree, cfg: Config) -> tuple[float, float,
             resp.read()
         return [(k, got, crc)]
 
-    dt, got = _in_threads(min(cfg.parallel, len(parts)), job)
+    dt, got = in_threads(min(cfg.parallel, len(parts)), job)
     return sum(n for _, n, _ in got) / MiB, dt, got
 
 
@@ -405,16 +390,6 @@ def _check_crc(ev: Any, tree: Tree, cfg: Config) -> str | None:
     if got != tree.big_size:
         return f"read {got} bytes, expected {tree.big_size}"
     return None if crc == tree.big_crc32 else "big file: CRC32 differs from the source"
-
-
-def _read_tree(base: Path) -> list[tuple[str, bytes]]:
-    items = []
-    for dirpath, _dirs, files in os.walk(base):
-        for fn in files:
-            p = os.path.join(dirpath, fn)
-            with open(p, "rb") as f:
-                items.append((os.path.relpath(p, base), f.read()))
-    return items
 
 
 def _cp_r_mount(root: Path, tree: Tree, cfg: Config) -> tuple[float, float, Any]:
