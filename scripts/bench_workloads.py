@@ -1,5 +1,9 @@
 """The workloads: each one on a mount and its raw-HTTP counterpart, plus the check
-that the bytes read are the source's."""
+that the bytes read are the source's.
+
+Here: the big file's workloads (sequential, O_DIRECT, random, parallel, CRC)
+and ``METRICS``, the table naming every workload; the tree workloads (small
+files, walks, ``cp -r``, ``find``) are in bench_tree_workloads.py."""
 
 from __future__ import annotations
 
@@ -7,9 +11,6 @@ import contextlib
 import mmap
 import os
 import random
-import shutil
-import subprocess
-import tempfile
 import time
 import zlib
 from collections.abc import Callable, Iterator
@@ -17,8 +18,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench_common import BenchError, Config, KiB, MiB, Tree, digest_files, in_threads
-from bench_procs import RawClient
+from bench_clients import RawClient
+from bench_common import Config, KiB, MiB, Tree, in_threads
+from bench_tree_workloads import (
+    check_small,
+    check_walk,
+    cp_r_mount,
+    find_mount,
+    par_small_mount,
+    par_small_raw,
+    small_mount,
+    small_raw,
+    walk_mount,
+    walk_raw,
+)
 
 #
 # Each workload returns (amount, seconds, evidence); evidence is compared with the
@@ -176,78 +189,6 @@ def _check_random(ev: Any, tree: Tree, cfg: Config) -> str | None:
     return None
 
 
-def _read_tree(base: Path, tops: list[Path] | None = None) -> list[tuple[str, bytes]]:
-    """Every file below ``tops`` (all of ``base`` when None), by its path
-    relative to ``base``."""
-    items = []
-    for top in [base] if tops is None else tops:
-        for dirpath, _dirs, files in os.walk(top):
-            for fn in files:
-                p = os.path.join(dirpath, fn)
-                with open(p, "rb") as f:
-                    items.append((os.path.relpath(p, base), f.read()))
-    return items
-
-
-def _fetch_tree(client: RawClient, small_dir: str, stack: list[str]) -> list[tuple[str, bytes]]:
-    """Every file below the folders of ``stack`` (relative to ``small_dir``,
-    each ending in "/"), listed and fetched over raw HTTP."""
-    items = []
-    while stack:
-        rel = stack.pop()
-        dirs, files = client.listdir(f"/{small_dir}/{rel}")
-        stack.extend(f"{rel}{d}/" for d in dirs)
-        for name, _size in files:
-            items.append((rel + name, client.get(f"/{small_dir}/{rel}{name}").read()))
-    return items
-
-
-def _small_mount(root: Path, tree: Tree, cfg: Config) -> tuple[float, float, Any]:
-    base = root / tree.small_dir
-    t0 = time.perf_counter()
-    items = _read_tree(base)
-    dt = time.perf_counter() - t0
-    return len(items), dt, items
-
-
-def _small_raw(raw: RawClient, tree: Tree, cfg: Config) -> tuple[float, float, Any]:
-    t0 = time.perf_counter()
-    items = _fetch_tree(raw, tree.small_dir, [""])
-    dt = time.perf_counter() - t0
-    return len(items), dt, items
-
-
-def _check_small(ev: Any, tree: Tree, cfg: Config) -> str | None:
-    if len(ev) != tree.small_count:
-        return f"copied {len(ev)} small files, expected {tree.small_count}"
-    if digest_files(ev) != tree.small_digest:
-        return "small-file contents differ from the source"
-    return None
-
-
-def _par_small_mount(root: Path, tree: Tree, cfg: Config) -> tuple[float, float, Any]:
-    base = root / tree.small_dir
-    tops = sorted(tree.small_tops)
-
-    def job(k: int) -> list[tuple[str, bytes]]:
-        return _read_tree(base, [base / top for top in tops[k :: cfg.parallel]])
-
-    dt, items = in_threads(cfg.parallel, job)
-    return len(items), dt, items
-
-
-def _par_small_raw(raw: RawClient, tree: Tree, cfg: Config) -> tuple[float, float, Any]:
-    tops = sorted(tree.small_tops)
-
-    def job(k: int) -> list[tuple[str, bytes]]:
-        own = raw.another()
-        with own.connected():
-            return _fetch_tree(own, tree.small_dir, [f"{t}/" for t in tops[k :: cfg.parallel]])
-
-    dt, items = in_threads(cfg.parallel, job)
-    return len(items), dt, items
-
-
 def _quarters(tree: Tree, cfg: Config) -> list[tuple[int, int]]:
     step = -(-tree.big_size // cfg.parallel)
     return [(o, min(o + step, tree.big_size)) for o in range(0, tree.big_size, step)]
@@ -312,51 +253,6 @@ def _check_par_seq(ev: Any, tree: Tree, cfg: Config) -> str | None:
     return None
 
 
-def _walk_mount(root: Path, tree: Tree, cfg: Config) -> tuple[float, float, Any]:
-    base = root / tree.deep_dir
-    seen = []
-    ndirs = 0
-    t0 = time.perf_counter()
-    for dirpath, dirs, files in os.walk(base):
-        ndirs += 1
-        for name in dirs + files:
-            p = os.path.join(dirpath, name)
-            st = os.lstat(p)
-            isdir = name in dirs
-            seen.append((os.path.relpath(p, base), isdir, 0 if isdir else st.st_size))
-    dt = time.perf_counter() - t0
-    return ndirs, dt, seen
-
-
-def _walk_raw(raw: RawClient, tree: Tree, cfg: Config) -> tuple[float, float, Any]:
-    seen = []
-    ndirs = 0
-    t0 = time.perf_counter()
-    stack = [""]
-    while stack:
-        rel = stack.pop()
-        ndirs += 1
-        dirs, files = raw.listdir(f"/{tree.deep_dir}/{rel}")
-        for d in dirs:
-            seen.append((rel + d, True, 0))
-            stack.append(f"{rel}{d}/")
-        seen.extend((rel + n, False, sz) for n, sz in files)
-    dt = time.perf_counter() - t0
-    return ndirs, dt, seen
-
-
-def _check_walk(ev: Any, tree: Tree, cfg: Config) -> str | None:
-    got = sorted(ev)
-    if got != tree.deep_listing:
-        missing = set(tree.deep_listing) - set(got)
-        extra = set(got) - set(tree.deep_listing)
-        return (
-            f"traversal differs: {len(missing)} missing (e.g. {sorted(missing)[:2]}), "
-            f"{len(extra)} unexpected (e.g. {sorted(extra)[:2]})"
-        )
-    return None
-
-
 def _seq_crc_mount(root: Path, tree: Tree, cfg: Config) -> tuple[float, float, Any]:
     """The whole big file with a CRC of every byte (zlib.crc32 runs at GB/s, so it
     costs the reader little next to any link): no separate verify mount needed."""
@@ -392,50 +288,6 @@ def _check_crc(ev: Any, tree: Tree, cfg: Config) -> str | None:
     return None if crc == tree.big_crc32 else "big file: CRC32 differs from the source"
 
 
-def _cp_r_mount(root: Path, tree: Tree, cfg: Config) -> tuple[float, float, Any]:
-    """`cp -r` of the small-files folder into a fresh local folder (tmpfs when the
-    work dir is on /dev/shm); the copy is read back and checked after the clock."""
-    dst = Path(tempfile.mkdtemp(prefix="cp-r-", dir=root.parent))
-    try:
-        t0 = time.perf_counter()
-        r = subprocess.run(
-            ["cp", "-r", str(root / tree.small_dir), str(dst / "copy")],
-            capture_output=True,
-            text=True,
-        )
-        dt = time.perf_counter() - t0
-        if r.returncode != 0:
-            raise BenchError(f"cp -r failed: {r.stderr.strip()[-300:]}")
-        items = _read_tree(dst / "copy")
-    finally:
-        shutil.rmtree(dst, ignore_errors=True)
-    return len(items), dt, items
-
-
-def _find_mount(root: Path, tree: Tree, cfg: Config) -> tuple[float, float, Any]:
-    """`find` printing type and size of every entry (so every entry is lstat'ed)."""
-    t0 = time.perf_counter()
-    r = subprocess.run(
-        ["find", str(root / tree.deep_dir), "-printf", r"%y %s %P\0"],
-        capture_output=True,
-    )
-    dt = time.perf_counter() - t0
-    if r.returncode != 0:
-        raise BenchError(f"find failed: {r.stderr.decode(errors='replace').strip()[-300:]}")
-    seen = []
-    ndirs = 0
-    for rec in r.stdout.split(b"\0"):
-        if not rec:
-            continue
-        kind, size, rel = rec.split(b" ", 2)
-        if kind == b"d":
-            ndirs += 1
-        if rel:  # the start folder itself prints an empty %P
-            isdir = kind == b"d"
-            seen.append((os.fsdecode(rel), isdir, 0 if isdir else int(size)))
-    return ndirs, dt, seen
-
-
 def _direct_limit(tree: Tree, cfg: Config) -> int:
     return cfg.direct_mb
 
@@ -463,17 +315,17 @@ METRICS: dict[str, Metric] = {
             "small_files",
             "files/s",
             "walk + read every small file",
-            _small_mount,
-            _small_raw,
-            _check_small,
+            small_mount,
+            small_raw,
+            check_small,
         ),
         Metric(
             "traverse",
             "dirs/s",
             "os.walk + lstat of every entry in the deep tree",
-            _walk_mount,
-            _walk_raw,
-            _check_walk,
+            walk_mount,
+            walk_raw,
+            check_walk,
         ),
         Metric(
             "seq",
@@ -487,17 +339,17 @@ METRICS: dict[str, Metric] = {
             "cp_r",
             "files/s",
             "cp -r of the small-files folder to local tmpfs (raw: walk + GET each file)",
-            _cp_r_mount,
-            _small_raw,
-            _check_small,
+            cp_r_mount,
+            small_raw,
+            check_small,
         ),
         Metric(
             "find",
             "folders/s",
             "find -printf '%y %s %P' over the folder tree (raw: ?ls per folder)",
-            _find_mount,
-            _walk_raw,
-            _check_walk,
+            find_mount,
+            walk_raw,
+            check_walk,
         ),
         Metric(
             "random_4k",
@@ -551,9 +403,9 @@ METRICS: dict[str, Metric] = {
             "par_small",
             "files/s",
             "N threads walk + read disjoint parts of the small files (--parallel)",
-            _par_small_mount,
-            _par_small_raw,
-            _check_small,
+            par_small_mount,
+            par_small_raw,
+            check_small,
         ),
     ]
 }

@@ -46,7 +46,8 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_common import in_threads  # noqa: E402
-from bench_procs import Cleanup, LinkProc, Server, proc_cpu  # noqa: E402
+from bench_procs import Cleanup, LinkProc, proc_cpu  # noqa: E402
+from bench_servers import Server  # noqa: E402
 from linkemu import PROFILE_NAMES, spec_for  # noqa: E402
 
 KiB = 1 << 10
