@@ -47,7 +47,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_common import in_threads  # noqa: E402
 from bench_procs import Cleanup, LinkProc, proc_cpu  # noqa: E402
-from bench_servers import Server  # noqa: E402
+from bench_servers import CopypartyServer  # noqa: E402
 from linkemu import PROFILE_NAMES, spec_for  # noqa: E402
 
 KiB = 1 << 10
@@ -253,7 +253,7 @@ def main() -> int:
     try:
         root = work / "src"
         folders = make_folders(root, a.count, sizes, seed=5)
-        server = Server(cfg, root, work, cleanup)
+        server = CopypartyServer(cfg, root, work, cleanup)
         if client_cpu is not None:
             os.sched_setaffinity(0, {client_cpu})
         for prof in profiles:
