@@ -5,7 +5,8 @@ Layout: ``transport.HttpTransport`` is the façade the core gets; it wires
 redirects, bodies, over ``pool``) and ``answers`` (the pure rules that judge
 each answer against what was asked).  ``pool`` lends the keep-alive
 connections of ``connections`` (every socket operation bound by the call's
-deadline) and retries; ``response`` reads an answer's body on demand.
+deadline) and retries; ``head`` reads an answer's head, ``response`` its
+body, on demand.
 
 Decisions worth knowing (each verified against copyparty 1.20 in tests/http):
 
