@@ -1,11 +1,12 @@
 """The ``http.client`` connections the pool lends, bound by the call's deadline.
 
 Each connection carries a ``Budget``: the deadline of the exchange it is
-lent to.  Its socket asks the budget before every operation -- connect, TLS
-handshake, send, every recv of the headers and the body -- and waits at most
-min(read timeout, time left), so a server that stalls or trickles a byte at
-a time ends the call with a TimeoutError when the deadline passes, though
-each recv returns.  An answer's head is read by head.py (``HeadCut`` when
+lent to.  It connects (TLS handshake included) under min(connect timeout,
+time left), as the pool sets it; then its socket asks the budget before every
+send and every recv of the headers and the body and waits at most min(read
+timeout, time left), so a server that stalls or trickles a byte at a time
+ends the call with a TimeoutError when the deadline passes, though each recv
+returns.  An answer's head is read by head.py (``HeadCut`` when
 the connection cut it short).  The pool (pool.py) sets the deadline and
 decides what to retry.
 """
