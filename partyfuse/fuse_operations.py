@@ -46,7 +46,6 @@ class FileSystem(Protocol):
     def read(self, path: str, size: int, offset: int, fh: int) -> bytes: ...
     def release(self, path: str, fh: int) -> None: ...
     def opendir(self, path: str) -> int: ...
-    def releasedir(self, path: str, fh: int) -> None: ...
     def access(self, path: str, mode: int) -> None: ...
     def statfs(self) -> dict[str, Any]: ...
 
@@ -165,10 +164,6 @@ class Adapter:
     def opendir(self, path: str) -> int:
         return self.fs.opendir(path)
 
-    def releasedir(self, path: str, fh: int) -> int:
-        self.fs.releasedir(path, fh)
-        return 0
-
     def access(self, path: str, amode: int) -> int:
         self.fs.access(path, amode)
         return 0
@@ -193,6 +188,10 @@ class Adapter:
     # nothing to flush or sync on a read-only mount; unset, the kernel stops
     # making an upcall on every close()
     flush = None
+    # a folder handle holds nothing (the listing lives in the dir cache):
+    # unset, libfuse closes it without a Python upcall, one of four per folder
+    # a walk (find, du) lists
+    releasedir = None
     fsync = None
     fsyncdir = None
     readlink = None
@@ -248,7 +247,7 @@ class Adapter:
 
 
 _GUARDED = (
-    "getattr readdir open read release opendir releasedir access statfs "
+    "getattr readdir open read release opendir access statfs "
     "write create mkdir unlink rmdir rename truncate chmod chown symlink link "
     "utimens setxattr removexattr mknod"
 ).split()
