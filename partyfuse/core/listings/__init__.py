@@ -12,11 +12,12 @@ links can be resolved.  ``dialect`` forces a parser ("cpp", "nginx", "iis",
 ``ListingError`` (a ProtocolError) when nothing matches.
 
 One module per server (nginx, apache, iis, lighttpd, pyhttp, cpp_html,
-generic; copyparty's JSON lives in copyparty.py); _common holds the href and
-name rules every one of them shares.  Every parser is tolerant (a row it cannot
-read still gives the name, with size None), while auto-detection is strict (a
-page that matches no server and links to nothing is an error, not an empty
-directory).
+generic; copyparty's JSON lives in copyparty.py); what they share is in
+``hrefs`` (hrefs to names), ``builder`` (collecting entries safely),
+``markup`` (anchors and table rows) and ``columns`` (dates and sizes).
+Every parser is tolerant (a row it cannot read still gives the name, with
+size None), while auto-detection is strict (a page that matches no server and
+links to nothing is an error, not an empty directory).
 
 Sizes: only what a listing prints as exact bytes is kept; a rounded size
 ("12K", "1.0M", lighttpd's "0.1K") is None, resolved exactly by the core.
@@ -34,8 +35,9 @@ from collections.abc import Callable
 from ..errors import ProtocolError
 from ..model import Listing
 from . import apache, cpp_html, generic, iis, lighttpd, nginx, pyhttp
-from ._common import ListingBuilder, ListingError, decode_body, norm_dir_path
+from .builder import ListingBuilder, ListingError
 from .copyparty import parse_copyparty_doc
+from .hrefs import decode_body, norm_dir_path
 
 __all__ = ["DIALECTS", "ListingError", "parse_listing"]
 
