@@ -24,7 +24,8 @@ from .blockcache import BlockCache
 from .errors import FsError
 from .handles import FileHandle
 from .model import Entry, FileVersion
-from .readplan import ReadPlan, Span, gaps
+from .readplan import ReadPlan
+from .spans import Span, gaps
 from .stats import Stats
 from .transport import Transport
 

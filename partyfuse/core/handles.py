@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .model import Entry, FileVersion
-from .readplan import Span, StreamState, is_media
+from .readplan import StreamState, is_media
+from .spans import Span
 
 
 @dataclass

@@ -52,7 +52,7 @@ from .dircache import DirCache
 from .fetcher import Fetcher, LockFactory, Pending, Spawn
 from .model import Entry
 from .prefetch import BATCH_MAX, FileJob, Job, ListJob, Prefetch, list_room, parent_of
-from .readplan import Span
+from .spans import Span
 from .stats import Stats
 from .transport import BatchTransport, Clock, Transport, supports_batches
 

@@ -43,7 +43,8 @@ from .limits import MAX_FILE_SIZE
 from .model import BLOCK_SIZE, Entry, FileVersion
 from .prefetch import SMALL_FILE_MAX
 from .prefetcher import Prefetcher
-from .readplan import AHEAD_WINDOWS, ReadPlan, Span, StreamState, plan_hit, plan_read
+from .readplan import AHEAD_WINDOWS, ReadPlan, StreamState, plan_hit, plan_read
+from .spans import Span
 from .stats import Stats
 from .transport import Clock, Transport
 
