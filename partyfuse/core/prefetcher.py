@@ -51,10 +51,11 @@ from .blockcache import BlockCache, same_version
 from .dircache import DirCache
 from .fetcher import Fetcher, LockFactory, Pending, Spawn
 from .model import Entry
-from .prefetch import BATCH_MAX, FileJob, Job, ListJob, Prefetch, list_room, parent_of
+from .prefetch import BATCH_MAX, FileJob, Job, ListJob, Prefetch, list_room
 from .spans import Span
 from .stats import Stats
 from .transport import BatchTransport, Clock, Transport, supports_batches
+from .walk import parent_of
 
 log = logging.getLogger(__name__)
 
