@@ -5,7 +5,9 @@ and turns every transport error into an ``FsError`` carrying one errno.  It
 does no IO itself: listings and bytes come from the injected ``Transport``,
 time from ``clock``, locks from ``lock_factory`` and background work (read-ahead)
 from ``spawn``.  The lock is never held during a transport call, so one slow
-request does not stall other FUSE threads.  Getting bytes (counted transport
+request does not stall other FUSE threads.  Calls that would modify the tree
+never reach it: the FUSE adapter answers them EROFS itself (``open`` for
+writing and ``access`` with ``W_OK`` are EROFS here).  Getting bytes (counted transport
 calls, fetches in flight and their gates, read-ahead jobs) is ``fetcher.Fetcher``'s
 job; this class decides what a call needs and keeps the caches consistent.
 
@@ -31,7 +33,7 @@ import errno
 import logging
 import os
 from collections.abc import Callable
-from typing import NoReturn, Protocol, TypeVar
+from typing import TypeVar
 
 from .attrs import Attrs, CacheConfig, attrs_of
 from .blockcache import BlockCache, same_version
@@ -41,6 +43,7 @@ from .fetcher import Fetcher, LockFactory, Spawn, assemble, debug, log_plan
 from .handles import FileHandle, HandleTable
 from .limits import MAX_FILE_SIZE
 from .model import BLOCK_SIZE, Entry, FileVersion
+from .names import NameMap
 from .prefetch import SMALL_FILE_MAX
 from .prefetcher import Prefetcher
 from .readplan import AHEAD_WINDOWS, ReadPlan, StreamState, plan_hit, plan_read
@@ -59,21 +62,9 @@ T = TypeVar("T")
 STREAM_IDLE = 2.0
 
 
-class NameMap(Protocol):
-    """Same shape as ``partyfuse.core.names.NameMap`` (structural, so either fits)."""
-
-    def to_local(self, name: str) -> str: ...
-
-    def to_remote(self, path: str) -> str: ...
-
-
 def _split(rpath: str) -> tuple[str, str]:
     parent, _, name = rpath.rpartition("/")
     return parent, name
-
-
-def _readonly(*_args: object, **_kwargs: object) -> NoReturn:
-    raise FsError(errno.EROFS, "read-only filesystem")
 
 
 class RemoteFS:
@@ -545,10 +536,7 @@ class RemoteFS:
             else:
                 self.stats.misses += 1
 
-    # ---- everything that would modify the tree -------------------------
-
-    write = truncate = create = mkdir = rmdir = unlink = rename = staticmethod(_readonly)
-    symlink = link = chmod = chown = utimens = setxattr = removexattr = staticmethod(_readonly)
+    # ---- housekeeping --------------------------------------------------
 
     def drop_caches(self) -> None:
         """Forget every listing and block (tests; a future SIGHUP)."""
