@@ -93,11 +93,11 @@ class RemoteFS:
         self.names = names
         self.spawn = spawn
         shared = Shared(
-            clock,
-            lock_factory,
-            spawn,
-            DirCache(config.dir_max, config.dir_ttl, clock),
-            BlockCache(config.file_blocks),
+            clock=clock,
+            lock_factory=lock_factory,
+            spawn=spawn,
+            dirs=DirCache(config.dir_max, config.dir_ttl, clock),
+            blocks=BlockCache(config.file_blocks),
         )
         self.stats = shared.stats
         self._lock, self._blocks, self._dirs = shared.lock, shared.blocks, shared.dirs
