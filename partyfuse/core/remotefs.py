@@ -35,7 +35,7 @@ import contextlib
 import errno
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TypeVar
 
 from .attrs import Attrs, CacheConfig, attrs_of
@@ -44,7 +44,7 @@ from .dircache import DirCache
 from .errors import FsError, TransportError
 from .fetcher import Fetcher
 from .handles import FileHandle
-from .model import BLOCK_SIZE, FileVersion
+from .model import BLOCK_SIZE, Entry, FileVersion
 from .names import NameMap
 from .namespace import Namespace, split
 from .prefetcher import Prefetcher
@@ -164,32 +164,34 @@ class RemoteFS:
         """Names with attrs; ``None`` attrs for files whose size is not known yet
         (the kernel then asks getattr, which resolves it)."""
         rpath = self._remote(path)
-
-        def run() -> list[tuple[str, Attrs | None]]:
-            if rpath:
-                # the kernel did a getattr first, so the parent listing is usually
-                # held: use it to refuse a file, but never list the parent for it
-                parent, name = split(rpath)
-                with self._lock:
-                    held = self._dirs.get(parent)
-                seen = None if held is None else held.get(name)
-                if seen is not None and not seen.is_dir:
-                    raise FsError(errno.ENOTDIR, rpath)
-            table = self._tree.entries(rpath)
-            return [
-                (self._local(e.name), attrs_of(e) if e.is_dir or e.size is not None else None)
-                for e in table.values()
-            ]
-
-        listing = guard(run)
+        table = guard(lambda: self._folder(rpath))
         self._prefetch.saw_readdir(rpath)
-        return listing
+        return [
+            (self._local(e.name), attrs_of(e) if e.is_dir or e.size is not None else None)
+            for e in table.values()
+        ]
 
     def opendir(self, path: str) -> int:
-        self.readdir(path)
+        """Lists the folder, so that an error shows where programs expect it
+        (``ls: cannot open directory``); the readdir that follows finds the
+        listing held and is the one that tells the fetch-ahead policy."""
+        rpath = self._remote(path)
+        guard(lambda: self._folder(rpath))
         with self._lock:
             self._dir_handles += 1
             return self._dir_handles
+
+    def _folder(self, rpath: str) -> Mapping[str, Entry]:
+        if rpath:
+            # the kernel did a getattr first, so the parent listing is usually
+            # held: use it to refuse a file, but never list the parent for it
+            parent, name = split(rpath)
+            with self._lock:
+                held = self._dirs.get(parent)
+            seen = None if held is None else held.get(name)
+            if seen is not None and not seen.is_dir:
+                raise FsError(errno.ENOTDIR, rpath)
+        return self._tree.entries(rpath)
 
     def releasedir(self, path: str, fh: int) -> None:
         return None
