@@ -12,18 +12,13 @@ from hypothesis import strategies as st
 
 from fakes.tree import Tree
 from partyfuse.core.listings import parse_listing
-from tests.support.real_servers import (  # noqa: F401 - fixture
-    GMTOFF_MINUTES,
-    RealServer,
-    RealServerFactory,
-    real_server_module,
-)
+from tests.support.real_servers import GMTOFF_MINUTES, RealServer, RealServerFactory
 
 from .test_roundtrip import MTIMES, names
 
 
 @pytest.fixture(scope="module")
-def lighttpd(real_server_module: RealServerFactory) -> RealServer:  # noqa: F811
+def lighttpd(real_server_module: RealServerFactory) -> RealServer:
     return real_server_module("lighttpd", Tree())
 
 

@@ -16,13 +16,8 @@ import pytest
 
 from fakes.tree import Tree, awkward_tree
 from partyfuse.lscmd import printable, run_ls_url
-from tests.support.copyparty import ServerFactory, copyparty_factory  # noqa: F401
-from tests.support.real_servers import (  # noqa: F401 - fixture
-    GMTOFF_MINUTES,
-    KINDS,
-    RealServerFactory,
-    real_server_module,
-)
+from tests.support.copyparty import ServerFactory
+from tests.support.real_servers import GMTOFF_MINUTES, KINDS, RealServerFactory
 
 # (kind, variant) -> how the listing shows times: "gmt", "local" (minute
 # precision, server local time read as UTC), "gmt-sec" or "none" (then a
@@ -80,7 +75,7 @@ def tree() -> Tree:
 
 @pytest.mark.parametrize(("kind", "variant"), SERVERS, ids=[f"{k}-{v}" for k, v in SERVERS])
 def test_ls_recursive_shows_every_file_with_its_exact_size(
-    real_server_module: RealServerFactory,  # noqa: F811
+    real_server_module: RealServerFactory,
     tree: Tree,
     kind: str,
     variant: str,
@@ -124,7 +119,7 @@ def test_ls_of_a_bad_url_is_one_clean_line() -> None:
 
 
 def test_ls_recursive_on_copyparty_gives_exact_sizes_and_seconds(
-    copyparty_factory: ServerFactory,  # noqa: F811
+    copyparty_factory: ServerFactory,
     tree: Tree,
     tmp_path: Path,
 ) -> None:

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.mount.conftest import Mount, Mounter
 from tests.mount.treecheck import assert_contents_match, assert_tree_matches
 from tests.support.copyparty import (
     AWKWARD_NAMES,
@@ -22,6 +21,7 @@ from tests.support.copyparty import (
     CopypartyServer,
     SourceTree,
 )
+from tests.support.mounts import Mount, Mounter
 
 
 @pytest.fixture(scope="module")

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.mount.conftest import Mounter, run_partyfuse, wait_until
 from tests.support.copyparty import CopypartyServer, HttpsServer, SourceTree
+from tests.support.mounts import Mounter, run_partyfuse
+from tests.support.wait import wait_for
 
 
 def _mount_options(mnt: Path) -> list[str]:
@@ -70,7 +71,7 @@ def test_short_cds_shows_new_files_soon(mounter: Mounter, scratch_server: Scratc
     m = mounter(server.url, "-q", "-cds", "0.3")
     assert os.listdir(m.path) == ["first.txt"]
     tree.write("second.txt", b"22")
-    wait_until(lambda: "second.txt" in os.listdir(m.path), 10, "the new file to show")
+    wait_for(lambda: "second.txt" in os.listdir(m.path), 10, "the new file to show")
     assert (m.path / "second.txt").read_bytes() == b"22"
 
 

@@ -13,8 +13,8 @@ from fakes import render_iis
 from fakes.servers import KINDS as FAKE_KINDS
 from fakes.servers import FakeServer
 from fakes.tree import Node, Tree, awkward_tree
-from tests.mount.conftest import Mount, Mounter
-from tests.support.real_servers import RealServerFactory, real_server_module  # noqa: F401
+from tests.support.mounts import Mount, Mounter
+from tests.support.real_servers import RealServerFactory
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +56,7 @@ def assert_mount_matches(mnt: Path, tree: Tree, *, mtime_slack: float) -> None:
 
 
 @pytest.fixture(scope="module")
-def nginx_html(real_server_module: RealServerFactory, module_mounter: Mounter, tree: Tree) -> Mount:  # noqa: F811
+def nginx_html(real_server_module: RealServerFactory, module_mounter: Mounter, tree: Tree) -> Mount:
     server = real_server_module("nginx", tree, variant="html")
     return module_mounter(server.url("/"), "-q")
 
@@ -67,7 +67,7 @@ def test_real_nginx_html_listing(nginx_html: Mount, tree: Tree) -> None:
 
 
 def test_real_nginx_rounded_sizes_are_exact_through_the_mount(
-    real_server_module: RealServerFactory,  # noqa: F811
+    real_server_module: RealServerFactory,
     mounter: Mounter,
     tree: Tree,
 ) -> None:
@@ -77,7 +77,7 @@ def test_real_nginx_rounded_sizes_are_exact_through_the_mount(
 
 
 def test_real_nginx_json_listing(
-    real_server_module: RealServerFactory,  # noqa: F811
+    real_server_module: RealServerFactory,
     mounter: Mounter,
     tree: Tree,
 ) -> None:

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.mount.conftest import Mount, Mounter
 from tests.support.copyparty import CopypartyServer, ServerFactory
+from tests.support.mounts import Mount, Mounter
 
 FILES = 100
 FANOUT, DEPTH = 3, 3  # 3 + 9 + 27 = 39 folders below the top

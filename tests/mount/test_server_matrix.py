@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 from fakes.tree import Tree, awkward_tree
-from tests.mount.conftest import Mounter
 from tests.mount.test_other_servers import assert_mount_matches
-from tests.support.real_servers import RealServerFactory, real_server  # noqa: F401
+from tests.support.mounts import Mounter
+from tests.support.real_servers import RealServerFactory
 
 
 def _without(tree: Tree, drop) -> Tree:  # type: ignore[no-untyped-def]
@@ -64,7 +64,7 @@ def test_cp_r_out_of_the_mount_equals_the_source(
     variant: str,
     hidden,  # type: ignore[no-untyped-def]
     mtime_slack: float | None,
-    real_server: RealServerFactory,  # noqa: F811
+    real_server: RealServerFactory,
     mounter: Mounter,
     tmp_path: Path,
 ) -> None:

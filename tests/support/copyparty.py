@@ -1,12 +1,7 @@
 """A real copyparty for tests: launcher, awkward source tree, pytest fixtures.
 
-Use from another test package by importing the fixtures into its conftest.py::
-
-    from tests.support.copyparty import *  # noqa: F401,F403  (fixtures + report hook)
-
-or load the whole module as a plugin from tests/conftest.py::
-
-    pytest_plugins = ["tests.support.copyparty"]
+tests/conftest.py loads this module as a plugin (``pytest_plugins``), so its
+fixtures and report hook reach every test package without imports.
 
 Servers bind 127.0.0.1 on a free port, are stopped by PID in finalizers, and
 write their output to a log file whose tail is attached to the report of any
@@ -16,12 +11,12 @@ failing test that used them (set PARTYFUSE_CPP_VERBOSE=1 to log every request).
 from __future__ import annotations
 
 import datetime
+import itertools
 import json
 import os
 import random
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -33,6 +28,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.support.factories import stopped_afterwards
+from tests.support.ports import free_port
+from tests.support.wait import wait_for
 
 START_TIMEOUT = 30.0
 USER, PASSWORD = "alice", "hunter2"
@@ -236,12 +235,6 @@ def _self_signed_openssl(
 # -- the launcher ------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @dataclass
 class CopypartyServer:
     """One copyparty process; ``start()``/``stop()``/``restart()`` keep the port."""
@@ -338,19 +331,27 @@ class CopypartyServer:
         opener = urllib.request.build_opener(
             urllib.request.ProxyHandler({}), urllib.request.HTTPSHandler(context=ctx)
         )
-        while time.monotonic() < deadline:
+        verdict: list[bool | None] = []
+
+        def settled() -> bool:
             assert self.proc is not None
             if self.proc.poll() is not None:
-                return False
+                verdict.append(False)
+                return True
             try:
                 with opener.open(self.url + "?ls", timeout=2) as r:
                     doc = json.loads(r.read().decode("utf-8"))
-                if str(doc.get("srvinf", "")).startswith(self.token):
-                    return True
-                return None  # somebody else's server on our port
             except (OSError, ValueError, urllib.error.URLError):
-                time.sleep(0.05)
-        return False
+                return False
+            # None: somebody else's server on our port
+            verdict.append(True if str(doc.get("srvinf", "")).startswith(self.token) else None)
+            return True
+
+        try:
+            wait_for(settled, max(0.0, deadline - time.monotonic()), "copyparty", interval=0.05)
+        except AssertionError:
+            return False
+        return verdict[0]
 
     def stop(self) -> None:
         proc, self.proc = self.proc, None
@@ -419,16 +420,11 @@ def copyparty_factory(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[ServerFactory]:
     """launch(root, **options) -> started server, stopped when the module ends."""
-    servers: list[CopypartyServer] = []
 
-    def factory(root: Path, **options: Any) -> CopypartyServer:
-        server = launch(tmp_path_factory.mktemp("cpp-run"), root, **options)
-        servers.append(server)
-        return server
+    def start(root: Path, **options: Any) -> CopypartyServer:
+        return launch(tmp_path_factory.mktemp("cpp-run"), root, **options)
 
-    yield factory
-    for server in servers:
-        server.stop()
+    yield from stopped_afterwards(start, CopypartyServer.stop)
 
 
 @pytest.fixture(scope="module")
@@ -477,20 +473,15 @@ def scratch_server(
     copyparty_factory: ServerFactory, tmp_path: Path
 ) -> Iterator[Callable[..., tuple[CopypartyServer, SourceTree]]]:
     """A private tree and server a test may modify, kill and restart."""
-
-    made: list[CopypartyServer] = []
+    numbers = itertools.count()
 
     def make(**options: Any) -> tuple[CopypartyServer, SourceTree]:
-        tree = SourceTree(tmp_path / f"tree{len(made)}")
+        tree = SourceTree(tmp_path / f"tree{next(numbers)}")
         tree.root.mkdir()
         tree.dirs.add("")
-        server = copyparty_factory(tree.root, **options)
-        made.append(server)
-        return server, tree
+        return copyparty_factory(tree.root, **options), tree
 
-    yield make
-    for server in made:
-        server.stop()
+    yield from stopped_afterwards(make, lambda made: made[0].stop())
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -506,8 +497,12 @@ def pytest_runtest_makereport(
         server = value.server if isinstance(value, HttpsServer) else value
         if isinstance(value, tuple) and value and isinstance(value[0], CopypartyServer):
             server = value[0]
-        if isinstance(server, CopypartyServer):
-            rep.sections.append((f"copyparty log ({server.url})", server.log_text()))
+        if not isinstance(server, CopypartyServer):
+            continue
+        section = (f"copyparty log ({server.url})", server.log_text())
+        # registered twice where a conftest still imports this hook: attach it once
+        if section not in rep.sections:
+            rep.sections.append(section)
 
 
 __all__ = [
