@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.mount.treecheck import assert_contents_match, assert_tree_matches
 from tests.support.copyparty import (
     AWKWARD_NAMES,
     NON_UTF8_NAME,
@@ -22,6 +21,7 @@ from tests.support.copyparty import (
     SourceTree,
 )
 from tests.support.mounts import Mount, Mounter
+from tests.support.treecheck import assert_contents_match, assert_tree_matches
 
 
 @pytest.fixture(scope="module")
