@@ -19,6 +19,7 @@ from fakes.tree import Node, Tree, name_bytes
 from partyfuse.core.limits import name_problem
 from partyfuse.core.listings import parse_listing
 from partyfuse.core.model import Entry
+from tests.support.listed import listed_entry
 
 # Characters that break naive parsers: URL and HTML metacharacters, quotes,
 # whitespace, non-ASCII, an emoji, a zero-width space.  Line breaks and other
@@ -114,23 +115,11 @@ def cases(draw: st.DrawFn, raw_bytes: bool = True, iis: bool = False) -> Case:
 def expect(
     case: Case, size_rule: str, mtime_rule: str, skip: Callable[[str], bool] = lambda n: False
 ) -> dict[str, Entry]:
-    out = {}
-    for name, (is_dir, size, mtime) in case.children.items():
-        if skip(name):
-            continue
-        if is_dir:
-            exp_size: int | None = 0
-        elif size_rule == "exact":
-            exp_size = size
-        elif size_rule == "nginx":
-            exp_size = size if size <= 9999 else None
-        elif size_rule == "apache":
-            exp_size = size if size < 973 else None
-        else:
-            exp_size = None
-        t = {"sec": float(mtime), "min": float(mtime - mtime % 60), "none": 0.0}[mtime_rule]
-        out[name] = Entry(name, is_dir, exp_size, t)
-    return out
+    return {
+        name: listed_entry(name, is_dir, size, mtime, size_rule, mtime_rule)
+        for name, (is_dir, size, mtime) in case.children.items()
+        if not skip(name)
+    }
 
 
 def parsed(body: bytes, headers: dict[str, str], case: Case, dialect: str) -> dict[str, Entry]:
