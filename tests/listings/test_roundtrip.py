@@ -20,14 +20,7 @@ from partyfuse.core.limits import name_problem
 from partyfuse.core.listings import parse_listing
 from partyfuse.core.model import Entry
 from tests.support.listed import listed_entry
-
-# Characters that break naive parsers: URL and HTML metacharacters, quotes,
-# whitespace, non-ASCII, an emoji, a zero-width space.  Line breaks and other
-# control characters (TAB aside) are dropped by design (tests/listings/test_hostile.py).
-AWKWARD = list(" %#?&+\"'<>;:\\=,!@$()[]{}~^`|*\t-._") + list("éüß日本😀\u200b\u00a0")
-PLAIN = list("abcXYZ019")
-# Bytes that are not UTF-8 (a Linux file name can hold them): surrogateescape.
-RAW_BYTES = [chr(0xDC00 + b) for b in (0x80, 0xA9, 0xC3, 0xFE, 0xFF)]
+from tests.support.names import name_chars
 
 
 def _ok(name: str) -> bool:
@@ -39,14 +32,8 @@ def _ok(name: str) -> bool:
     )
 
 
-#: What NTFS (so IIS) can hold: no <>:"/\\|?* or control characters.
-IIS_AWKWARD = [c for c in AWKWARD if c not in '<>:"/\\|?*' and ord(c) >= 32]
-
-
 def names(raw_bytes: bool, iis: bool = False) -> st.SearchStrategy[str]:
-    chars = (IIS_AWKWARD if iis else AWKWARD) + PLAIN + (RAW_BYTES if raw_bytes else [])
-    alphabet = st.sampled_from(chars)
-    short = st.text(alphabet, min_size=1, max_size=24)
+    short = st.text(name_chars(raw_bytes=raw_bytes, iis=iis), min_size=1, max_size=24)
     long = st.integers(200, 255).map(lambda n: "L" * (n - 4) + ".bin")  # NAME_MAX
     # Canonical form: bytes that happen to make valid UTF-8 are that character.
     canon = short.map(lambda n: name_bytes(n).decode("utf-8", "surrogateescape"))

@@ -30,6 +30,7 @@ from typing import Any
 import pytest
 
 from tests.support.factories import stopped_afterwards
+from tests.support.names import AWKWARD_NAMES, NON_UTF8_RAW, non_utf8_name
 from tests.support.ports import free_port
 from tests.support.wait import wait_for
 
@@ -38,33 +39,6 @@ USER, PASSWORD = "alice", "hunter2"
 
 # -- the source tree ---------------------------------------------------------
 
-#: Names that break naive URL handling; each becomes a file in the tree.
-AWKWARD_NAMES = [
-    "plain.txt",
-    "with space.txt",
-    "hash#tag",
-    "question?mark",
-    "per%cent%20not-an-escape",
-    "amp&ersand=x",
-    "plus+sign",
-    "single'quote",
-    'double"quote',
-    "semi;colon,comma",
-    "brackets[1](2){3}",
-    "tilde~and`backtick",
-    "ünïcödé-ñame.txt",
-    "日本語のファイル",
-    "emoji-🎉🐍.bin",
-    "-leading-dash",
-    "trailing.dot.",
-    "a" * 200 + ".long",
-    "L" * 255,
-]
-#: A name that is not UTF-8 on the server, as Linux hands it to Python (surrogateescape).
-#: Decoded explicitly, not with os.fsdecode: Windows' strict UTF-8 file system codec
-#: would raise at import and take every module that imports this one down with it.
-NON_UTF8_RAW = b"latin1-caf\xe9.txt"
-NON_UTF8_NAME = NON_UTF8_RAW.decode("utf-8", "surrogateescape")
 SIZES = {
     "empty": 0,
     "one": 1,
@@ -136,7 +110,7 @@ def make_tree(root: Path, seed: int = 1234) -> SourceTree:
     for name in AWKWARD_NAMES:
         add_file(name, _content(rng, rng.randrange(1, 3000)))
     if _raw_name_written(root, NON_UTF8_RAW, b"not utf-8 name\n"):
-        tree.files[NON_UTF8_NAME] = b"not utf-8 name\n"
+        tree.files[non_utf8_name()] = b"not utf-8 name\n"
     add_dir("sizes")
     for name, size in SIZES.items():
         add_file(f"sizes/{name}.bin", _content(rng, size))
@@ -406,6 +380,13 @@ def launch(
     return server
 
 
+def __getattr__(name: str) -> str:
+    """``NON_UTF8_NAME``, built when imported (see tests/support/names.py for why)."""
+    if name == "NON_UTF8_NAME":
+        return non_utf8_name()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 # -- pytest fixtures ---------------------------------------------------------
 
 
@@ -507,7 +488,6 @@ def pytest_runtest_makereport(
 
 __all__ = [
     "AWKWARD_NAMES",
-    "NON_UTF8_NAME",
     "PASSWORD",
     "SIZES",
     "USER",
