@@ -8,7 +8,7 @@ silent CI timeout.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from typing import Callable
 
 
 def wait_for(
