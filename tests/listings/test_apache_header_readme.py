@@ -21,9 +21,8 @@ from fakes import render_apache
 from fakes.tree import Tree
 from partyfuse.core.listings import parse_listing
 from partyfuse.core.model import Entry
+from tests.support.listing_cases import FAST, Case, cases, expect
 from tests.support.real_servers import APACHE_VARIANTS, RealServerFactory
-
-from .test_roundtrip import FAST, Case, cases, expect
 
 STYLES = ("table", "pre", "ul")
 RULES = {"table": ("apache", "min"), "pre": ("apache", "min"), "ul": ("none", "none")}

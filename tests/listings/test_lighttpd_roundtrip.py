@@ -12,9 +12,8 @@ from hypothesis import strategies as st
 
 from fakes.tree import Tree
 from partyfuse.core.listings import parse_listing
+from tests.support.listing_cases import MTIMES, names
 from tests.support.real_servers import GMTOFF_MINUTES, RealServer, RealServerFactory
-
-from .test_roundtrip import MTIMES, names
 
 
 @pytest.fixture(scope="module")
