@@ -1,6 +1,10 @@
 """Suite-wide settings: hypothesis profiles picked by PARTYFUSE_HYPOTHESIS (default "dev"),
-the soak runs left out by default, and the ``linux_only`` marker given to every test
-that starts one of Debian's real servers."""
+the soak runs left out by default, the ``linux_only`` marker given to every test
+that starts one of Debian's real servers, and the shared fixtures.
+
+The fixtures live in tests/support/ and are registered here once as plugins, so
+no test module or conftest imports a fixture by name (an import that a linter
+calls unused, and that shadows the argument of the same name, F811)."""
 
 from __future__ import annotations
 
@@ -8,6 +12,13 @@ import os
 
 import pytest
 from hypothesis import HealthCheck, settings
+
+pytest_plugins = [
+    "tests.support.copyparty",  # real copyparty servers (+ their log on failure)
+    "tests.support.fake_servers",  # fakes/servers.py on a free port
+    "tests.support.real_servers",  # Debian's nginx, apache2, lighttpd; python http.server
+    "tests.support.mounts",  # real FUSE mounts, always unmounted
+]
 
 settings.register_profile("dev", max_examples=60, deadline=None)
 settings.register_profile(

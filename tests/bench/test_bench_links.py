@@ -3,11 +3,8 @@ everything stopped and unmounted afterwards. No speed is asserted."""
 
 from __future__ import annotations
 
-import json
-import os
 import re
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
@@ -18,52 +15,24 @@ pytestmark = pytest.mark.skipif(
 )
 
 SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
-BENCH = SCRIPTS / "bench.py"
 sys.path.insert(0, str(SCRIPTS))
 
 import bench  # noqa: E402
 from bench_common import Tree  # noqa: E402
 from bench_report import Result, format_table, report  # noqa: E402
 
+from tests.support.bench import exited, mounts_under, quick_run, run_bench  # noqa: E402
+
 LINK_METRICS = ["seq", "random_4k", "cp_r", "find"]
-
-
-def _mounts_under(path: Path) -> list[str]:
-    prefix = os.path.realpath(path)
-    with open("/proc/self/mountinfo") as f:
-        return [ln.split()[4] for ln in f if ln.split()[4].startswith(prefix)]
-
-
-def _alive(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
-    except OSError:
-        return False
 
 
 def test_quick_wan_run_checks_every_byte_through_the_emulator_and_cleans_up(
     tmp_path: Path,
 ) -> None:
-    out = tmp_path / "bench.json"
-    work = tmp_path / "work"
-    r = subprocess.run(
-        [
-            sys.executable,
-            str(BENCH),
-            "--quick",
-            "--link",
-            "wan",
-            "--json",
-            str(out),
-            "--workdir",
-            str(work),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    run = quick_run(tmp_path, "--link", "wan")
+    r = run.proc
     assert r.returncode in (0, 1), r.stderr[-3000:]
-    full = json.loads(out.read_text())
+    full = run.report()
     assert list(full["profiles"]) == ["wan"]
     rep = full["profiles"]["wan"]
     clients = ["raw", "upstream", "partyfuse"]
@@ -99,9 +68,9 @@ def test_quick_wan_run_checks_every_byte_through_the_emulator_and_cleans_up(
     for name in LINK_METRICS:
         assert re.search(rf"^{name}\s", r.stdout, re.M), r.stdout
     # nothing left behind: no mount, no server, no emulator
-    assert _mounts_under(tmp_path) == []
-    assert not _alive(full["pids"]["server"])
-    assert full["pids"]["linkemu"] and not any(_alive(p) for p in full["pids"]["linkemu"])
+    assert mounts_under(tmp_path) == []
+    assert exited(full["pids"]["server"])
+    assert full["pids"]["linkemu"] and all(exited(p) for p in full["pids"]["linkemu"])
 
 
 def test_several_profiles_in_one_invocation_each_with_its_data_set() -> None:
@@ -142,9 +111,7 @@ def test_without_rclone_the_link_run_says_so(monkeypatch: pytest.MonkeyPatch) ->
     ],
 )
 def test_bad_link_arguments_get_one_clear_line(args: list[str], message: str) -> None:
-    r = subprocess.run(
-        [sys.executable, str(BENCH), *args], capture_output=True, text=True, timeout=60
-    )
+    r = run_bench(*args)
     assert r.returncode == 2
     assert message in r.stderr
     assert "Traceback" not in r.stderr

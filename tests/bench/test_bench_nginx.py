@@ -6,53 +6,35 @@ never how fast anything is.
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from tests.support.bench import exited, mounts_under, quick_run, run_bench
+
 pytestmark = pytest.mark.skipif(
     not sys.platform.startswith("linux"), reason="scripts/bench.py is Linux-only"
 )
 
-BENCH = Path(__file__).resolve().parents[2] / "scripts" / "bench.py"
 # enough to cover streaming, ranged reads, listings (walks) and the parallel raw readers
 SMOKE_METRICS = "seq_1m,random_4k,small_files,traverse,par_seq,par_small"
 
 
-def _mounts_under(path: Path) -> list[str]:
-    prefix = os.path.realpath(path)
-    with open("/proc/self/mountinfo") as f:
-        return [ln.split()[4] for ln in f if ln.split()[4].startswith(prefix)]
-
-
 def test_quick_nginx_run_checks_every_byte_and_stops_nginx(tmp_path: Path) -> None:
-    out, work = tmp_path / "bench.json", tmp_path / "work"
-    r = subprocess.run(
-        [
-            sys.executable,
-            str(BENCH),
-            "--quick",
-            "--server",
-            "nginx",
-            "--only",
-            "partyfuse,raw",
-            "--metrics",
-            SMOKE_METRICS,
-            "--json",
-            str(out),
-            "--workdir",
-            str(work),
-        ],
-        capture_output=True,
-        text=True,
+    run = quick_run(
+        tmp_path,
+        "--server",
+        "nginx",
+        "--only",
+        "partyfuse,raw",
+        "--metrics",
+        SMOKE_METRICS,
         timeout=180,
     )
+    r, work = run.proc, run.workdir
     assert r.returncode == 0, r.stderr[-2000:]
-    full = json.loads(out.read_text())
+    full = run.report()
     assert list(full["profiles"]) == ["loopback"]  # one server: the keys of old
     rep = full["profiles"]["loopback"]
     assert rep["config"]["server"] == "nginx"
@@ -83,20 +65,14 @@ def test_quick_nginx_run_checks_every_byte_and_stops_nginx(tmp_path: Path) -> No
     )
     # the table says which server it measured; nothing stays mounted or running
     assert "== loopback (no link emulator); server nginx ==" in r.stdout, r.stdout
-    assert _mounts_under(tmp_path) == []
+    assert mounts_under(tmp_path) == []
     pid = full["pids"]["servers"]["nginx"]
-    assert not Path(f"/proc/{pid}").exists() or _is_zombie(pid)
+    assert exited(pid)
     assert not (work / "nginx" / "nginx.pid").exists()  # nginx removes it when it exits
 
 
 def test_packaged_upstream_on_nginx_is_refused_in_one_line(tmp_path: Path) -> None:
-    r = subprocess.run(
-        [sys.executable, str(BENCH), "--quick", "--server", "nginx", "--only", "upstream"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=tmp_path,
-    )
+    r = run_bench("--quick", "--server", "nginx", "--only", "upstream", cwd=tmp_path)
     assert r.returncode == 2
     assert "Traceback" not in r.stderr
     assert "?ls listings" in r.stderr.strip().splitlines()[-1]
@@ -104,19 +80,6 @@ def test_packaged_upstream_on_nginx_is_refused_in_one_line(tmp_path: Path) -> No
 
 @pytest.mark.parametrize("server", ["apache", "nginx,nginx", ""])
 def test_unknown_or_repeated_server_is_a_usage_error(server: str, tmp_path: Path) -> None:
-    r = subprocess.run(
-        [sys.executable, str(BENCH), "--quick", "--server", server],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=tmp_path,
-    )
+    r = run_bench("--quick", "--server", server, cwd=tmp_path)
     assert r.returncode == 2
     assert "--server" in r.stderr and "Traceback" not in r.stderr
-
-
-def _is_zombie(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z"
-    except OSError:
-        return True

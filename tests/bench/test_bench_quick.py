@@ -6,8 +6,6 @@ never how fast anything is: performance is reported by scripts/bench.py, not ass
 
 from __future__ import annotations
 
-import json
-import os
 import re
 import signal
 import subprocess
@@ -17,12 +15,14 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.bench import BENCH, exited, mounts_under, quick_run
+from tests.support.wait import wait_for
+
 # The harness pins with taskset, reads /proc and unmounts with fusermount: Linux only.
 pytestmark = pytest.mark.skipif(
     not sys.platform.startswith("linux"), reason="scripts/bench.py is Linux-only"
 )
 
-BENCH = Path(__file__).resolve().parents[2] / "scripts" / "bench.py"
 METRICS = {
     "seq_1m",
     "seq_128k",
@@ -38,33 +38,11 @@ METRICS = {
 }
 
 
-def _mounts_under(path: Path) -> list[str]:
-    prefix = os.path.realpath(path)
-    with open("/proc/self/mountinfo") as f:
-        return [ln.split()[4] for ln in f if ln.split()[4].startswith(prefix)]
-
-
 def test_quick_run_reports_every_metric_for_raw_and_upstream(tmp_path: Path) -> None:
-    out = tmp_path / "bench.json"
-    work = tmp_path / "work"
-    r = subprocess.run(
-        [
-            sys.executable,
-            str(BENCH),
-            "--quick",
-            "--only",
-            "upstream,raw",
-            "--json",
-            str(out),
-            "--workdir",
-            str(work),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    run = quick_run(tmp_path, "--only", "upstream,raw")
+    r = run.proc
     assert r.returncode == 0, r.stderr[-2000:]
-    full = json.loads(out.read_text())
+    full = run.report()
     assert list(full["profiles"]) == ["loopback"]  # no --link: the loopback run of old
     rep = full["profiles"]["loopback"]
     assert rep["verify"] == {"upstream": "ok", "raw": "ok"}
@@ -93,25 +71,14 @@ def test_quick_run_reports_every_metric_for_raw_and_upstream(tmp_path: Path) -> 
     # the table names every metric, and nothing stays mounted
     for name in METRICS:
         assert re.search(rf"^{name}\s", r.stdout, re.M), r.stdout
-    assert _mounts_under(tmp_path) == []
+    assert mounts_under(tmp_path) == []
 
 
 def test_sigterm_mid_run_unmounts_and_stops_the_server(tmp_path: Path) -> None:
     work = tmp_path / "work"
+    args = ["--quick", "--only", "upstream", "--runs", "50", "--metrics", "small_files"]
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            str(BENCH),
-            "--quick",
-            "--only",
-            "upstream",
-            "--runs",
-            "50",
-            "--metrics",
-            "small_files",
-            "--workdir",
-            str(work),
-        ],
+        [sys.executable, str(BENCH), *args, "--workdir", str(work)],
         stderr=subprocess.PIPE,
         text=True,
     )
@@ -127,9 +94,7 @@ def test_sigterm_mid_run_unmounts_and_stops_the_server(tmp_path: Path) -> None:
             if re.search(r"small_files +upstream +run 1", line):
                 break
         assert server_pid is not None
-        deadline = time.monotonic() + 30
-        while not _mounts_under(work) and time.monotonic() < deadline:
-            time.sleep(0.01)
+        wait_for(lambda: mounts_under(work), 30, "the upstream mount")
         proc.send_signal(signal.SIGTERM)
         rc = proc.wait(60)
     finally:
@@ -137,12 +102,5 @@ def test_sigterm_mid_run_unmounts_and_stops_the_server(tmp_path: Path) -> None:
             proc.kill()
             proc.wait()
     assert rc == 130
-    assert _mounts_under(tmp_path) == []
-    assert not Path(f"/proc/{server_pid}").exists() or _is_zombie(server_pid)
-
-
-def _is_zombie(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z"
-    except OSError:
-        return True
+    assert mounts_under(tmp_path) == []
+    assert exited(server_pid)

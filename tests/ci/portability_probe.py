@@ -39,7 +39,14 @@ LINUX_TOOLS = frozenset({"nginx", "apache2", "lighttpd", "fusermount", "fusermou
 LINUX_FIXTURE_MODULE = "tests.support.real_servers"
 #: Source text that means Linux: its /proc, its unmount tool, names of raw bytes on
 #: disk (the helpers' raw-byte name and hypothesis trees), Debian's server launcher.
-LINUX_TOKENS = ("/proc/", "fusermount", "NON_UTF8_NAME", "raw_bytes=True", "start_real_server")
+LINUX_TOKENS = (
+    "/proc/",
+    "fusermount",
+    "NON_UTF8_NAME",
+    "non_utf8_name(",
+    "raw_bytes=True",
+    "start_real_server",
+)
 
 _started: list[str] = []
 

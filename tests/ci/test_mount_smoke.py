@@ -20,7 +20,6 @@ import signal
 import string
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +27,8 @@ from pathlib import Path
 import pytest
 
 from tests.support.copyparty import CopypartyServer, launch
+from tests.support.disk import write_files
+from tests.support.wait import wait_for
 
 MOUNT_DEADLINE = 90.0  # FUSE-T answers through a local NFS server: slow to appear
 UNMOUNT_DEADLINE = 20.0
@@ -53,10 +54,7 @@ def _tree(root: Path) -> dict[str, bytes]:
         "sub/deeper/big.bin": rng.randbytes(BIG),
         "ünï cödé.txt": "grüße\n".encode(),
     }
-    for rel, data in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
+    write_files(root, files)
     return files
 
 
@@ -136,18 +134,20 @@ def mounted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mounted]:
 
 
 def _wait_mounted(m: Mounted) -> None:
-    deadline = time.monotonic() + MOUNT_DEADLINE
     probe = m.mountpoint / "hello.txt"
-    while time.monotonic() < deadline:
+
+    def served() -> bool:
         if m.proc.poll() is not None:
             pytest.fail(f"partyfuse exited with {m.proc.returncode}:\n{m.log.read_text()}")
         try:
-            if probe.is_file():
-                return
+            return probe.is_file()
         except OSError:
-            pass  # the mount is coming up
-        time.sleep(0.1)
-    pytest.fail(f"{m.mountpoint} not mounted after {MOUNT_DEADLINE}s:\n{m.log.read_text()}")
+            return False  # the mount is coming up
+
+    try:
+        wait_for(served, MOUNT_DEADLINE, f"{probe} to be served", interval=0.1)
+    except AssertionError as e:
+        pytest.fail(f"{e}:\n{m.log.read_text()}")
 
 
 def test_lists_the_served_tree(mounted: Mounted) -> None:
@@ -201,9 +201,11 @@ def test_binding_loads_the_libfuse_it_stands_for(mounted: Mounted) -> None:
 def test_unmounts_on_interrupt(mounted: Mounted) -> None:
     """Last test of the module: Ctrl-C (terminate on Windows) leaves no mount behind."""
     _stop(mounted.proc, mounted.mountpoint)
-    deadline = time.monotonic() + UNMOUNT_DEADLINE
-    while _is_mounted(mounted.mountpoint) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert not _is_mounted(mounted.mountpoint)
+    wait_for(
+        lambda: not _is_mounted(mounted.mountpoint),
+        UNMOUNT_DEADLINE,
+        f"{mounted.mountpoint} to be unmounted",
+        interval=0.1,
+    )
     if sys.platform != "win32":
         assert mounted.proc.returncode in (0, 130), mounted.log.read_text()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -185,42 +186,28 @@ def test_console_script_and_module_agree() -> None:
     assert out.returncode == 0 and out.stdout.strip() == f"partyfuse {__version__}"
 
 
-def test_bad_url_is_one_line(tmp_path: object, capsys: pytest.CaptureFixture[str]) -> None:
-    import os
-
-    mnt = os.path.join(str(tmp_path), "m")
-    os.mkdir(mnt)
-    with pytest.raises(SystemExit) as ei:
-        main(["ftp://h/", mnt])
-    assert ei.value.code == 1
-    err = capsys.readouterr().err.strip()
-    assert err.startswith("partyfuse: error: ") and "\n" not in err and "scheme" in err
-
-
-def test_unreadable_password_file_is_one_line(
-    tmp_path: object, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        pytest.param(["ftp://h/"], "scheme", id="bad-url"),
+        pytest.param(
+            ["-a", "$/nonexistent/pw", "http://127.0.0.1:9/"],
+            "password file",
+            id="unreadable-password-file",
+        ),
+        pytest.param(["-te", "/nonexistent.pem", "https://127.0.0.1:9/"], "-te", id="missing-te"),
+    ],
+)
+def test_a_bad_argument_is_one_error_line(
+    args: list[str], says: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    import os
-
-    mnt = os.path.join(str(tmp_path), "m")
-    os.mkdir(mnt)
+    mnt = tmp_path / "m"
+    mnt.mkdir()
     with pytest.raises(SystemExit) as ei:
-        main(["-a", "$/nonexistent/pw", "http://127.0.0.1:9/", mnt])
+        main([*args, str(mnt)])
     assert ei.value.code == 1
     err = capsys.readouterr().err.strip()
-    assert err.startswith("partyfuse: error: ") and "\n" not in err and "password file" in err
-
-
-def test_missing_te_file_is_one_line(tmp_path: object, capsys: pytest.CaptureFixture[str]) -> None:
-    import os
-
-    mnt = os.path.join(str(tmp_path), "m")
-    os.mkdir(mnt)
-    with pytest.raises(SystemExit) as ei:
-        main(["-te", "/nonexistent.pem", "https://127.0.0.1:9/", mnt])
-    assert ei.value.code == 1
-    err = capsys.readouterr().err.strip()
-    assert "-te" in err and "\n" not in err
+    assert err.startswith("partyfuse: error: ") and "\n" not in err and says in err
 
 
 def test_st_asks_for_the_single_threaded_fuse_loop() -> None:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import io
 import logging
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from partyfuse import logsetup
+from tests.support.wait import wait_for
 
 log = logging.getLogger("partyfuse.test")
 
@@ -27,13 +27,6 @@ def setup() -> Iterator[Callable[..., logsetup.LogSetup]]:
     yield make
     for s in made:
         s.close()
-
-
-def wait_for(cond: Callable[[], bool], timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not cond():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.01)
 
 
 def emit_all() -> None:
@@ -96,7 +89,7 @@ def test_slowterm_flushes_single_line_without_more_logging(
     out = io.StringIO()
     setup(stream=out, slowterm=True)
     log.info("lonely line")
-    wait_for(lambda: "lonely line" in out.getvalue())
+    wait_for(lambda: "lonely line" in out.getvalue(), 5.0, "the slow terminal's flush")
 
 
 def test_logf_writes_file_and_implies_slowterm(

@@ -6,14 +6,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from partyfuse.core.names import WINDOWS_FORBIDDEN, IdentityNames, WindowsNames
+from tests.support.names import name_chars, raw_name
 
 # Remote names as the listing parsers hand them over: any code point but "/"
-# and NUL, bytes that were not UTF-8 as surrogate escapes U+DC80..U+DCFF.
-_remote_char = st.one_of(
-    st.characters(blacklist_categories=("Cs",), blacklist_characters="/\x00"),
-    st.sampled_from(list(WINDOWS_FORBIDDEN)),
-    st.integers(0x80, 0xFF).map(lambda b: chr(0xDC00 + b)),
-)
+# and NUL (the awkward ones, all of WINDOWS_FORBIDDEN among them, often), bytes
+# that were not UTF-8 as surrogate escapes U+DC80..U+DCFF.
+_remote_char = name_chars(any_unicode=True)
 remote_names = st.text(_remote_char, min_size=1, max_size=40).filter(
     lambda n: not WindowsNames.is_ambiguous(n)
 )
@@ -47,7 +45,7 @@ def test_windows_forbidden_characters_become_f0xx() -> None:
 
 
 def test_windows_undecodable_bytes_become_private_use() -> None:
-    raw = b"caf\xe9.txt".decode("utf-8", "surrogateescape")
+    raw = raw_name(b"caf\xe9.txt")
     assert WindowsNames().to_local(raw) == "caf\uf1e9.txt"
 
 

@@ -16,11 +16,9 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.error
 import urllib.request
 from importlib import metadata
@@ -30,15 +28,11 @@ HERE = Path(__file__).parent
 DATA = HERE / "data"
 sys.path.insert(0, str(HERE.parent.parent))
 
-from tests.listings.sample_tree import SAMPLE_TREE, SUBDIR, SUBDIR_TREE  # noqa: E402
+from tests.support.ports import free_port, wait_for_port  # noqa: E402
+from tests.support.samples import SAMPLE_TREE, SUBDIR, SUBDIR_TREE  # noqa: E402
+from tests.support.wait import wait_for  # noqa: E402
 
 BROWSER_UA = "Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def build_tree(root: Path) -> None:
@@ -59,25 +53,20 @@ def build_tree(root: Path) -> None:
     os.utime(os.path.join(os.fsencode(root), SUBDIR), (SAMPLE_TREE[SUBDIR][1],) * 2)
 
 
-def wait_port(port: int, proc: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited early: {proc.args!r}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"port {port} never opened")
-
-
 def fetch(port: int, path: str, ua: str | None = None) -> tuple[bytes, str]:
     req = urllib.request.Request(f"http://127.0.0.1:{port}{path}")
     if ua:
         req.add_header("User-Agent", ua)
     with urllib.request.urlopen(req, timeout=10) as r:
         return r.read(), r.headers.get("Content-Type", "")
+
+
+def _answers(port: int, ua: str) -> bool:
+    try:
+        fetch(port, "/", ua)
+    except (urllib.error.URLError, ConnectionError):
+        return False
+    return True
 
 
 def main() -> None:
@@ -100,7 +89,7 @@ def main() -> None:
     def start(args: list[str], port: int, cwd: Path | None = None) -> None:
         p = subprocess.Popen(args, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         procs.append(p)
-        wait_port(port, p)
+        wait_for_port(port, p)
 
     try:
         # nginx: four servers, one per format/option set.
@@ -126,7 +115,7 @@ def main() -> None:
         )
         start(["nginx", "-p", str(ng), "-c", str(ng / "nginx.conf"), "-g", "daemon off;"], ports[0])
         for p in ports[1:]:
-            wait_port(p, procs[-1])
+            wait_for_port(p, procs[-1])
         ver = subprocess.run(["nginx", "-v"], capture_output=True, text=True).stderr.strip()
         for label, p in zip(
             ["nginx_exact", "nginx_rounded", "nginx_json", "nginx_xml"], ports, strict=True
@@ -204,15 +193,7 @@ def main() -> None:
             ],
             cport,
         )
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                fetch(cport, "/", BROWSER_UA)
-                break
-            except (urllib.error.URLError, ConnectionError):
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.1)
+        wait_for(lambda: _answers(cport, BROWSER_UA), 30, "copyparty's browser page", 0.1)
         grab("copyparty_html", cport, f"copyparty {metadata.version('copyparty')}", BROWSER_UA)
     finally:
         for proc in procs:

@@ -21,13 +21,8 @@ from fakes import render_apache
 from fakes.tree import Tree
 from partyfuse.core.listings import parse_listing
 from partyfuse.core.model import Entry
-from tests.support.real_servers import (  # noqa: F401 - fixture
-    APACHE_VARIANTS,
-    RealServerFactory,
-    real_server,
-)
-
-from .test_roundtrip import FAST, Case, cases, expect
+from tests.support.listing_cases import FAST, Case, cases, expect
+from tests.support.real_servers import APACHE_VARIANTS, RealServerFactory
 
 STYLES = ("table", "pre", "ul")
 RULES = {"table": ("apache", "min"), "pre": ("apache", "min"), "ul": ("none", "none")}
@@ -205,7 +200,7 @@ def test_a_header_shaped_like_another_server_does_not_change_the_dialect() -> No
 
 
 def test_real_apache2_pages_with_pasted_files_give_exactly_the_real_entries(
-    real_server: RealServerFactory,  # noqa: F811
+    real_server: RealServerFactory,
 ) -> None:
     """The same pastes served by the real apache2 (Debian's autoindex.conf), every style."""
     tree = Tree()

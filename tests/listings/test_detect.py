@@ -9,6 +9,7 @@ import pytest
 
 from partyfuse.core.listings import DIALECTS, ListingError, parse_listing
 from partyfuse.core.model import Entry
+from tests.support.pages import nginx_page
 
 DATA = Path(__file__).parent / "data"
 
@@ -109,10 +110,6 @@ def test_an_nginx_directory_whose_path_looks_like_an_iis_title_is_still_nginx() 
 
 
 def test_an_nginx_directory_named_like_an_apache_sort_link_is_still_nginx() -> None:
-    body = (
-        b"<html>\r\n<head><title>Index of /?C=N;O=D Parent Directory&lt;/a&gt;/</title></head>\r\n"
-        b"<body>\r\n<h1>Index of /?C=N;O=D Parent Directory&lt;/a&gt;/</h1><hr><pre>"
-        b'<a href="../">../</a>\r\n</pre><hr></body>\r\n</html>\r\n'
-    )
+    body = nginx_page(path="/?C=N;O=D Parent Directory&lt;/a&gt;/")
     listing = parse_listing(body, "text/html", url_path="/%3FC%3DN%3BO%3DD/")
     assert listing.dialect == "nginx"

@@ -51,52 +51,54 @@ def test_iis_twelve_hour_clock_maps_12am_to_midnight_and_12pm_to_noon(
     assert one(rows) == [Entry("a.txt", False, 1234, utc(2014, 6, 12, hour, 5))]
 
 
-def test_iis_dir_rows_and_absolute_hrefs() -> None:
-    rows = (
+# Page shapes: each case is the <pre> rows of one page and the entries they list.
+ROW_CASES = [
+    pytest.param(
         ' 8/27/2019 10:33 AM        &lt;dir&gt; <A HREF="/pub/Fiche%20Scans/">Fiche Scans</A><br>'
-        ' 8/27/2019  1:29 PM          736 <A HREF="/pub/Exceptions.ix">Exceptions.ix</A><br>'
-    )
-    assert one(rows) == [
-        Entry("Fiche Scans", True, 0, utc(2019, 8, 27, 10, 33)),
-        Entry("Exceptions.ix", False, 736, utc(2019, 8, 27, 13, 29)),
-    ]
-
-
-def test_iis_long_date_format() -> None:
-    rows = (
+        ' 8/27/2019  1:29 PM          736 <A HREF="/pub/Exceptions.ix">Exceptions.ix</A><br>',
+        [
+            Entry("Fiche Scans", True, 0, utc(2019, 8, 27, 10, 33)),
+            Entry("Exceptions.ix", False, 736, utc(2019, 8, 27, 13, 29)),
+        ],
+        id="dir-rows-and-absolute-hrefs",
+    ),
+    pytest.param(
         '       Friday, May 12, 2017 10:56 AM        &lt;dir&gt; <A HREF="/pub/DUP/">DUP</A><br>'
         "Saturday, December 25, 2021 12:40 AM         3157 "
-        '<A HREF="/pub/PUBLIC_2021.zip">PUBLIC_2021.zip</A><br>'
-    )
-    assert one(rows) == [
-        Entry("DUP", True, 0, utc(2017, 5, 12, 10, 56)),
-        Entry("PUBLIC_2021.zip", False, 3157, utc(2021, 12, 25, 0, 40)),
-    ]
-
-
-def test_iis_24_hour_locale_and_directory_without_trailing_slash() -> None:
+        '<A HREF="/pub/PUBLIC_2021.zip">PUBLIC_2021.zip</A><br>',
+        [
+            Entry("DUP", True, 0, utc(2017, 5, 12, 10, 56)),
+            Entry("PUBLIC_2021.zip", False, 3157, utc(2021, 12, 25, 0, 40)),
+        ],
+        id="long-date-format",
+    ),
     # zh-CN servers write "YYYY/M/D    HH:MM"; &lt;dir&gt; decides, not the slash.
-    rows = (
+    pytest.param(
         '2010/12/21    15:56        &lt;dir&gt; <A HREF="/pub/%E5%B7%A5%E4%BD%9C">工作</A><br>'
-        '2010/1/2     9:05         2742 <A HREF="/pub/files.zip">files.zip</A><br>'
-    )
-    assert one(rows) == [
-        Entry("工作", True, 0, utc(2010, 12, 21, 15, 56)),
-        Entry("files.zip", False, 2742, utc(2010, 1, 2, 9, 5)),
-    ]
-
-
-def test_iis_thousands_separators_and_names_only_rows() -> None:
-    rows = (
+        '2010/1/2     9:05         2742 <A HREF="/pub/files.zip">files.zip</A><br>',
+        [
+            Entry("工作", True, 0, utc(2010, 12, 21, 15, 56)),
+            Entry("files.zip", False, 2742, utc(2010, 1, 2, 9, 5)),
+        ],
+        id="24-hour-locale-and-directory-without-trailing-slash",
+    ),
+    pytest.param(
         '         1,234,567 <A HREF="/pub/big.iso">big.iso</A><br>'
         '<A HREF="/pub/bare/">bare</A><br>'
-        '<A HREF="/pub/bare.txt">bare.txt</A><br>'
-    )
-    assert one(rows) == [
-        Entry("big.iso", False, 1234567, 0.0),
-        Entry("bare", True, 0, 0.0),
-        Entry("bare.txt", False, None, 0.0),
-    ]
+        '<A HREF="/pub/bare.txt">bare.txt</A><br>',
+        [
+            Entry("big.iso", False, 1234567, 0.0),
+            Entry("bare", True, 0, 0.0),
+            Entry("bare.txt", False, None, 0.0),
+        ],
+        id="thousands-separators-and-names-only-rows",
+    ),
+]
+
+
+@pytest.mark.parametrize(("rows", "entries"), ROW_CASES)
+def test_iis_rows_give_their_entries(rows: str, entries: list[Entry]) -> None:
+    assert one(rows) == entries
 
 
 def test_iis_hrefs_in_another_case_than_the_request_still_resolve() -> None:

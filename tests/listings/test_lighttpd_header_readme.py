@@ -21,8 +21,7 @@ from hypothesis.control import currently_in_test_context
 
 from partyfuse.core.listings import parse_listing
 from partyfuse.core.model import Entry
-
-from .test_roundtrip import FAST
+from tests.support.listing_cases import FAST
 
 DATA = Path(__file__).parent / "data"
 MANIFEST = json.loads((DATA / "samples.json").read_text())

@@ -12,18 +12,12 @@ from hypothesis import strategies as st
 
 from fakes.tree import Tree
 from partyfuse.core.listings import parse_listing
-from tests.support.real_servers import (  # noqa: F401 - fixture
-    GMTOFF_MINUTES,
-    RealServer,
-    RealServerFactory,
-    real_server_module,
-)
-
-from .test_roundtrip import MTIMES, names
+from tests.support.listing_cases import MTIMES, names
+from tests.support.real_servers import GMTOFF_MINUTES, RealServer, RealServerFactory
 
 
 @pytest.fixture(scope="module")
-def lighttpd(real_server_module: RealServerFactory) -> RealServer:  # noqa: F811
+def lighttpd(real_server_module: RealServerFactory) -> RealServer:
     return real_server_module("lighttpd", Tree())
 
 

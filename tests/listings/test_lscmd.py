@@ -8,8 +8,9 @@ import json
 from fakes.memory import MemoryTransport
 from partyfuse.core.errors import Forbidden, Transient
 from partyfuse.lscmd import json_line, run_ls
+from tests.support.names import raw_name
 
-BAD = b"bad\xff.bin".decode("utf-8", "surrogateescape")
+BAD_RAW = b"bad\xff.bin"
 
 
 def ls(t: MemoryTransport, recursive: bool = False) -> tuple[int, list[dict[str, object]], str]:
@@ -19,11 +20,12 @@ def ls(t: MemoryTransport, recursive: bool = False) -> tuple[int, list[dict[str,
 
 
 def tree() -> MemoryTransport:
+    bad = raw_name(BAD_RAW)
     return MemoryTransport(
-        {"a.txt": b"hello", "sub dir/inner.txt": b"12345678", f"sub dir/{BAD}": b"x" * 3},
+        {"a.txt": b"hello", "sub dir/inner.txt": b"12345678", f"sub dir/{bad}": b"x" * 3},
         dirs=["empty"],
         mtimes={"a.txt": 1700000000.0},
-        unknown_sizes=["a.txt", f"sub dir/{BAD}"],
+        unknown_sizes=["a.txt", f"sub dir/{bad}"],
     )
 
 
@@ -47,7 +49,7 @@ def test_ls_recursive_walks_depth_first_and_keeps_undecodable_bytes() -> None:
         "a.txt",
         "empty",
         "sub dir",
-        f"sub dir/{BAD}",
+        f"sub dir/{raw_name(BAD_RAW)}",
         "sub dir/inner.txt",
     ]
     bad = rows[3]
@@ -57,10 +59,11 @@ def test_ls_recursive_walks_depth_first_and_keeps_undecodable_bytes() -> None:
 
 
 def test_json_line_is_valid_utf8_json_even_for_undecodable_names() -> None:
-    line = json_line({"path": BAD + "/é😀"})
+    bad = raw_name(BAD_RAW)
+    line = json_line({"path": bad + "/é😀"})
     assert line.encode("utf-8")  # no lone surrogate reaches the stream
     assert "\\udcff" in line and "é😀" in line
-    assert json.loads(line)["path"] == BAD + "/é😀"
+    assert json.loads(line)["path"] == bad + "/é😀"
 
 
 def test_ls_of_an_unreachable_server_is_one_line_and_status_1() -> None:

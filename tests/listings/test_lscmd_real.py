@@ -16,13 +16,10 @@ import pytest
 
 from fakes.tree import Tree, awkward_tree
 from partyfuse.lscmd import printable, run_ls_url
-from tests.support.copyparty import ServerFactory, copyparty_factory  # noqa: F401
-from tests.support.real_servers import (  # noqa: F401 - fixture
-    GMTOFF_MINUTES,
-    KINDS,
-    RealServerFactory,
-    real_server_module,
-)
+from tests.support.copyparty import ServerFactory
+from tests.support.names import raw_name
+from tests.support.ports import free_port
+from tests.support.real_servers import GMTOFF_MINUTES, KINDS, RealServerFactory
 
 # (kind, variant) -> how the listing shows times: "gmt", "local" (minute
 # precision, server local time read as UTC), "gmt-sec" or "none" (then a
@@ -42,15 +39,15 @@ TIMES = {
 }
 SERVERS = [(k, v) for k, vs in KINDS.items() for v in vs]
 
-_BAD = b"bad\xff\xfe.bin".decode("utf-8", "surrogateescape")
 # Files a listing shows but the server will not serve, so --ls reports them on
 # stderr (the mount's stat would fail with EIO the same way), by HTTP status:
 # lighttpd refuses a path with a control character or invalid UTF-8 (400, its
 # default server.http-parseopts).  (python http.server only finds an
 # undecodable name under the "%ED%B3%BF"-style quoting its listing uses; the
 # transport quotes that way for the python dialect, so it is read like the rest.)
+# Names as on-disk bytes: see tests/support/names.py.
 UNREACHABLE = {
-    "lighttpd": {"tab\tname.txt": "400", _BAD: "400"},
+    "lighttpd": {b"tab\tname.txt": "400", b"bad\xff\xfe.bin": "400"},
 }
 
 
@@ -80,7 +77,7 @@ def tree() -> Tree:
 
 @pytest.mark.parametrize(("kind", "variant"), SERVERS, ids=[f"{k}-{v}" for k, v in SERVERS])
 def test_ls_recursive_shows_every_file_with_its_exact_size(
-    real_server_module: RealServerFactory,  # noqa: F811
+    real_server_module: RealServerFactory,
     tree: Tree,
     kind: str,
     variant: str,
@@ -92,7 +89,7 @@ def test_ls_recursive_shows_every_file_with_its_exact_size(
     got = {r["path"]: r for r in rows}
     assert len(got) == len(rows)
     want = expected(tree, TIMES[(kind, variant)])
-    refused = UNREACHABLE.get(kind, {})
+    refused = {raw_name(n): code for n, code in UNREACHABLE.get(kind, {}).items()}
     for name in refused:
         del want[name]
     assert got == want
@@ -105,11 +102,7 @@ def test_ls_recursive_shows_every_file_with_its_exact_size(
 
 
 def test_ls_of_a_dead_server_is_one_clean_line() -> None:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()  # nothing listens there
     out, err = io.StringIO(), io.StringIO()
     rc = run_ls_url(f"http://127.0.0.1:{port}/", out=out, err=err, connect_timeout=2.0)
     assert rc == 1
@@ -124,7 +117,7 @@ def test_ls_of_a_bad_url_is_one_clean_line() -> None:
 
 
 def test_ls_recursive_on_copyparty_gives_exact_sizes_and_seconds(
-    copyparty_factory: ServerFactory,  # noqa: F811
+    copyparty_factory: ServerFactory,
     tree: Tree,
     tmp_path: Path,
 ) -> None:

@@ -6,19 +6,7 @@ import pytest
 
 from partyfuse.core.listings import ListingError, parse_listing
 from partyfuse.core.model import Entry
-
-
-def nginx_page(*hrefs: str, path: str = "/d/") -> bytes:
-    rows = "".join(
-        f'<a href="{h}">x</a>                                                 '
-        "14-Nov-2023 22:13                   5\r\n"
-        for h in hrefs
-    )
-    return (
-        f"<html>\r\n<head><title>Index of {path}</title></head>\r\n<body>\r\n"
-        f'<h1>Index of {path}</h1><hr><pre><a href="../">../</a>\r\n{rows}</pre><hr></body>\r\n'
-        "</html>\r\n"
-    ).encode()
+from tests.support.pages import nginx_page
 
 
 def names(body: bytes, url_path: str = "/d/", **kw: str) -> tuple[list[str], list[str]]:

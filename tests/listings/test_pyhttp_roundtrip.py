@@ -16,8 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from partyfuse.core.listings import parse_listing
-
-from .test_roundtrip import names
+from tests.support.listing_cases import names
 
 # the trees it writes have file names of raw bytes, which APFS and NTFS refuse
 pytestmark = pytest.mark.linux_only

@@ -9,8 +9,8 @@ import pytest
 
 from partyfuse.core.listings import parse_listing
 from partyfuse.core.model import Entry
-
-from .sample_tree import SAMPLE_TREE, SUBDIR_TREE
+from tests.support.listed import listed_entry
+from tests.support.samples import SAMPLE_TREE, SUBDIR_TREE
 
 DATA = Path(__file__).parent / "data"
 MANIFEST: dict[str, dict[str, str]] = json.loads((DATA / "samples.json").read_text())
@@ -38,18 +38,7 @@ def expected(
     out = {}
     for raw, (size, mtime) in tree.items():
         name = raw.decode("utf-8", "surrogateescape")
-        if size is None:
-            exp_size: int | None = 0
-        elif size_rule == "exact":
-            exp_size = size
-        elif size_rule == "nginx":
-            exp_size = size if size <= 9999 else None
-        elif size_rule == "apache":
-            exp_size = size if size < 973 else None
-        else:
-            exp_size = None
-        t = {"sec": float(mtime), "min": float(mtime - mtime % 60), "none": 0.0}[mtime_rule]
-        out[name] = Entry(name, size is None, exp_size, t)
+        out[name] = listed_entry(name, size is None, size or 0, mtime, size_rule, mtime_rule)
     return out
 
 

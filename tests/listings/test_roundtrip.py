@@ -8,129 +8,16 @@ so this is the parser against every name the servers can be made to show.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import pytest
-from hypothesis import HealthCheck, assume, given, note, settings
+from hypothesis import assume, given, note
 from hypothesis import strategies as st
 
 from fakes import render_apache, render_iis, render_nginx
-from fakes.tree import Node, Tree, name_bytes
-from partyfuse.core.limits import name_problem
+from fakes.tree import Tree
 from partyfuse.core.listings import parse_listing
 from partyfuse.core.model import Entry
-
-# Characters that break naive parsers: URL and HTML metacharacters, quotes,
-# whitespace, non-ASCII, an emoji, a zero-width space.  Line breaks and other
-# control characters (TAB aside) are dropped by design (tests/listings/test_hostile.py).
-AWKWARD = list(" %#?&+\"'<>;:\\=,!@$()[]{}~^`|*\t-._") + list("éüß日本😀\u200b\u00a0")
-PLAIN = list("abcXYZ019")
-# Bytes that are not UTF-8 (a Linux file name can hold them): surrogateescape.
-RAW_BYTES = [chr(0xDC00 + b) for b in (0x80, 0xA9, 0xC3, 0xFE, 0xFF)]
-
-
-def _ok(name: str) -> bool:
-    return (
-        name not in (".", "..")
-        and not name.startswith(".")  # nginx and Apache hide dot-files
-        and 0 < len(name_bytes(name)) <= 255
-        and name_problem(name) is None  # e.g. a C1 control made of two raw bytes
-    )
-
-
-#: What NTFS (so IIS) can hold: no <>:"/\\|?* or control characters.
-IIS_AWKWARD = [c for c in AWKWARD if c not in '<>:"/\\|?*' and ord(c) >= 32]
-
-
-def names(raw_bytes: bool, iis: bool = False) -> st.SearchStrategy[str]:
-    chars = (IIS_AWKWARD if iis else AWKWARD) + PLAIN + (RAW_BYTES if raw_bytes else [])
-    alphabet = st.sampled_from(chars)
-    short = st.text(alphabet, min_size=1, max_size=24)
-    long = st.integers(200, 255).map(lambda n: "L" * (n - 4) + ".bin")  # NAME_MAX
-    # Canonical form: bytes that happen to make valid UTF-8 are that character.
-    canon = short.map(lambda n: name_bytes(n).decode("utf-8", "surrogateescape"))
-    return st.one_of(canon, canon, canon, long).filter(_ok)
-
-
-class _Sized(Node):
-    """A file node that claims a size without holding the bytes (listings only)."""
-
-    def __init__(self, size: int, mtime: int) -> None:
-        super().__init__(is_dir=False, mtime=mtime)
-        self._size = size
-
-    @property
-    def size(self) -> int:
-        return self._size
-
-
-SIZES = st.one_of(
-    st.sampled_from([0, 1, 972, 973, 1023, 1024, 9999, 10000, 10240, 1048575, 1048576]),
-    st.integers(0, 1 << 20),
-    st.integers(0, 1 << 42),
-)
-MTIMES = st.integers(0, 2**31 - 1)
-
-
-@dataclass
-class Case:
-    tree: Tree
-    path: str
-    """The listed directory ("" root, or one awkwardly named subdirectory)."""
-    children: dict[str, tuple[bool, int, int]]
-    """name -> (is_dir, size, mtime) of what the listing shows."""
-
-    @property
-    def url_path(self) -> str:
-        if not self.path:
-            return "/"
-        return "/" + render_nginx.escape_uri_component(name_bytes(self.path)).decode() + "/"
-
-
-@st.composite
-def cases(draw: st.DrawFn, raw_bytes: bool = True, iis: bool = False) -> Case:
-    tree = Tree()
-    path = draw(st.one_of(st.just(""), names(raw_bytes, iis)))
-    if path:
-        tree.add_dir(path)
-    kids = draw(
-        st.dictionaries(
-            names(raw_bytes, iis),
-            st.tuples(st.booleans(), SIZES, MTIMES),
-            min_size=0,
-            max_size=12,
-        )
-    )
-    parent = tree.lookup(path)
-    assert parent is not None
-    for name, (is_dir, size, mtime) in kids.items():
-        if is_dir:
-            tree.add_dir(f"{path}/{name}" if path else name, mtime=mtime)
-        else:
-            parent.children[name] = _Sized(size, mtime)
-    return Case(tree, path, kids)
-
-
-def expect(
-    case: Case, size_rule: str, mtime_rule: str, skip: Callable[[str], bool] = lambda n: False
-) -> dict[str, Entry]:
-    out = {}
-    for name, (is_dir, size, mtime) in case.children.items():
-        if skip(name):
-            continue
-        if is_dir:
-            exp_size: int | None = 0
-        elif size_rule == "exact":
-            exp_size = size
-        elif size_rule == "nginx":
-            exp_size = size if size <= 9999 else None
-        elif size_rule == "apache":
-            exp_size = size if size < 973 else None
-        else:
-            exp_size = None
-        t = {"sec": float(mtime), "min": float(mtime - mtime % 60), "none": 0.0}[mtime_rule]
-        out[name] = Entry(name, is_dir, exp_size, t)
-    return out
+from tests.support.listing_cases import FAST, Case, cases, expect
 
 
 def parsed(body: bytes, headers: dict[str, str], case: Case, dialect: str) -> dict[str, Entry]:
@@ -139,9 +26,6 @@ def parsed(body: bytes, headers: dict[str, str], case: Case, dialect: str) -> di
     assert listing.dialect == dialect
     assert listing.warnings == []
     return {e.name: e for e in listing.entries}
-
-
-FAST = settings(suppress_health_check=[HealthCheck.too_slow])
 
 
 @FAST

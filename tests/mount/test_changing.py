@@ -33,6 +33,7 @@ from partyfuse.core.remotefs import CacheConfig, RemoteFS
 from tests.mount.conftest import Mounter
 from tests.support.copyparty import ServerFactory
 from tests.support.real_servers import real_server_module  # noqa: F401
+from tests.support.wait import wait_for
 
 CDS = 0.5
 SIZE = 3 << 20
@@ -120,15 +121,18 @@ def first_difference(got: bytes, want: bytes) -> str:
 
 def eventually(check: Callable[[], None], timeout: float = 10.0) -> None:
     """Retry ``check`` until it passes: -cds bounds how long stale metadata may show."""
-    deadline = time.monotonic() + timeout
-    while True:
+
+    def passes() -> bool:
         try:
             check()
-            return
         except (AssertionError, OSError):
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(CDS / 2)
+            return False
+        return True
+
+    try:
+        wait_for(passes, timeout, f"{check.__name__} to pass", interval=CDS / 2)
+    except AssertionError:
+        check()  # fails once more with its own message (or passed just in time)
 
 
 @pytest.mark.parametrize("wait", [False, True], ids=["at-once", "after-cds"])

@@ -9,7 +9,8 @@ import sys
 from pathlib import Path
 
 from partyfuse.demo import BINARY, DEMO_TEXT
-from tests.mount.conftest import teardown, wait_until
+from tests.support.mounts import teardown
+from tests.support.wait import wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -64,7 +65,7 @@ def test_interactive_demo_waits_and_ctrl_c_cleans_up(tmp_path: Path) -> None:
             env={k: v for k, v in os.environ.items() if k != "DEMO_NONINTERACTIVE"},
         )  # fmt: skip
     try:
-        wait_until(lambda: b"Press Ctrl-C" in out.read_bytes(), 60, "the demo to wait")
+        wait_for(lambda: b"Press Ctrl-C" in out.read_bytes(), 60, "the demo to wait")
         assert os.path.ismount(mnt)
         assert (mnt / "hello.txt").read_text() == DEMO_TEXT["hello.txt"]
         proc.send_signal(signal.SIGINT)

@@ -19,8 +19,8 @@ import pytest
 from pytest_httpserver import HTTPServer
 
 from fakes.tree import Tree
-from tests.mount.conftest import Mounter, run_partyfuse
-from tests.support.fake_servers import FakeServerFactory, fake_server  # noqa: F401
+from tests.support.fake_servers import FakeServerFactory
+from tests.support.mounts import Mounter, run_partyfuse
 
 HONEST = {"good.txt": b"hello, honest bytes\n", "other.bin": bytes(range(256)) * 40}
 T = 1700000000
@@ -174,7 +174,7 @@ def test_a_root_listing_that_redirects_to_another_host_is_a_one_line_error(
         elsewhere.stop()
 
 
-def test_deep_nesting_lists_and_reads(fake_server: FakeServerFactory, mounter: Mounter) -> None:  # noqa: F811
+def test_deep_nesting_lists_and_reads(fake_server: FakeServerFactory, mounter: Mounter) -> None:
     tree = Tree()
     path = ""
     for i in range(100):

@@ -10,14 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.mount.conftest import (
+from tests.support.copyparty import PASSWORD, CopypartyServer, SourceTree, free_port
+from tests.support.mounts import (
     Mounter,
     fusermount,
     run_partyfuse,
     teardown,
-    wait_until,
 )
-from tests.support.copyparty import PASSWORD, CopypartyServer, SourceTree, free_port
+from tests.support.wait import wait_for
 
 
 def _one_line_error(text: str) -> str:
@@ -151,7 +151,7 @@ def test_background_returns_once_mounted(
     finally:
         teardown(mnt, None, pid)
     assert pid is not None
-    wait_until(lambda: "unmounted" in logf.read_text(), 10, "the unmount log line")
+    wait_for(lambda: "unmounted" in logf.read_text(), 10, "the unmount log line")
     assert "mounting" in logf.read_text()
 
 

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.mount.conftest import Mounter, run_partyfuse, wait_until
 from tests.support.copyparty import CopypartyServer, HttpsServer, SourceTree
+from tests.support.mounts import Mount, Mounter, run_partyfuse
+from tests.support.wait import wait_for
 
 
 def _mount_options(mnt: Path) -> list[str]:
@@ -64,22 +65,24 @@ def test_allow_other(mounter: Mounter, cpp_anon: CopypartyServer) -> None:
 ScratchFactory = Callable[..., tuple[CopypartyServer, SourceTree]]
 
 
-def test_short_cds_shows_new_files_soon(mounter: Mounter, scratch_server: ScratchFactory) -> None:
+def _listed_then_added(mounter: Mounter, scratch_server: ScratchFactory, cds: str) -> Mount:
+    """A mount with ``-cds cds`` that has listed first.txt; second.txt is new on the server."""
     server, tree = scratch_server()
     tree.write("first.txt", b"1")
-    m = mounter(server.url, "-q", "-cds", "0.3")
+    m = mounter(server.url, "-q", "-cds", cds)
     assert os.listdir(m.path) == ["first.txt"]
     tree.write("second.txt", b"22")
-    wait_until(lambda: "second.txt" in os.listdir(m.path), 10, "the new file to show")
+    return m
+
+
+def test_short_cds_shows_new_files_soon(mounter: Mounter, scratch_server: ScratchFactory) -> None:
+    m = _listed_then_added(mounter, scratch_server, "0.3")
+    wait_for(lambda: "second.txt" in os.listdir(m.path), 10, "the new file to show")
     assert (m.path / "second.txt").read_bytes() == b"22"
 
 
 def test_long_cds_keeps_the_listing(mounter: Mounter, scratch_server: ScratchFactory) -> None:
-    server, tree = scratch_server()
-    tree.write("first.txt", b"1")
-    m = mounter(server.url, "-q", "-cds", "60")
-    assert os.listdir(m.path) == ["first.txt"]
-    tree.write("second.txt", b"22")
+    m = _listed_then_added(mounter, scratch_server, "60")
     t0 = time.monotonic()
     while time.monotonic() - t0 < 1.5:  # well past the default 1 s
         assert os.listdir(m.path) == ["first.txt"]

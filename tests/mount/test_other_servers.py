@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from fakes import render_iis
-from fakes.servers import KINDS as FAKE_KINDS
 from fakes.servers import FakeServer
-from fakes.tree import Node, Tree, awkward_tree
-from tests.mount.conftest import Mount, Mounter
-from tests.support.real_servers import RealServerFactory, real_server_module  # noqa: F401
+from fakes.tree import Tree, awkward_tree
+from tests.support.fake_servers import FakeServerFactory
+from tests.support.mounts import Mount, Mounter
+from tests.support.real_servers import RealServerFactory
+from tests.support.treecheck import assert_mount_matches, tree_without
 
 
 @pytest.fixture(scope="module")
@@ -22,41 +20,8 @@ def tree() -> Tree:
     return awkward_tree()
 
 
-def _expected(tree: Tree) -> tuple[dict[str, Node], set[str]]:
-    files: dict[str, Node] = {}
-    dirs: set[str] = {""}
-    for path, node in tree.walk():
-        rel = path.strip("/")
-        if node.is_dir:
-            dirs.add(rel)
-        else:
-            files[rel] = node
-    return files, dirs
-
-
-def assert_mount_matches(mnt: Path, tree: Tree, *, mtime_slack: float) -> None:
-    want_files, want_dirs = _expected(tree)
-    got_files: dict[str, os.stat_result] = {}
-    got_dirs: set[str] = {""}
-    for top, dnames, fnames in os.walk(mnt):
-        rel_top = os.path.relpath(top, mnt)
-        rel_top = "" if rel_top == "." else rel_top
-        got_dirs.update(f"{rel_top}/{d}" if rel_top else d for d in dnames)
-        for f in fnames:
-            rel = f"{rel_top}/{f}" if rel_top else f
-            got_files[rel] = os.stat(os.path.join(top, f))
-    assert sorted(got_dirs) == sorted(want_dirs)
-    assert sorted(got_files) == sorted(want_files)
-    for rel, node in want_files.items():
-        st = got_files[rel]
-        assert st.st_size == len(node.data), rel
-        assert abs(st.st_mtime - node.mtime) <= mtime_slack, (rel, st.st_mtime, node.mtime)
-        got = hashlib.sha256((mnt / rel).read_bytes()).hexdigest()
-        assert got == hashlib.sha256(node.data).hexdigest(), rel
-
-
 @pytest.fixture(scope="module")
-def nginx_html(real_server_module: RealServerFactory, module_mounter: Mounter, tree: Tree) -> Mount:  # noqa: F811
+def nginx_html(real_server_module: RealServerFactory, module_mounter: Mounter, tree: Tree) -> Mount:
     server = real_server_module("nginx", tree, variant="html")
     return module_mounter(server.url("/"), "-q")
 
@@ -66,45 +31,31 @@ def test_real_nginx_html_listing(nginx_html: Mount, tree: Tree) -> None:
     assert_mount_matches(nginx_html.path, tree, mtime_slack=60)
 
 
-def test_real_nginx_rounded_sizes_are_exact_through_the_mount(
-    real_server_module: RealServerFactory,  # noqa: F811
+@pytest.mark.parametrize(
+    ("variant", "extra", "mtime_slack"),
+    [
+        # rounded sizes ("1.5M") are made exact through the mount; minutes only
+        pytest.param("html-rounded", ("--html", "nginx"), 60, id="html-rounded"),
+        pytest.param("json", (), 0, id="json"),
+    ],
+)
+def test_real_nginx_listing_through_its_own_mount(
+    variant: str,
+    extra: tuple[str, ...],
+    mtime_slack: float,
+    real_server_module: RealServerFactory,
     mounter: Mounter,
     tree: Tree,
 ) -> None:
-    server = real_server_module("nginx", tree, variant="html-rounded")
-    m = mounter(server.url("/"), "-q", "--html", "nginx")
-    assert_mount_matches(m.path, tree, mtime_slack=60)
-
-
-def test_real_nginx_json_listing(
-    real_server_module: RealServerFactory,  # noqa: F811
-    mounter: Mounter,
-    tree: Tree,
-) -> None:
-    server = real_server_module("nginx", tree, variant="json")
-    m = mounter(server.url("/"), "-q")
-    assert_mount_matches(m.path, tree, mtime_slack=0)
-
-
-def iis_tree(tree: Tree) -> Tree:
-    """The awkward tree without the names Windows (so IIS) cannot hold."""
-    out = Tree(root_mtime=tree.root.mtime)
-    for path, node in tree.walk():
-        if not all(render_iis.can_serve(part) for part in path.strip("/").split("/")):
-            continue
-        if node.is_dir:
-            out.add_dir(path, mtime=node.mtime)
-        else:
-            out.add_file(path, node.data, mtime=node.mtime)
-    return out
+    server = real_server_module("nginx", tree, variant=variant)
+    m = mounter(server.url("/"), "-q", *extra)
+    assert_mount_matches(m.path, tree, mtime_slack=mtime_slack)
 
 
 @pytest.fixture(scope="module")
-def fake_iis_server(tree: Tree) -> Iterator[FakeServer]:
-    server = FAKE_KINDS["iis"](iis_tree(tree))
-    server.start()
-    yield server
-    server.stop()
+def fake_iis_server(fake_server_module: FakeServerFactory, tree: Tree) -> FakeServer:
+    # without the names Windows (so IIS) cannot hold
+    return fake_server_module("iis", tree_without(tree, lambda n: not render_iis.can_serve(n)))
 
 
 def test_fake_iis_listing(fake_iis_server: FakeServer, mounter: Mounter) -> None:

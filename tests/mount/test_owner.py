@@ -24,8 +24,9 @@ import pytest
 from fakes.servers import FakeServer
 from fakes.tree import Tree
 from partyfuse.fuse_adapter import mount_owner
-from tests.mount.conftest import TEST_ENV, Mounter, wait_until
-from tests.support.fake_servers import FakeServerFactory, fake_server  # noqa: F401
+from tests.support.fake_servers import FakeServerFactory
+from tests.support.mounts import TEST_ENV, Mounter
+from tests.support.wait import wait_for
 
 USER = "partyfuse-owner"
 
@@ -39,7 +40,7 @@ def _tree() -> Tree:
 
 
 @pytest.fixture
-def server(fake_server: FakeServerFactory) -> FakeServer:  # noqa: F811
+def server(fake_server: FakeServerFactory) -> FakeServer:
     return fake_server("nginx", _tree())
 
 
@@ -150,7 +151,7 @@ def test_a_normal_users_mount_shows_that_user_as_owner(
                 env={**os.environ, **TEST_ENV, "PYTHONPATH": pythonpath, "HOME": str(base)},
                 cwd=str(base),
             )
-        wait_until(lambda: _mounted(mnt) or proc.poll() is not None, 20, f"mount on {mnt}")
+        wait_for(lambda: _mounted(mnt) or proc.poll() is not None, 20, f"mount on {mnt}")
         assert _mounted(mnt), log.read_text()
         owners = _stat_owner(
             [mnt, mnt / "a.txt", mnt / "folder", mnt / "folder/b.txt"], normal_user

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.mount.conftest import Mount, Mounter
 from tests.support.copyparty import CopypartyServer, ServerFactory
+from tests.support.mounts import Mount, Mounter
 
 FILES = 100
 FANOUT, DEPTH = 3, 3  # 3 + 9 + 27 = 39 folders below the top
@@ -62,19 +62,17 @@ def assert_same_tree(a: Path, b: Path) -> None:
         assert_same_tree(a / sub, b / sub)
 
 
-def test_cp_r_of_small_files_is_exact_and_fetched_ahead(
-    mounted: Mount, source: Path, tmp_path: Path
+@pytest.mark.parametrize(
+    ("folder", "log_line", "at_least"),
+    [
+        pytest.param("flat", "fetch-ahead /flat/", FILES // 2, id="small-files-fetched-ahead"),
+        pytest.param("tree", "list ahead /tree/", 10, id="folder-tree-listed-ahead"),
+    ],
+)
+def test_cp_r_is_exact_and_works_ahead(
+    mounted: Mount, source: Path, tmp_path: Path, folder: str, log_line: str, at_least: int
 ) -> None:
-    copy(mounted.path / "flat", tmp_path / "flat")
-    assert_same_tree(source / "flat", tmp_path / "flat")
-    ahead = mounted.stderr.count("fetch-ahead /flat/")
-    assert ahead >= FILES // 2, f"only {ahead} of {FILES} files were fetched ahead"
-
-
-def test_cp_r_of_a_folder_tree_is_exact_and_listed_ahead(
-    mounted: Mount, source: Path, tmp_path: Path
-) -> None:
-    copy(mounted.path / "tree", tmp_path / "tree")
-    assert_same_tree(source / "tree", tmp_path / "tree")
-    ahead = mounted.stderr.count("list ahead /tree/")
-    assert ahead >= 10, f"only {ahead} folders were listed ahead"
+    copy(mounted.path / folder, tmp_path / folder)
+    assert_same_tree(source / folder, tmp_path / folder)
+    ahead = mounted.stderr.count(log_line)
+    assert ahead >= at_least, f"only {ahead} times {log_line!r} (want {at_least})"

@@ -21,7 +21,7 @@ from werkzeug import Request, Response
 
 from fakes.servers import FakeNginx
 from fakes.tree import Node, Tree
-from tests.mount.conftest import Mounter
+from tests.support.mounts import Mounter
 
 #: How long the stalled download waits at most when nobody releases it.
 FALLBACK = 20.0

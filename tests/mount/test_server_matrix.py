@@ -14,22 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from fakes.tree import Tree, awkward_tree
-from tests.mount.conftest import Mounter
-from tests.mount.test_other_servers import assert_mount_matches
-from tests.support.real_servers import RealServerFactory, real_server  # noqa: F401
-
-
-def _without(tree: Tree, drop) -> Tree:  # type: ignore[no-untyped-def]
-    out = Tree(root_mtime=tree.root.mtime)
-    for path, node in tree.walk():
-        if any(drop(part) for part in path.strip("/").split("/")):
-            continue
-        if node.is_dir:
-            out.add_dir(path, mtime=node.mtime)
-        else:
-            out.add_file(path, node.data, mtime=node.mtime)
-    return out
+from fakes.tree import awkward_tree
+from tests.support.mounts import Mounter
+from tests.support.real_servers import RealServerFactory
+from tests.support.treecheck import assert_mount_matches, tree_without
 
 
 def _lighttpd_can_serve(name: str) -> bool:
@@ -64,12 +52,12 @@ def test_cp_r_out_of_the_mount_equals_the_source(
     variant: str,
     hidden,  # type: ignore[no-untyped-def]
     mtime_slack: float | None,
-    real_server: RealServerFactory,  # noqa: F811
+    real_server: RealServerFactory,
     mounter: Mounter,
     tmp_path: Path,
 ) -> None:
     full = awkward_tree()
-    shown = _without(full, hidden) if hidden else full
+    shown = tree_without(full, hidden) if hidden else full
     server = real_server(kind, shown, variant=variant)
     m = mounter(server.url("/"), "-q")
 

@@ -1,12 +1,7 @@
 """A real copyparty for tests: launcher, awkward source tree, pytest fixtures.
 
-Use from another test package by importing the fixtures into its conftest.py::
-
-    from tests.support.copyparty import *  # noqa: F401,F403  (fixtures + report hook)
-
-or load the whole module as a plugin from tests/conftest.py::
-
-    pytest_plugins = ["tests.support.copyparty"]
+tests/conftest.py loads this module as a plugin (``pytest_plugins``), so its
+fixtures and report hook reach every test package without imports.
 
 Servers bind 127.0.0.1 on a free port, are stopped by PID in finalizers, and
 write their output to a log file whose tail is attached to the report of any
@@ -15,13 +10,12 @@ failing test that used them (set PARTYFUSE_CPP_VERBOSE=1 to log every request).
 
 from __future__ import annotations
 
-import datetime
+import itertools
 import json
 import os
 import random
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -34,38 +28,17 @@ from typing import Any
 
 import pytest
 
+from tests.support.certs import _self_signed_openssl, make_self_signed  # noqa: F401 - re-exported
+from tests.support.factories import stopped_afterwards
+from tests.support.names import AWKWARD_NAMES, NON_UTF8_RAW, non_utf8_name
+from tests.support.ports import free_port
+from tests.support.wait import wait_for
+
 START_TIMEOUT = 30.0
 USER, PASSWORD = "alice", "hunter2"
 
 # -- the source tree ---------------------------------------------------------
 
-#: Names that break naive URL handling; each becomes a file in the tree.
-AWKWARD_NAMES = [
-    "plain.txt",
-    "with space.txt",
-    "hash#tag",
-    "question?mark",
-    "per%cent%20not-an-escape",
-    "amp&ersand=x",
-    "plus+sign",
-    "single'quote",
-    'double"quote',
-    "semi;colon,comma",
-    "brackets[1](2){3}",
-    "tilde~and`backtick",
-    "ünïcödé-ñame.txt",
-    "日本語のファイル",
-    "emoji-🎉🐍.bin",
-    "-leading-dash",
-    "trailing.dot.",
-    "a" * 200 + ".long",
-    "L" * 255,
-]
-#: A name that is not UTF-8 on the server, as Linux hands it to Python (surrogateescape).
-#: Decoded explicitly, not with os.fsdecode: Windows' strict UTF-8 file system codec
-#: would raise at import and take every module that imports this one down with it.
-NON_UTF8_RAW = b"latin1-caf\xe9.txt"
-NON_UTF8_NAME = NON_UTF8_RAW.decode("utf-8", "surrogateescape")
 SIZES = {
     "empty": 0,
     "one": 1,
@@ -137,7 +110,7 @@ def make_tree(root: Path, seed: int = 1234) -> SourceTree:
     for name in AWKWARD_NAMES:
         add_file(name, _content(rng, rng.randrange(1, 3000)))
     if _raw_name_written(root, NON_UTF8_RAW, b"not utf-8 name\n"):
-        tree.files[NON_UTF8_NAME] = b"not utf-8 name\n"
+        tree.files[non_utf8_name()] = b"not utf-8 name\n"
     add_dir("sizes")
     for name, size in SIZES.items():
         add_file(f"sizes/{name}.bin", _content(rng, size))
@@ -165,81 +138,7 @@ def _raw_name_written(root: Path, name: bytes, data: bytes) -> bool:
     return True
 
 
-# -- certificates ------------------------------------------------------------
-
-
-def make_self_signed(
-    directory: Path, *, hosts: tuple[str, ...] = ("localhost",), ips: tuple[str, ...] = ()
-) -> tuple[Path, Path]:
-    """(server PEM with key+cert for copyparty, cert-only PEM for clients).
-
-    Uses the ``cryptography`` package, or the ``openssl`` CLI without it."""
-    try:
-        import cryptography  # noqa: F401
-    except ImportError:
-        return _self_signed_openssl(directory, hosts=hosts, ips=ips)
-    import ipaddress
-
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, hosts[0] if hosts else "test")])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    alt: list[x509.GeneralName] = [x509.DNSName(h) for h in hosts]
-    alt += [x509.IPAddress(ipaddress.ip_address(i)) for i in ips]
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=30))
-        .add_extension(x509.SubjectAlternativeName(alt), critical=False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_pem = cert.public_bytes(serialization.Encoding.PEM)
-    key_pem = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.TraditionalOpenSSL,
-        serialization.NoEncryption(),
-    )
-    directory.mkdir(parents=True, exist_ok=True)
-    server = directory / "server.pem"
-    server.write_bytes(key_pem + cert_pem)
-    client = directory / "cert.pem"
-    client.write_bytes(cert_pem)
-    return server, client
-
-
-def _self_signed_openssl(
-    directory: Path, *, hosts: tuple[str, ...], ips: tuple[str, ...]
-) -> tuple[Path, Path]:
-    directory.mkdir(parents=True, exist_ok=True)
-    key, client = directory / "key.pem", directory / "cert.pem"
-    alt = ",".join([f"DNS:{h}" for h in hosts] + [f"IP:{i}" for i in ips])
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-         "-nodes", "-keyout", str(key), "-out", str(client), "-days", "30",
-         "-subj", f"/CN={hosts[0] if hosts else 'test'}", "-addext", f"subjectAltName={alt}"],
-        check=True, capture_output=True,
-    )  # fmt: skip
-    server = directory / "server.pem"
-    server.write_bytes(key.read_bytes() + client.read_bytes())
-    return server, client
-
-
 # -- the launcher ------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -338,19 +237,27 @@ class CopypartyServer:
         opener = urllib.request.build_opener(
             urllib.request.ProxyHandler({}), urllib.request.HTTPSHandler(context=ctx)
         )
-        while time.monotonic() < deadline:
+        verdict: list[bool | None] = []
+
+        def settled() -> bool:
             assert self.proc is not None
             if self.proc.poll() is not None:
-                return False
+                verdict.append(False)
+                return True
             try:
                 with opener.open(self.url + "?ls", timeout=2) as r:
                     doc = json.loads(r.read().decode("utf-8"))
-                if str(doc.get("srvinf", "")).startswith(self.token):
-                    return True
-                return None  # somebody else's server on our port
             except (OSError, ValueError, urllib.error.URLError):
-                time.sleep(0.05)
-        return False
+                return False
+            # None: somebody else's server on our port
+            verdict.append(True if str(doc.get("srvinf", "")).startswith(self.token) else None)
+            return True
+
+        try:
+            wait_for(settled, max(0.0, deadline - time.monotonic()), "copyparty", interval=0.05)
+        except AssertionError:
+            return False
+        return verdict[0]
 
     def stop(self) -> None:
         proc, self.proc = self.proc, None
@@ -405,6 +312,13 @@ def launch(
     return server
 
 
+def __getattr__(name: str) -> str:
+    """``NON_UTF8_NAME``, built when imported (see tests/support/names.py for why)."""
+    if name == "NON_UTF8_NAME":
+        return non_utf8_name()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 # -- pytest fixtures ---------------------------------------------------------
 
 
@@ -419,16 +333,11 @@ def copyparty_factory(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[ServerFactory]:
     """launch(root, **options) -> started server, stopped when the module ends."""
-    servers: list[CopypartyServer] = []
 
-    def factory(root: Path, **options: Any) -> CopypartyServer:
-        server = launch(tmp_path_factory.mktemp("cpp-run"), root, **options)
-        servers.append(server)
-        return server
+    def start(root: Path, **options: Any) -> CopypartyServer:
+        return launch(tmp_path_factory.mktemp("cpp-run"), root, **options)
 
-    yield factory
-    for server in servers:
-        server.stop()
+    yield from stopped_afterwards(start, CopypartyServer.stop)
 
 
 @pytest.fixture(scope="module")
@@ -477,20 +386,15 @@ def scratch_server(
     copyparty_factory: ServerFactory, tmp_path: Path
 ) -> Iterator[Callable[..., tuple[CopypartyServer, SourceTree]]]:
     """A private tree and server a test may modify, kill and restart."""
-
-    made: list[CopypartyServer] = []
+    numbers = itertools.count()
 
     def make(**options: Any) -> tuple[CopypartyServer, SourceTree]:
-        tree = SourceTree(tmp_path / f"tree{len(made)}")
+        tree = SourceTree(tmp_path / f"tree{next(numbers)}")
         tree.root.mkdir()
         tree.dirs.add("")
-        server = copyparty_factory(tree.root, **options)
-        made.append(server)
-        return server, tree
+        return copyparty_factory(tree.root, **options), tree
 
-    yield make
-    for server in made:
-        server.stop()
+    yield from stopped_afterwards(make, lambda made: made[0].stop())
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -506,13 +410,16 @@ def pytest_runtest_makereport(
         server = value.server if isinstance(value, HttpsServer) else value
         if isinstance(value, tuple) and value and isinstance(value[0], CopypartyServer):
             server = value[0]
-        if isinstance(server, CopypartyServer):
-            rep.sections.append((f"copyparty log ({server.url})", server.log_text()))
+        if not isinstance(server, CopypartyServer):
+            continue
+        section = (f"copyparty log ({server.url})", server.log_text())
+        # registered twice where a conftest still imports this hook: attach it once
+        if section not in rep.sections:
+            rep.sections.append(section)
 
 
 __all__ = [
     "AWKWARD_NAMES",
-    "NON_UTF8_NAME",
     "PASSWORD",
     "SIZES",
     "USER",

@@ -15,16 +15,13 @@ are testable: pass :data:`GMTOFF_MINUTES` to the renderers.
 from __future__ import annotations
 
 import base64
-import functools
 import hashlib
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +29,8 @@ from pathlib import Path
 import pytest
 
 from fakes.tree import Tree
+from tests.support.factories import stopped_afterwards
+from tests.support.ports import free_port, wait_for_port
 
 TZ = "<+0530>-5:30"
 GMTOFF_MINUTES = 330
@@ -97,25 +96,6 @@ def _binary(name: str) -> str:
     if path is None:
         raise RuntimeError(f"{name} is not installed (CI must install it; see DEVELOPERS.md)")
     return path
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_for_port(port: int, proc: subprocess.Popen[bytes], deadline: float) -> None:
-    """Poll until something accepts on the port, the process dies, or time runs out."""
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode} before listening")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.02)
-    raise RuntimeError(f"nothing listening on 127.0.0.1:{port} after {START_DEADLINE}s")
 
 
 def sha_htpasswd(user: str, password: str) -> str:
@@ -284,9 +264,9 @@ def start_real_server(
             kind, variant, port, proc, work, root, auth, [work / "stderr.log", work / "error.log"]
         )
         try:
-            wait_for_port(port, proc, time.monotonic() + START_DEADLINE)
+            wait_for_port(port, proc, START_DEADLINE)
             return server
-        except RuntimeError as e:
+        except (RuntimeError, AssertionError) as e:  # died, or never listened
             last_error = f"{e}\n{server.log_text()}"
             if proc.poll() is None:
                 proc.kill()
@@ -298,50 +278,13 @@ def start_real_server(
 RealServerFactory = Callable[..., RealServer]
 
 
-def _factory() -> Iterator[RealServerFactory]:
-    started: list[RealServer] = []
-
-    def make(kind: str, tree: Tree, **kw: object) -> RealServer:
-        server = start_real_server(kind, tree, **kw)  # type: ignore[arg-type]
-        started.append(server)
-        return server
-
-    try:
-        yield make
-    finally:
-        for server in started:
-            server.stop()
-
-
 @pytest.fixture
 def real_server() -> Iterator[RealServerFactory]:
     """``real_server(kind, tree, variant=..., auth=...)``; stopped after the test."""
-    yield from _factory()
+    yield from stopped_afterwards(start_real_server, RealServer.stop)
 
 
 @pytest.fixture(scope="module")
 def real_server_module() -> Iterator[RealServerFactory]:
     """Same, but servers live for the whole module (start each variant once)."""
-    yield from _factory()
-
-
-@pytest.fixture
-def real_nginx(real_server: RealServerFactory) -> RealServerFactory:
-    """``real_nginx(tree, variant="html" | "html-rounded" | ..., auth=None)``."""
-    return functools.partial(real_server, "nginx")
-
-
-@pytest.fixture
-def real_apache(real_server: RealServerFactory) -> RealServerFactory:
-    """``real_apache(tree, variant="table" | "pre" | "ul", auth=None)``."""
-    return functools.partial(real_server, "apache")
-
-
-@pytest.fixture
-def real_lighttpd(real_server: RealServerFactory) -> RealServerFactory:
-    return functools.partial(real_server, "lighttpd")
-
-
-@pytest.fixture
-def real_python_http(real_server: RealServerFactory) -> RealServerFactory:
-    return functools.partial(real_server, "python")
+    yield from stopped_afterwards(start_real_server, RealServer.stop)

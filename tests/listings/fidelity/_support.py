@@ -1,4 +1,4 @@
-"""HTTP and comparison helpers shared by the fidelity tests.
+"""HTTP, comparison and fake-configuration helpers shared by the fidelity tests.
 
 Normalisations (the ONLY differences allowed between a real server and its fake):
 
@@ -15,9 +15,44 @@ from __future__ import annotations
 
 import http.client
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from typing import Any
+from urllib.parse import quote, urlsplit
 
-from fakes.tree import Node, Tree
+from fakes import render_apache, render_nginx
+from fakes.tree import Node, Tree, name_bytes
+from tests.support.real_servers import APACHE_VARIANTS, GMTOFF_MINUTES
+
+#: (kind, variant) of a real server -> the options that make its fake (and the fake's
+#: pure renderer) answer the same; apache2 always lists in the server's local time.
+FAKE_OPTIONS: dict[tuple[str, str], dict[str, Any]] = {
+    ("nginx", "html"): {"fmt": "html"},
+    ("nginx", "html-rounded"): {"fmt": "html", "exact_size": False},
+    ("nginx", "html-localtime"): {
+        "fmt": "html",
+        "localtime": True,
+        "gmtoff_minutes": GMTOFF_MINUTES,
+    },
+    ("nginx", "html-utf8"): {"fmt": "html", "charset": "utf-8"},
+    ("nginx", "json"): {"fmt": "json"},
+    ("nginx", "xml"): {"fmt": "xml"},
+    **{
+        ("apache", style): {"style": style, "gmtoff_minutes": GMTOFF_MINUTES}
+        for style in APACHE_VARIANTS
+    },
+}
+_RENDERERS = {"nginx": render_nginx.render, "apache": render_apache.render}
+
+
+def render_like(
+    kind: str, variant: str, tree: Tree, path: str = ""
+) -> tuple[bytes, dict[str, str]]:
+    """(body, headers) the fake of this real server gives for directory ``path``."""
+    return _RENDERERS[kind](tree, path, **FAKE_OPTIONS[kind, variant])
+
+
+def dir_url(path: str) -> str:
+    """The URL path of directory ``path`` ("" is the root), every byte escaped."""
+    return "/" + (quote(name_bytes(path), safe="") + "/" if path else "")
 
 
 @dataclass

@@ -14,17 +14,16 @@ What "== the tree" means per format (the listing decides what can be known):
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import quote
 
 import pytest
 
-from fakes import render_apache, render_iis, render_nginx
-from fakes.tree import Tree, awkward_tree, name_bytes
+from fakes import render_apache, render_iis
+from fakes.tree import Tree, awkward_tree
 from partyfuse.core.listings import parse_listing
 from partyfuse.core.model import Entry
 from tests.support.real_servers import GMTOFF_MINUTES, RealServer, RealServerFactory
 
-from ._support import fetch
+from ._support import FAKE_OPTIONS, dir_url, fetch, render_like
 
 TREE = awkward_tree()
 RealCase = tuple[str, str, RealServer]
@@ -52,26 +51,6 @@ RULES: dict[tuple[str, str], Rules] = {
     ("lighttpd", "dirlisting"): Rules(False, -1, GMTOFF_MINUTES, 1),
     ("python", "http.server"): Rules(False, -1, 0, 0),
 }
-
-FAKE_RENDER = {
-    ("nginx", "html"): lambda t, p: render_nginx.render(t, p),
-    ("nginx", "html-rounded"): lambda t, p: render_nginx.render(t, p, exact_size=False),
-    ("nginx", "html-localtime"): lambda t, p: render_nginx.render(
-        t, p, localtime=True, gmtoff_minutes=GMTOFF_MINUTES
-    ),
-    ("nginx", "html-utf8"): lambda t, p: render_nginx.render(t, p, charset="utf-8"),
-    ("nginx", "json"): lambda t, p: render_nginx.render(t, p, fmt="json"),
-    ("nginx", "xml"): lambda t, p: render_nginx.render(t, p, fmt="xml"),
-    ("apache", "table"): lambda t, p: render_apache.render(t, p, gmtoff_minutes=GMTOFF_MINUTES),
-    ("apache", "pre"): lambda t, p: render_apache.render(
-        t, p, style="pre", gmtoff_minutes=GMTOFF_MINUTES
-    ),
-    ("apache", "ul"): lambda t, p: render_apache.render(t, p, style="ul"),
-}
-
-
-def url_path(path: str) -> str:
-    return "/" + (quote(name_bytes(path), safe="") + "/" if path else "")
 
 
 def visible(kind: str, name: str) -> bool:
@@ -112,15 +91,14 @@ def real(request: pytest.FixtureRequest, real_server_module: RealServerFactory) 
 @pytest.mark.parametrize("path", DIRS, ids=["root", "subdir", "empty"])
 def test_parse_real_and_fake_listings_give_the_tree(real: RealCase, path: str) -> None:
     kind, variant, server = real
-    reply = fetch(server.url(url_path(path)))
+    reply = fetch(server.url(dir_url(path)))
     assert reply.status == 200
-    parsed = parse_listing(reply.body, reply.headers["content-type"], url_path=url_path(path))
+    parsed = parse_listing(reply.body, reply.headers["content-type"], url_path=dir_url(path))
     assert not parsed.warnings
     assert_matches_tree(parsed.entries, TREE, path, kind, RULES[kind, variant])
-    render = FAKE_RENDER.get((kind, variant))
-    if render is not None:
-        body, headers = render(TREE, path)
-        fake = parse_listing(body, headers["Content-Type"], url_path=url_path(path))
+    if (kind, variant) in FAKE_OPTIONS:  # nginx and apache2 have a fake
+        body, headers = render_like(kind, variant, TREE, path)
+        fake = parse_listing(body, headers["Content-Type"], url_path=dir_url(path))
         assert fake.entries == parsed.entries
         assert fake.dialect == parsed.dialect
 
@@ -150,6 +128,6 @@ def test_parse_fake_iis_gives_the_tree(locale: str, flags: int, path: str) -> No
     body, headers = render_iis.render(
         tree, path, flags=flags, gmtoff_minutes=GMTOFF_MINUTES, locale=locale
     )
-    parsed = parse_listing(body, headers["Content-Type"], url_path=url_path(path))
+    parsed = parse_listing(body, headers["Content-Type"], url_path=dir_url(path))
     assert parsed.dialect == "iis"
     assert_matches_tree(parsed.entries, tree, path, "iis", Rules(True, 0, GMTOFF_MINUTES, 60))

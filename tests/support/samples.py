@@ -1,4 +1,6 @@
-"""The tree the real-server samples in data/ were captured from (see capture_samples.py).
+"""The tree the real-server samples in tests/listings/data/ were captured from.
+
+tests/listings/capture_samples.py serves it; tests/listings/test_real_samples.py parses them.
 
 name (bytes, as on the server's disk) -> (size or None for a directory, mtime UTC epoch).
 Sizes straddle every rounding threshold the servers use (nginx: >9999 gets K/M/G;
