@@ -46,8 +46,10 @@ SCRIPTS = Path(__file__).resolve().parent
 ROOT = SCRIPTS.parent
 sys.path.insert(0, str(SCRIPTS))
 
+from bench_clients import MountClient  # noqa: E402
 from bench_common import MiB, Tree, digest_files, make_tree  # noqa: E402
-from bench_procs import Cleanup, CopypartyServer, MountClient  # noqa: E402
+from bench_procs import Cleanup  # noqa: E402
+from bench_servers import CopypartyServer  # noqa: E402
 
 # -- the daemon's resources ----------------------------------------------------
 
