@@ -85,6 +85,15 @@ def list_room(max_dirs: int) -> int:
 #: Seconds a program's readdir (or open) still counts as part of a walk, and a
 #: file fetched ahead but never opened still counts against the budget.
 WALK_MEMORY = 30.0
+#: Files a program may open that were fetched ahead before the file window is
+#: scanned again, while the budget is not what stopped the last scan: each such
+#: open moves the window by one file, which cannot make a batch (at least half
+#: of ``BATCH_MAX``) and adds one job at most, so scanning up to ``2 *
+#: BATCH_MAX`` files on every open (a tenth of the daemon's time in a ``cp -r``
+#: on loopback) bought nothing.  An open of a file not fetched ahead (the
+#: program caught up, or went elsewhere), or any open while the budget is full
+#: (it frees room), plans at once.
+REPLAN_OPENS = 8
 #: Most paths remembered of each kind (listed, opened, walks).
 MEMORY = 4096
 MAX_WALKS = 4
@@ -150,6 +159,10 @@ class Prefetch:
         change that (the common case when a job lands with the window full): the
         next plan skips it, so a landing costs no walk through the listings."""
         self._budget_seen = -1
+        self._opens_unplanned = 0
+        """Opens of files fetched ahead since the file window was last scanned."""
+        self._budget_full = False
+        """The last scan stopped at the budget: each file opened frees room."""
         self._batches = 0
         self.consumed: OrderedDict[str, None] = OrderedDict()
         """Files fetched ahead and then opened (their blocks go first once released)."""
@@ -173,15 +186,21 @@ class Prefetch:
             self._stir()
 
     def saw_open(self, path: str, now: float) -> bool:
-        """A file was opened; returns whether it had been fetched ahead."""
-        self._stir()
+        """A file was opened; returns whether it had been fetched ahead.
+
+        Only the file window can change (listings ahead follow readdir), and
+        it is scanned again at once on a miss, else every ``REPLAN_OPENS``."""
         _remember(self._opened, path, now)
         folder = parent_of(path)
         if folder is not None and self._recent(folder, now):
             self._walk(self._root(folder, now), now).reader = path
         if self._unread.pop(path, None) is None:
+            self._files_idle = False
             return False
         _remember(self.consumed, path, None)
+        self._opens_unplanned += 1
+        if self._budget_full or self._opens_unplanned >= REPLAN_OPENS:
+            self._files_idle = False
         return True
 
     def forget(self, path: str, now: float) -> None:
@@ -240,6 +259,8 @@ class Prefetch:
         """Listings to fetch ahead: the next folders of each walk, nearest first,
         within ``room`` (listings ahead not used yet) and ``share`` (slots)."""
         jobs: list[Job] = []
+        if self._lists_idle:
+            return jobs
         lists_inflight = sum(isinstance(j, ListJob) for j in self.inflight.values())
         list_slots = min(slots, share - lists_inflight)
         room -= len(self._ahead_dirs) + lists_inflight
@@ -283,6 +304,10 @@ class Prefetch:
         jobs: list[Job] = []
         if budget != self._budget_seen:
             self._budget_seen, self._files_idle = budget, False
+        if self._files_idle:
+            return jobs
+        self._opens_unplanned = 0
+        self._budget_full = False
         reserved = self._reserved()
         files_cut = False
         window = FILE_WINDOW if batch <= 1 else 2 * batch
@@ -311,6 +336,7 @@ class Prefetch:
                 if size is None or size == 0 or size > SMALL_FILE_MAX or held(path, entry):
                     continue
                 if reserved + charge(size) > budget:
+                    self._budget_full = True
                     break  # keep the order: never skip ahead past a file that does not fit
                 if batch <= 1:
                     job = FileJob(path, entry)

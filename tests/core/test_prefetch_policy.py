@@ -9,6 +9,7 @@ from partyfuse.core.model import Entry
 from partyfuse.core.prefetch import (
     CONCURRENCY,
     FILE_WINDOW,
+    REPLAN_OPENS,
     SMALL_FILE_MAX,
     WALK_MEMORY,
     FileJob,
@@ -251,7 +252,26 @@ def test_a_landing_with_the_window_full_costs_no_walk_through_the_listings() -> 
     looks = 0
     assert pf.plan(counted, never, now=0.0, file_budget=64 * MiB, dir_room=8) == []
     assert looks == 0  # nothing happened since the last scan found nothing
-    # the program opens the next file: the window moves, one more file is due
-    pf.saw_open("p/f001", 0.0)
+    # the program opens the next files, each fetched ahead: the window moves
+    # by one file each time, which is not worth a scan until REPLAN_OPENS of them
+    for i in range(1, REPLAN_OPENS):
+        assert pf.saw_open(f"p/f{i:03d}", 0.0)
+        assert pf.plan(counted, never, now=0.0, file_budget=64 * MiB, dir_room=8) == []
+    assert looks == 0
+    assert pf.saw_open(f"p/f{REPLAN_OPENS:03d}", 0.0)
     got = pf.plan(counted, never, now=0.0, file_budget=64 * MiB, dir_room=8)
-    assert paths(got) == [f"p/f{1 + FILE_WINDOW:03d}"] and looks > 0
+    due = range(1 + FILE_WINDOW, 1 + REPLAN_OPENS + FILE_WINDOW)
+    assert paths(got) == [f"p/f{i:03d}" for i in due] and looks > 0
+
+
+def test_an_open_the_prefetch_did_not_see_coming_plans_at_once() -> None:
+    tree = Tree({"p": [f(f"f{i:03d}") for i in range(100)]})
+    pf = Prefetch()
+    pf.saw_readdir("p", 0.0)
+    pf.saw_open("p/f000", 0.0)
+    while jobs := pf.plan(tree, never, now=0.0, file_budget=64 * MiB, dir_room=8):
+        for job in jobs:
+            pf.finished(job, True, 0.0)
+    assert not pf.saw_open("p/f060", 0.0)  # a jump past the window: a miss
+    got = pf.plan(tree, never, now=0.0, file_budget=64 * MiB, dir_room=8)
+    assert paths(got)[0] == "p/f061"
