@@ -11,8 +11,7 @@ from collections.abc import Callable
 import pytest
 
 from partyfuse.core import fetcher
-
-from .support import KiB, MiB, make_fs, payload
+from tests.support.fs import KiB, MiB, memory_fs, payload
 
 CORE = "partyfuse.core"
 
@@ -28,7 +27,7 @@ def messages(caplog: pytest.LogCaptureFixture) -> list[str]:
 
 def test_dir_cache_hit_miss_and_stale(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG, logger=CORE)
-    fs, _, clock = make_fs({"a/b.txt": b"x"}, dir_ttl=1.0)
+    fs, _, clock = memory_fs({"a/b.txt": b"x"}, dir_ttl=1.0)
     fs.getattr("/a/b.txt")
     assert "dir cache miss /a" in messages(caplog)
     caplog.clear()
@@ -47,7 +46,7 @@ def test_dir_cache_hit_miss_and_stale(caplog: pytest.LogCaptureFixture) -> None:
 def test_block_cache_hit_and_miss_show_the_fetched_spans(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG, logger=CORE)
     data = payload(4 * MiB)
-    fs, _, _ = make_fs({"f": data})
+    fs, _, _ = memory_fs({"f": data})
     fh = fs.open("/f", os.O_RDONLY)
     caplog.clear()
     assert fs.read("/f", 4 * KiB, MiB, fh) == data[MiB : MiB + 4 * KiB]
@@ -63,7 +62,7 @@ def test_readahead_decisions_are_logged(caplog: pytest.LogCaptureFixture) -> Non
     caplog.set_level(logging.DEBUG, logger=CORE)
     data = payload(8 * MiB)
     jobs: list[Callable[[], None]] = []
-    fs, _, _ = make_fs({"f": data}, spawn=jobs.append)
+    fs, _, _ = memory_fs({"f": data}, spawn=jobs.append)
     fh = fs.open("/f", os.O_RDONLY)
     pos = 0
     while not jobs:
@@ -94,7 +93,7 @@ def test_nothing_is_formatted_when_debug_is_off(
     monkeypatch.setattr(fetcher, "spans_text", forbidden)
     data = payload(8 * MiB)
     jobs: list[Callable[[], None]] = []
-    fs, _, clock = make_fs({"f": data}, spawn=jobs.append)
+    fs, _, clock = memory_fs({"f": data}, spawn=jobs.append)
     fh = fs.open("/f", os.O_RDONLY)
     for pos in range(0, 4 * MiB, 128 * KiB):
         assert fs.read("/f", 128 * KiB, pos, fh) == data[pos : pos + 128 * KiB]

@@ -7,8 +7,7 @@ import pytest
 from fakes.clock import FakeClock
 from fakes.memory import MemoryTransport, Request
 from partyfuse.core.errors import Changed, NotFound, ProtocolError, Transient
-
-from .support import make_fs
+from tests.support.fs import memory_fs
 
 
 def test_listing_shows_files_and_implied_and_explicit_dirs() -> None:
@@ -79,7 +78,7 @@ def test_delays_advance_the_fake_clock() -> None:
 
 def test_slow_server_listing_older_than_ttl_still_answers_getattr() -> None:
     # the listing takes longer than -cds: it is used for this call, then stale
-    fs, t, _ = make_fs({"d/f": b"abc"}, dir_ttl=1.0, delay=2.0)
+    fs, t, _ = memory_fs({"d/f": b"abc"}, dir_ttl=1.0, delay=2.0)
     assert fs.getattr("/d/f").size == 3
     assert fs.getattr("/d/f").size == 3
     assert len(t.requests("list")) == 2

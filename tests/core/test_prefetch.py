@@ -7,7 +7,6 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -16,45 +15,19 @@ from fakes.memory import MemoryTransport
 from partyfuse.core.errors import FsError, Transient
 from partyfuse.core.model import Entry
 from partyfuse.core.prefetch import CONCURRENCY, LIST_AHEAD_MAX, WALKER_DIRS, list_room
-from partyfuse.core.remotefs import CacheConfig, RemoteFS
-
-from .support import KiB, MiB, make_fs, payload, read_all
-
-
-class Jobs:
-    """A spawn that queues jobs until the test runs them (the pool's backlog)."""
-
-    def __init__(self) -> None:
-        self.queue: list[Callable[[], None]] = []
-        self.most = 0
-
-    def __call__(self, job: Callable[[], None]) -> None:
-        self.queue.append(job)
-        self.most = max(self.most, len(self.queue))
-
-    def run(self) -> int:
-        """Run every job, including the ones jobs spawn; how many ran."""
-        n = 0
-        while self.queue:
-            self.queue.pop(0)()
-            n += 1
-        return n
-
-
-def folder(n: int, size: int = 4 * KiB, name: str = "p") -> dict[str, bytes]:
-    return {f"{name}/f{i:03d}": payload(size, i) for i in range(n)}
-
-
-def copy_folder(fs: RemoteFS, jobs: Jobs, path: str, *, between: bool = True) -> dict[str, bytes]:
-    """What `cp -r` does to a flat folder: list it, then read each file in listing order."""
-    out = {}
-    for name, _ in fs.readdir(path):
-        fh = fs.open(f"{path}/{name}", os.O_RDONLY)
-        out[name] = read_all(fs, f"{path}/{name}", fh=fh)
-        fs.release(f"{path}/{name}", fh)
-        if between:
-            jobs.run()  # the pool works while the program handles what it read
-    return out
+from partyfuse.core.remotefs import RemoteFS
+from tests.support.fs import (
+    Jobs,
+    KiB,
+    MiB,
+    copy_folder,
+    folder,
+    make_fs,
+    memory_fs,
+    payload,
+    pooled_fs,
+    read_all,
+)
 
 
 def range_paths(t: MemoryTransport) -> list[str]:
@@ -64,7 +37,7 @@ def range_paths(t: MemoryTransport) -> list[str]:
 def test_copying_a_folder_fetches_the_next_files_ahead_each_once() -> None:
     files = folder(100)
     jobs = Jobs()
-    fs, t, _ = make_fs(files, spawn=jobs)
+    fs, t, _ = memory_fs(files, spawn=jobs)
     got = copy_folder(fs, jobs, "/p")
     assert got == {k.removeprefix("p/"): v for k, v in files.items()}
     # only the first file was a foreground miss; the other 99 came ahead of the program
@@ -77,14 +50,14 @@ def test_copying_a_folder_fetches_the_next_files_ahead_each_once() -> None:
 def test_without_fetch_ahead_each_file_is_a_round_trip() -> None:
     # the baseline the test above improves on: no spawn, no fetch-ahead
     files = folder(20)
-    fs, t, _ = make_fs(files)
+    fs, t, _ = memory_fs(files)
     copy_folder(fs, Jobs(), "/p", between=False)
     assert fs.stats.misses == 20 and fs.stats.prefetch_files == 0
 
 
 def test_a_lone_open_without_listing_the_folder_fetches_nothing_ahead() -> None:
     jobs = Jobs()
-    fs, t, _ = make_fs(folder(10), spawn=jobs)
+    fs, t, _ = memory_fs(folder(10), spawn=jobs)
     assert read_all(fs, "/p/f003") == payload(4 * KiB, 3)
     assert jobs.queue == [] and range_paths(t) == ["p/f003"]
 
@@ -93,7 +66,7 @@ def test_a_lone_open_without_listing_the_folder_fetches_nothing_ahead() -> None:
 def test_fetch_ahead_stays_within_half_the_cache_and_the_concurrency_cap(file_blocks: int) -> None:
     files = folder(60, 100 * KiB)
     jobs = Jobs()
-    fs, t, _ = make_fs(files, spawn=jobs, file_blocks=file_blocks)
+    fs, t, _ = memory_fs(files, spawn=jobs, file_blocks=file_blocks)
     budget = fs.cache_bound // 2
     opened: set[str] = set()
 
@@ -126,7 +99,7 @@ def test_fetch_ahead_stays_within_half_the_cache_and_the_concurrency_cap(file_bl
 def test_a_prefetched_file_is_not_served_once_a_new_version_is_listed() -> None:
     files = folder(4)
     jobs = Jobs()
-    fs, t, clock = make_fs(files, spawn=jobs, mtimes={p: 100.0 for p in files})
+    fs, t, clock = memory_fs(files, spawn=jobs, mtimes={p: 100.0 for p in files})
     fs.readdir("/p")
     assert read_all(fs, "/p/f000") == files["p/f000"]
     jobs.run()
@@ -145,7 +118,7 @@ def test_a_prefetched_file_is_not_served_once_a_new_version_is_listed() -> None:
 def test_a_new_version_during_the_fetch_ahead_is_never_cached_as_the_old() -> None:
     files = folder(3)
     jobs = Jobs()
-    fs, t, clock = make_fs(files, spawn=jobs)
+    fs, t, clock = memory_fs(files, spawn=jobs)
     fs.readdir("/p")
     read_all(fs, "/p/f000")
     t.put("p/f001", b"new bytes")  # replaced before the queued job runs
@@ -158,7 +131,7 @@ def test_a_new_version_during_the_fetch_ahead_is_never_cached_as_the_old() -> No
 def test_a_listing_refreshed_ahead_drops_prefetched_bytes_of_another_version() -> None:
     files = folder(3)
     jobs = Jobs()
-    fs, t, clock = make_fs(files, spawn=jobs)
+    fs, t, clock = memory_fs(files, spawn=jobs)
     fs.readdir("/p")
     read_all(fs, "/p/f000")
     jobs.run()
@@ -173,7 +146,7 @@ def test_a_listing_refreshed_ahead_drops_prefetched_bytes_of_another_version() -
 def test_a_deleted_prefetched_file_is_enoent_and_its_bytes_are_dropped() -> None:
     files = folder(3)
     jobs = Jobs()
-    fs, t, clock = make_fs(files, spawn=jobs)
+    fs, t, clock = memory_fs(files, spawn=jobs)
     fs.readdir("/p")
     read_all(fs, "/p/f000")
     jobs.run()
@@ -189,7 +162,7 @@ def test_a_deleted_prefetched_file_is_enoent_and_its_bytes_are_dropped() -> None
 def test_a_failed_fetch_ahead_is_swallowed_and_the_read_meets_the_error_itself() -> None:
     files = folder(3)
     jobs = Jobs()
-    fs, t, _ = make_fs(files, spawn=jobs)
+    fs, t, _ = memory_fs(files, spawn=jobs)
     fs.readdir("/p")
     read_all(fs, "/p/f000")
     t.fail(Transient("down"), kind="range", times=3)
@@ -207,7 +180,7 @@ def test_a_spawn_that_fails_costs_nothing_but_the_fetch_ahead() -> None:
         raise RuntimeError("pool shut down")
 
     files = folder(5)
-    fs, t, _ = make_fs(files, spawn=broken)
+    fs, t, _ = memory_fs(files, spawn=broken)
     assert copy_folder(fs, Jobs(), "/p", between=False) == {
         k.removeprefix("p/"): v for k, v in files.items()
     }
@@ -216,7 +189,7 @@ def test_a_spawn_that_fails_costs_nothing_but_the_fetch_ahead() -> None:
 def test_big_files_are_not_fetched_ahead() -> None:
     files = {"p/a": payload(4 * KiB), "p/big": payload(2 * MiB), "p/c": payload(4 * KiB, 1)}
     jobs = Jobs()
-    fs, t, _ = make_fs(files, spawn=jobs)
+    fs, t, _ = memory_fs(files, spawn=jobs)
     fs.readdir("/p")
     read_all(fs, "/p/a")
     jobs.run()
@@ -260,7 +233,7 @@ def walk(fs: RemoteFS, jobs: Jobs | None, top: str, seen: list[str]) -> None:
 def test_a_walk_lists_folders_ahead_each_once_and_mostly_not_in_the_foreground() -> None:
     files, dirs = tree(3, 3)  # 39 folders below w
     jobs = Jobs()
-    fs, t, _ = make_fs(files, spawn=jobs, dir_max=64)
+    fs, t, _ = memory_fs(files, spawn=jobs, dir_max=64)
     seen: list[str] = []
     walk(fs, jobs, "w", seen)
     assert len(seen) == 40
@@ -276,7 +249,7 @@ def test_a_walk_lists_folders_ahead_each_once_and_mostly_not_in_the_foreground()
 def test_listing_ahead_leaves_the_walker_its_share_of_the_dir_cache(dir_max: int) -> None:
     files, dirs = tree(4, 2)
     jobs = Jobs()
-    fs, t, _ = make_fs(files, spawn=jobs, dir_max=dir_max)
+    fs, t, _ = memory_fs(files, spawn=jobs, dir_max=dir_max)
     room = list_room(dir_max)
     assert room <= LIST_AHEAD_MAX and dir_max - room >= min(WALKER_DIRS, (dir_max + 1) // 2)
     visited: set[str] = set()
@@ -308,7 +281,7 @@ def test_listing_ahead_leaves_the_walker_its_share_of_the_dir_cache(dir_max: int
 def test_a_listing_ahead_that_fails_is_listed_by_the_walker() -> None:
     files, dirs = tree(2, 2)
     jobs = Jobs()
-    fs, t, _ = make_fs(files, spawn=jobs)
+    fs, t, _ = memory_fs(files, spawn=jobs)
     fs.readdir("/w")
     fs.readdir("/w/d0")
     t.fail(Transient("down"), kind="list", times=10)
@@ -361,23 +334,11 @@ class Gated(MemoryTransport):
             self._leave()
 
 
-def threaded_fs(t: MemoryTransport, workers: int) -> tuple[RemoteFS, ThreadPoolExecutor]:
-    pool = ThreadPoolExecutor(max_workers=workers)
-    fs = RemoteFS(
-        t,
-        clock=FakeClock(),
-        config=CacheConfig(dir_max=64),
-        lock_factory=threading.Lock,
-        spawn=lambda job: pool.submit(job) and None,
-    )
-    return fs, pool
-
-
 def test_a_read_of_a_file_being_fetched_ahead_waits_for_it_instead_of_fetching_twice() -> None:
     files = folder(2)
     t = Gated(files)
     t.gate.set()
-    fs, pool = threaded_fs(t, 4)
+    fs, pool = pooled_fs(t, 4, dir_max=64)
     try:
         fs.readdir("/p")
         t.gate.clear()
@@ -404,7 +365,7 @@ def test_never_more_requests_in_flight_than_the_cap_with_a_larger_pool() -> None
         files[f"w/d{k:02d}/x"] = b"x"
     t = Gated(files)
     t.gate.set()
-    fs, pool = threaded_fs(t, 4 * CONCURRENCY)
+    fs, pool = pooled_fs(t, 4 * CONCURRENCY, dir_max=64)
     try:
         fs.readdir("/p")
         fs.readdir("/w")
@@ -430,7 +391,7 @@ def test_files_read_go_first_so_a_small_cache_keeps_the_files_fetched_ahead() ->
     # program has read must be the ones pushed out, never the unread ones
     files = folder(40, 100 * KiB)
     jobs = Jobs()
-    fs, t, _ = make_fs(files, spawn=jobs, file_blocks=1)
+    fs, t, _ = memory_fs(files, spawn=jobs, file_blocks=1)
     got = copy_folder(fs, jobs, "/p")
     assert got == {k.removeprefix("p/"): v for k, v in files.items()}
     assert fs.stats.misses == 1 and fs.stats.prefetch_used == 39
@@ -457,7 +418,7 @@ def test_bytes_fetched_ahead_of_a_version_listed_away_meanwhile_are_not_kept() -
     clock = FakeClock()
     t = ChangesDuringFetch(files, clock=clock)
     jobs = Jobs()
-    fs = RemoteFS(t, clock=clock, spawn=jobs)
+    fs = make_fs(t, clock=clock, spawn=jobs)
     fs.readdir("/p")
     read_all(fs, "/p/f000")
     new = payload(4 * KiB, 77)
@@ -476,7 +437,7 @@ def test_bytes_fetched_ahead_of_a_version_listed_away_meanwhile_are_not_kept() -
 def test_a_listing_fetched_ahead_ages_from_when_it_was_asked() -> None:
     files, _ = tree(2, 1)
     jobs = Jobs()
-    fs, t, clock = make_fs(files, spawn=jobs, dir_ttl=1.0)
+    fs, t, clock = memory_fs(files, spawn=jobs, dir_ttl=1.0)
     fs.readdir("/w")
     fs.readdir("/w/d0")
     clock.advance(0.6)
@@ -495,9 +456,7 @@ def test_a_listing_of_a_folder_being_listed_ahead_waits_for_it() -> None:
     t = Gated(files)
     t.gate.set()
     jobs = Jobs()
-    fs = RemoteFS(
-        t, clock=FakeClock(), config=CacheConfig(), lock_factory=threading.Lock, spawn=jobs
-    )
+    fs = make_fs(t, lock_factory=threading.Lock, spawn=jobs)
     fs.readdir("/w")
     fs.readdir("/w/d0")  # a walk: the listing of w/d1 is queued
     t.gate.clear()
@@ -521,7 +480,7 @@ def test_listings_fetched_ahead_are_not_pushed_out_by_the_walker_before_use() ->
     # not push out the ones listed ahead of it, or they are listed again
     files, dirs = tree(10, 2)  # 110 folders below w
     jobs = Jobs()
-    fs, t, _ = make_fs(files, spawn=jobs)
+    fs, t, _ = memory_fs(files, spawn=jobs)
     seen: list[str] = []
     walk(fs, jobs, "w", seen)
     assert len(seen) == 111

@@ -15,10 +15,17 @@ from fakes.clock import FakeClock
 from fakes.memory import MemoryTransport
 from partyfuse.core.model import Entry
 from partyfuse.core.prefetch import BATCH_MAX, CONCURRENCY, FileJob, Prefetch
-from partyfuse.core.remotefs import RemoteFS
-
-from .support import KiB, make_fs, payload, read_all
-from .test_prefetch import Jobs, copy_folder, folder, threaded_fs
+from tests.support.fs import (
+    Jobs,
+    KiB,
+    copy_folder,
+    folder,
+    make_fs,
+    memory_fs,
+    payload,
+    pooled_fs,
+    read_all,
+)
 
 
 def batches(t: MemoryTransport) -> list[int]:
@@ -34,7 +41,7 @@ def fetched(t: MemoryTransport) -> list[str]:
 def test_copying_100_small_files_takes_a_few_batches_and_each_file_once() -> None:
     files = folder(100)
     jobs = Jobs()
-    fs, t, _ = make_fs(files, spawn=jobs, batch=True)
+    fs, t, _ = memory_fs(files, spawn=jobs, batch=True)
     got = copy_folder(fs, jobs, "/p")
     assert got == {k.removeprefix("p/"): v for k, v in files.items()}
     assert len(batches(t)) <= 3 and max(batches(t)) <= BATCH_MAX
@@ -50,7 +57,7 @@ def test_a_long_folder_keeps_batches_large_instead_of_one_per_file_opened() -> N
     # there are enough new files for a real one (half of BATCH_MAX)
     files = folder(300)
     jobs = Jobs()
-    fs, t, _ = make_fs(files, spawn=jobs, batch=True)
+    fs, t, _ = memory_fs(files, spawn=jobs, batch=True)
     copy_folder(fs, jobs, "/p")
     assert len(t.requests("range")) <= 3
     assert len(batches(t)) <= 300 // (BATCH_MAX // 2) + 2
@@ -61,7 +68,7 @@ def test_without_batches_the_same_copy_is_a_request_per_file() -> None:
     # the baseline: the switch is off by default and the prefetcher asks per file
     files = folder(100)
     jobs = Jobs()
-    fs, t, _ = make_fs(files, spawn=jobs)
+    fs, t, _ = memory_fs(files, spawn=jobs)
     copy_folder(fs, jobs, "/p")
     assert batches(t) == [] and len(t.requests("range")) == 100
 
@@ -69,7 +76,7 @@ def test_without_batches_the_same_copy_is_a_request_per_file() -> None:
 def test_a_file_changed_between_listing_and_batch_is_not_served_stale() -> None:
     files = folder(20)
     jobs = Jobs()
-    fs, t, clock = make_fs(files, spawn=jobs, batch=True, mtimes={p: 100.0 for p in files})
+    fs, t, clock = memory_fs(files, spawn=jobs, batch=True, mtimes={p: 100.0 for p in files})
     fs.readdir("/p")
     read_all(fs, "/p/f000")  # queues the batch for f001..f019
     new = payload(4 * KiB, 99)
@@ -103,7 +110,7 @@ def test_bytes_batched_for_a_version_listed_away_meanwhile_are_not_kept() -> Non
     clock = FakeClock()
     t = ListsAgainDuringBatch(files, clock=clock, batch=True)
     jobs = Jobs()
-    fs = RemoteFS(t, clock=clock, spawn=jobs)
+    fs = make_fs(t, clock=clock, spawn=jobs)
     fs.readdir("/p")
     read_all(fs, "/p/f000")
     new = payload(4 * KiB, 77)
@@ -123,7 +130,7 @@ def test_bytes_batched_for_a_version_listed_away_meanwhile_are_not_kept() -> Non
 def test_a_batch_cut_midway_leaves_the_rest_to_normal_reads() -> None:
     files = folder(30)
     jobs = Jobs()
-    fs, t, _ = make_fs(files, spawn=jobs, batch=True)
+    fs, t, _ = memory_fs(files, spawn=jobs, batch=True)
     fs.readdir("/p")
     t.batch_cut_after = 10
     read_all(fs, "/p/f000")
@@ -142,7 +149,7 @@ def test_a_batch_cut_midway_leaves_the_rest_to_normal_reads() -> None:
 def test_batches_stay_within_half_the_cache(file_blocks: int) -> None:
     files = folder(60, 100 * KiB)
     jobs = Jobs()
-    fs, t, _ = make_fs(files, spawn=jobs, batch=True, file_blocks=file_blocks)
+    fs, t, _ = memory_fs(files, spawn=jobs, batch=True, file_blocks=file_blocks)
     budget = fs.cache_bound // 2
     got = copy_folder(fs, jobs, "/p")
     assert got == {k.removeprefix("p/"): v for k, v in files.items()}
@@ -169,7 +176,7 @@ class GatedBatches(MemoryTransport):
 def test_a_read_of_a_file_in_a_batch_waits_for_it_instead_of_fetching_twice() -> None:
     files = folder(10)
     t = GatedBatches(files, batch=True)
-    fs, pool = threaded_fs(t, 4)
+    fs, pool = pooled_fs(t, 4, dir_max=64)
     try:
         fs.readdir("/p")
         fh = fs.open("/p/f000", os.O_RDONLY)

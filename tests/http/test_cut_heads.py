@@ -22,8 +22,9 @@ import pytest
 from partyfuse.core.errors import FsError, NotFound, TransportError
 from partyfuse.core.model import Entry
 from partyfuse.http import RetryPolicy
+from tests.support.fs import threaded_fs
+from tests.support.transports import transport
 
-from .helpers import remotefs, transport
 from .test_pool import socket_server  # noqa: F401 - the fixture
 
 DATA = bytes(range(256)) * 40
@@ -133,7 +134,7 @@ def test_a_file_whose_folder_listing_keeps_being_cut_is_eio_for_the_filesystem(s
     # what the kernel saw: getattr (and so open) of an existing file said ENOENT
     cut = LISTING_HEAD[: LISTING_HEAD.index(b"application/json") + 4]
     server = socket_server(cut_then_answer(cut, LISTING_HEAD + LISTING, cuts=3))
-    fs = remotefs(transport(server.url, dialect="cpp", retry=NO_PAUSE), readahead=False)
+    fs = threaded_fs(transport(server.url, dialect="cpp", retry=NO_PAUSE), readahead=False)
     with pytest.raises(FsError) as e:
         fs.getattr("/d/f.dat")
     assert e.value.errno == errno.EIO

@@ -22,8 +22,7 @@ from partyfuse.core.model import Entry
 from partyfuse.http import HttpTransport, RetryPolicy
 from partyfuse.http.pool import Headers, call_scope, retry_after
 from partyfuse.http.retry import fit_call_timeout, kernel_request_timeout
-
-from .helpers import transport
+from tests.support.transports import transport
 
 DATA = bytes(range(256)) * 40
 NO_RETRIES = RetryPolicy(retries=0, backoff=0.0)

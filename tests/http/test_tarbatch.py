@@ -26,8 +26,7 @@ from partyfuse.core.model import Entry
 from partyfuse.core.transport import supports_batches
 from partyfuse.http import tarbatch
 from tests.support.copyparty import PASSWORD, CopypartyServer
-
-from .helpers import transport
+from tests.support.transports import transport
 
 AWKWARD = [
     "with space.txt",

@@ -19,11 +19,11 @@ import pytest
 
 from fakes.faultproxy import FaultProxy, Script
 from partyfuse.core.errors import FsError
-from partyfuse.core.remotefs import CacheConfig, RemoteFS
 from partyfuse.fuse_adapter import Adapter
 from partyfuse.http import HttpTransport, RetryPolicy
 from partyfuse.http.retry import scope_start
 from tests.mount.conftest import TEST_ENV, teardown
+from tests.support.fs import make_fs
 
 from .chaos import mount_command
 
@@ -131,10 +131,7 @@ def test_read_ahead_in_the_background_gives_up_at_the_bound(stalling: StallingSe
         jobs.append((th, time.monotonic()))
         th.start()
 
-    fs = RemoteFS(
-        t, clock=time.monotonic, config=CacheConfig(file_blocks=8),
-        lock_factory=threading.Lock, spawn=spawn,
-    )  # fmt: skip
+    fs = make_fs(t, clock=time.monotonic, lock_factory=threading.Lock, spawn=spawn, file_blocks=8)
     try:
         fh = fs.open("/f.bin", 0)
         pos, step = 0, 128 << 10

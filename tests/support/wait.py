@@ -8,7 +8,7 @@ silent CI timeout.
 from __future__ import annotations
 
 import time
-from typing import Callable
+from collections.abc import Callable
 
 
 def wait_for(

@@ -1,0 +1,180 @@
+"""The one way a test builds a RemoteFS, and the readers and spawns tests use with it.
+
+Every test that needs a filesystem goes through ``make_fs`` (any transport) or
+``memory_fs`` (files in a MemoryTransport), so a new RemoteFS argument or a
+new default is one edit here, not fourteen: the defaults are the ones the core
+tests were written against (frozen fake time, no lock, no background work).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import threading
+import time
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from fakes.clock import FakeClock
+from fakes.memory import MemoryTransport, Request
+from partyfuse.core.remotefs import CacheConfig, LockFactory, NameMap, RemoteFS
+from partyfuse.core.transport import Clock, Transport
+
+KiB = 1 << 10
+MiB = 1 << 20
+
+Job = Callable[[], None]
+Spawn = Callable[[Job], None]
+
+
+def make_fs(
+    transport: Transport,
+    *,
+    clock: Clock | None = None,
+    lock_factory: LockFactory | None = None,
+    spawn: Spawn | None = None,
+    names: NameMap | None = None,
+    mount_time: float = 0.0,
+    **config: Any,
+) -> RemoteFS:
+    """A RemoteFS over ``transport``; ``config`` are CacheConfig's fields (``dir_max``,
+    ``dir_ttl``, ``file_blocks``).  Without ``clock`` time stands still (a FakeClock),
+    so a slow machine cannot age a listing in the middle of a test."""
+    kw: dict[str, Any] = {} if lock_factory is None else {"lock_factory": lock_factory}
+    return RemoteFS(
+        transport,
+        clock=FakeClock() if clock is None else clock,
+        config=CacheConfig(**config),
+        names=names,
+        spawn=spawn,
+        mount_time=mount_time,
+        **kw,
+    )
+
+
+def threaded_fs(transport: Transport, *, readahead: bool = True, **config: Any) -> RemoteFS:
+    """``make_fs`` as the mount builds it: real time, a real lock, and read-ahead
+    on threads of its own (none with ``readahead=False``)."""
+    return make_fs(
+        transport,
+        clock=time.monotonic,
+        lock_factory=threading.Lock,
+        spawn=thread_spawn() if readahead else None,
+        **config,
+    )
+
+
+def memory_fs(
+    files: Mapping[str, bytes],
+    *,
+    dir_max: int = 24,
+    dir_ttl: float = 1.0,
+    file_blocks: int = 12,
+    spawn: Spawn | None = None,
+    **transport_kw: Any,
+) -> tuple[RemoteFS, MemoryTransport, FakeClock]:
+    """``make_fs`` over a MemoryTransport of ``files`` sharing one FakeClock with it
+    (``transport_kw`` are MemoryTransport's options: ``batch``, ``etags`` ...)."""
+    clock = FakeClock()
+    transport = MemoryTransport(files, clock=clock, **transport_kw)
+    fs = make_fs(
+        transport,
+        clock=clock,
+        spawn=spawn,
+        dir_max=dir_max,
+        dir_ttl=dir_ttl,
+        file_blocks=file_blocks,
+    )
+    return fs, transport, clock
+
+
+class Jobs:
+    """A spawn that queues jobs until the test runs them (the pool's backlog)."""
+
+    def __init__(self) -> None:
+        self.queue: list[Job] = []
+        self.most = 0
+
+    def __call__(self, job: Job) -> None:
+        self.queue.append(job)
+        self.most = max(self.most, len(self.queue))
+
+    def run(self) -> int:
+        """Run every job, including the ones jobs spawn; how many ran."""
+        n = 0
+        while self.queue:
+            self.queue.pop(0)()
+            n += 1
+        return n
+
+
+def thread_spawn(threads: list[threading.Thread] | None = None) -> Spawn:
+    """A spawn that runs each job on a daemon thread of its own, as the mount does;
+    the threads are appended to ``threads`` so a test can join them."""
+
+    def spawn(job: Job) -> None:
+        th = threading.Thread(target=job, daemon=True)
+        if threads is not None:
+            threads.append(th)
+        th.start()
+
+    return spawn
+
+
+def pooled_fs(
+    transport: Transport, workers: int, **config: Any
+) -> tuple[RemoteFS, ThreadPoolExecutor]:
+    """``make_fs`` with a real lock and background work on a pool of ``workers``
+    threads (the mount's read-ahead pool); the test shuts the pool down."""
+    pool = ThreadPoolExecutor(max_workers=workers)
+
+    def spawn(job: Job) -> None:
+        pool.submit(job)
+
+    return make_fs(transport, lock_factory=threading.Lock, spawn=spawn, **config), pool
+
+
+def payload(size: int, seed: int = 0) -> bytes:
+    """Deterministic bytes that differ at every offset often enough to catch a shifted read."""
+    return random.Random(seed * 1_000_003 + size).randbytes(size)
+
+
+def read_all(fs: RemoteFS, path: str, chunk: int = 128 * KiB, fh: int | None = None) -> bytes:
+    """Read a file front to back the way the kernel does, until a short (empty) read."""
+    own = fh is None
+    handle = fs.open(path, os.O_RDONLY) if fh is None else fh
+    out = bytearray()
+    while piece := fs.read(path, chunk, len(out), handle):
+        out += piece
+    if own:
+        fs.release(path, handle)
+    return bytes(out)
+
+
+def folder(n: int, size: int = 4 * KiB, name: str = "p") -> dict[str, bytes]:
+    """``n`` files of ``size`` bytes in one folder, each with bytes of its own."""
+    return {f"{name}/f{i:03d}": payload(size, i) for i in range(n)}
+
+
+def copy_folder(fs: RemoteFS, jobs: Jobs, path: str, *, between: bool = True) -> dict[str, bytes]:
+    """What `cp -r` does to a flat folder: list it, then read each file in listing order."""
+    out = {}
+    for name, _ in fs.readdir(path):
+        fh = fs.open(f"{path}/{name}", os.O_RDONLY)
+        out[name] = read_all(fs, f"{path}/{name}", fh=fh)
+        fs.release(f"{path}/{name}", fh)
+        if between:
+            jobs.run()  # the pool works while the program handles what it read
+    return out
+
+
+def ranges(log: list[Request]) -> list[tuple[int, int]]:
+    return [(r.start, r.end) for r in log if r.kind == "range"]
+
+
+def assert_disjoint(spans: list[tuple[int, int]]) -> None:
+    """No byte was fetched twice."""
+    ordered = sorted(spans)
+    for (_, end), (start, _) in zip(ordered, ordered[1:], strict=False):
+        assert end <= start, ordered
