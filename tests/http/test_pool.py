@@ -9,9 +9,8 @@ import errno
 import gzip
 import json
 import socket
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 from pytest_httpserver import HTTPServer
@@ -22,6 +21,7 @@ from partyfuse.core.model import Entry
 from partyfuse.http import HttpTransport, RetryPolicy
 from partyfuse.http.pool import Headers, call_scope, retry_after
 from partyfuse.http.retry import fit_call_timeout, kernel_request_timeout
+from tests.support.raw_servers import read_head, wait_for_hangup
 from tests.support.transports import transport
 
 DATA = bytes(range(256)) * 40
@@ -44,81 +44,14 @@ def answer(first: int, last: int, *, body: bytes | None = None) -> bytes:
     return head.encode() + payload
 
 
-class SocketServer:
-    """One thread accepting connections on 127.0.0.1; ``handle(conn, n)`` serves
-    connection number n (from 1).  Stopped by the fixture."""
-
-    def __init__(self, handle: Callable[[socket.socket, int], None]) -> None:
-        self.handle = handle
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(8)
-        self.port = self.sock.getsockname()[1]
-        self.connections = 0
-        self.closed = threading.Event()
-        self._current: socket.socket | None = None
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/"
-
-    def _run(self) -> None:
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            self.connections += 1
-            self._current = conn
-            with conn:
-                try:
-                    self.handle(conn, self.connections)
-                except OSError:
-                    pass
-            self.closed.set()
-
-    def stop(self) -> None:
-        # shutdown() wakes a thread blocked in accept() or recv(); close() does not
-        for s in (self.sock, self._current):
-            if s is not None:
-                try:
-                    s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
-        self.sock.close()
-        self._thread.join(5)
-        assert not self._thread.is_alive()
-
-
-@pytest.fixture
-def socket_server() -> Iterator[Callable[[Callable[[socket.socket, int], None]], SocketServer]]:
-    servers: list[SocketServer] = []
-
-    def start(handle: Callable[[socket.socket, int], None]) -> SocketServer:
-        s = SocketServer(handle)
-        servers.append(s)
-        return s
-
-    yield start
-    for s in servers:
-        s.stop()
-
-
 def read_request(conn: socket.socket) -> tuple[int, int]:
     """The (first, last) of the Range in the next request on ``conn``."""
-    buf = b""
-    while b"\r\n\r\n" not in buf:
-        chunk = conn.recv(4096)
-        if not chunk:
-            raise ConnectionError("client went away")
-        buf += chunk
-    for line in buf.split(b"\r\n"):
+    head = read_head(conn)
+    for line in head.split(b"\r\n"):
         if line.lower().startswith(b"range: bytes="):
             first, last = line.split(b"=", 1)[1].split(b"-")
             return int(first), int(last)
-    raise AssertionError(f"no Range in {buf!r}")
+    raise AssertionError(f"no Range in {head!r}")
 
 
 def test_a_keep_alive_socket_the_server_closed_is_not_reused(socket_server):
@@ -268,12 +201,6 @@ def took(fn: Callable[[], object]) -> tuple[BaseException | None, float]:
     except Exception as e:  # noqa: BLE001 - returned for the test to check
         return e, time.monotonic() - t0
     return None, time.monotonic() - t0
-
-
-def wait_for_hangup(conn: socket.socket) -> None:
-    """Block until the client gives up (or the fixture shuts the socket down)."""
-    while conn.recv(4096):
-        pass
 
 
 def test_a_server_that_never_answers_fails_the_call_within_the_bound(socket_server):
