@@ -17,8 +17,9 @@ way each product does.  Differences kept from the real servers:
 Misbehaviour is switched per server, at any time, from the test thread:
 ``ignore_range`` (200 with the whole body), ``range_past_eof_416`` (a range
 running past EOF is refused instead of clamped), ``refuse_head`` (405),
-``fail_next(n, status)`` (5xx on the next n requests), ``drop_next(n)``
-(close the connection without answering the next n requests),
+``fail_next(n, status, path)`` (an error status for the next n requests, of
+``path`` only when given), ``drop_next(n)`` (close the connection without
+answering the next n requests),
 ``short_body`` (drop the last n bytes of file bodies but keep the
 Content-Length, then close), ``shift_range`` (a 206 for bytes shifted by n,
 labelled honestly in its Content-Range: not the range that was asked for),
@@ -103,6 +104,7 @@ class FakeServer(HTTPServerBase):
         self._fail_left = 0
         self._drop_left = 0
         self._fail_status = 503
+        self._fail_path: str | None = None
         self._lock = threading.Lock()
 
     # -- lifecycle --------------------------------------------------------
@@ -143,9 +145,9 @@ class FakeServer(HTTPServerBase):
     def url(self, path: str = "/") -> str:
         return f"http://{self.host}:{self.port}{path}"
 
-    def fail_next(self, count: int, status: int = 503) -> None:
+    def fail_next(self, count: int, status: int = 503, path: str | None = None) -> None:
         with self._lock:
-            self._fail_left, self._fail_status = count, status
+            self._fail_left, self._fail_status, self._fail_path = count, status, path
 
     def drop_next(self, count: int) -> None:
         with self._lock:
@@ -190,7 +192,8 @@ class FakeServer(HTTPServerBase):
         with self._lock:
             drop = self._drop_left > 0
             self._drop_left -= drop
-            if not drop and self._fail_left > 0:
+            failing = self._fail_path in (None, request.path)
+            if not drop and failing and self._fail_left > 0:
                 self._fail_left -= 1
                 return self._error(self._fail_status)
         sock = request.environ.get("werkzeug.socket")

@@ -11,6 +11,11 @@ filesystem has re-listed after a change it must be the newest -- unless the
 handle already returned bytes of an older version: it then stays on that one
 or fails with EIO, so a reader never gets two versions' bytes.  Invariants
 after every step: cached memory within ``-cf`` * 1 MiB, at most ``-cf`` blocks.
+
+The files are served by a ``Served`` the machine class names: MemoryTransport
+(fast, so most examples), or a fake copyparty or nginx (fakes/servers.py)
+read through the real HttpTransport, so the same rules prove the HTTP layer
+never hands the core bytes of the wrong version or range either.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import os
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import ClassVar, Protocol
 
 from hypothesis import event, note, settings
 from hypothesis import strategies as st
@@ -34,13 +40,14 @@ from hypothesis.stateful import (
 
 from fakes.clock import FakeClock
 from fakes.memory import MemoryTransport
+from fakes.servers import KINDS
+from fakes.tree import Tree
 from partyfuse.core.blockcache import MIN_CHARGE
 from partyfuse.core.errors import Forbidden, FsError, Transient
 from partyfuse.core.prefetch import CONCURRENCY
-from partyfuse.core.remotefs import CacheConfig, RemoteFS
-
-KiB = 1 << 10
-MiB = 1 << 20
+from partyfuse.core.transport import Transport
+from partyfuse.http import HttpTransport, RetryPolicy
+from tests.support.fs import KiB, MiB, make_fs
 
 FILE_SIZES = [0, 1, 64 * KiB - 1, 64 * KiB, 64 * KiB + 1, MiB - 1, MiB, MiB + 1]
 FILE_SIZES += [2 * MiB - 1, 2 * MiB, 2 * MiB + 1, 8 * MiB - 1, 8 * MiB + 1]
@@ -51,6 +58,114 @@ TTL = 1.0
 
 def _bytes(size: int, seed: int) -> bytes:
     return random.Random(seed).randbytes(size)
+
+
+class Served(Protocol):
+    """Files on a server the machine reads through ``transport``, changes and breaks."""
+
+    transport: Transport
+
+    def put(self, name: str, data: bytes) -> None:
+        """Replace file ``name`` (a newer mtime, as a server shows a replaced file)."""
+
+    def break_next_read(self, name: str, fault: str) -> None:
+        """The next read of ``name`` fails: "transient", "short" (body) or "forbidden"."""
+
+    def clear_faults(self) -> None: ...
+
+    def ranges_asked(self) -> list[tuple[int, int]]:
+        """Every byte range asked for so far, as [start, end)."""
+
+    def bytes_requested(self, name: str) -> int: ...
+
+    def close(self) -> None: ...
+
+
+class MemoryServed:
+    def __init__(self, files: dict[str, bytes], clock: FakeClock, unknown_sizes: bool) -> None:
+        self.transport = MemoryTransport(files, clock=clock, unknown_sizes=unknown_sizes)
+
+    def put(self, name: str, data: bytes) -> None:
+        self.transport.put(name, data)
+
+    def break_next_read(self, name: str, fault: str) -> None:
+        if fault == "short":
+            self.transport.short_bodies(path=name)
+        else:
+            error = Transient("down") if fault == "transient" else Forbidden("no")
+            self.transport.fail(error, kind="range", path=name)
+
+    def clear_faults(self) -> None:
+        self.transport.clear_faults()
+
+    def ranges_asked(self) -> list[tuple[int, int]]:
+        return [(r.start, r.end) for r in self.transport.requests("range")]
+
+    def bytes_requested(self, name: str) -> int:
+        return self.transport.bytes_requested(name)
+
+    def close(self) -> None:
+        pass
+
+
+class HttpServed:
+    """A fake server of ``kind`` (fakes/servers.py) read through the real HttpTransport.
+    No retries: an injected fault reaches the core, as the memory one does.  Sizes
+    are always exact (the listings that round them are the listings tests' job)."""
+
+    def __init__(self, kind: str, files: dict[str, bytes]) -> None:
+        self.tree = Tree()
+        for name, data in files.items():
+            self.tree.add_file(name, data, mtime=1_600_000_000)
+        self.server = KINDS[kind](self.tree)
+        self.server.start()
+        no_retries = RetryPolicy(retries=0, backoff=0.0)
+        self.transport = HttpTransport(self.server.url("/"), retry=no_retries, read_timeout=30.0)
+
+    def put(self, name: str, data: bytes) -> None:
+        # a minute later: nginx's listing shows minutes, and a file replaced by
+        # one of the same size within the minute is a change no listing shows
+        old = self.tree.lookup(name)
+        assert old is not None
+        self.tree.add_file(name, data, mtime=old.mtime + 60)
+
+    def break_next_read(self, name: str, fault: str) -> None:
+        if fault == "short":
+            self.server.short_body = 1  # every file body while it lasts
+        else:
+            self.server.fail_next(1, 503 if fault == "transient" else 403, path="/" + name)
+
+    def clear_faults(self) -> None:
+        self.server.fail_next(0)
+        self.server.short_body = 0
+
+    def _ranges(self, name: str | None = None) -> list[tuple[int, int]]:
+        out = []
+        for seen in self.server.seen:
+            if seen.method != "GET" or seen.range is None:
+                continue
+            if name is not None and seen.path.split("?")[0] != "/" + name:
+                continue
+            first, last = seen.range.removeprefix("bytes=").split("-")
+            out.append((int(first), int(last) + 1))
+        return out
+
+    def ranges_asked(self) -> list[tuple[int, int]]:
+        return self._ranges()
+
+    def bytes_requested(self, name: str) -> int:
+        return sum(end - start for start, end in self._ranges(name))
+
+    def close(self) -> None:
+        self.transport.close()
+        self.server.stop()
+
+
+def http_served(kind: str) -> Callable[[dict[str, bytes], FakeClock, bool], Served]:
+    def serve(files: dict[str, bytes], clock: FakeClock, unknown_sizes: bool) -> Served:
+        return HttpServed(kind, files)
+
+    return serve
 
 
 @dataclass
@@ -72,6 +187,8 @@ class Model:
 
 class RemoteFSMachine(RuleBasedStateMachine):
     handles = Bundle("handles")
+    #: Serves the files: (files, clock, unknown sizes) -> Served.
+    serve: ClassVar[Callable[[dict[str, bytes], FakeClock, bool], Served]] = MemoryServed
 
     def __init__(self) -> None:
         super().__init__()
@@ -103,7 +220,7 @@ class RemoteFSMachine(RuleBasedStateMachine):
         }
         self.model.versions = {name: [data] for name, data in files.items()}
         self.model.settled = set(files)
-        self.transport = MemoryTransport(files, clock=self.clock, unknown_sizes=unknown)
+        self.served = type(self).serve(files, self.clock, unknown)
         self.spawn_mode = spawn
         self.dir_max = dir_max
         self._build(file_blocks)
@@ -117,11 +234,13 @@ class RemoteFSMachine(RuleBasedStateMachine):
         elif self.spawn_mode == "queued":
             spawn = self.jobs.append
         self.file_blocks = file_blocks
-        self.fs = RemoteFS(
-            self.transport,
+        self.fs = make_fs(
+            self.served.transport,
             clock=self.clock,
-            config=CacheConfig(dir_max=self.dir_max, dir_ttl=TTL, file_blocks=file_blocks),
             spawn=spawn,
+            dir_max=self.dir_max,
+            dir_ttl=TTL,
+            file_blocks=file_blocks,
         )
         note(f"fs: -cf {file_blocks} -cdn {self.dir_max} spawn={self.spawn_mode}")
 
@@ -139,7 +258,7 @@ class RemoteFSMachine(RuleBasedStateMachine):
         # (it would repr them for every failing example hypothesis shrinks)
         matches = any(got == e for e in expected)
         assert matches, f"read {name} [{offset}:+{size}] got {len(got)} bytes matching no version"
-        assert all(0 <= r.start < r.end for r in self.transport.requests("range"))
+        assert all(0 <= start < end for start, end in self.served.ranges_asked())
 
     def _read(self, handle: OpenFile, size: int, offset: int) -> bytes | None:
         """A read through ``handle``, checked; None when it failed as promised
@@ -214,16 +333,12 @@ class RemoteFSMachine(RuleBasedStateMachine):
             return
         span = len(self.model.versions[handle.name][-1]) + 1
         offset = where * span // 1000
-        if fault == "short":
-            self.transport.short_bodies(path=handle.name)
-        else:
-            error = Transient("down") if fault == "transient" else Forbidden("no")
-            self.transport.fail(error, kind="range", path=handle.name)
+        self.served.break_next_read(handle.name, fault)
         try:
             self._read(handle, size, offset)
         except FsError as e:
             assert e.errno == (errno.EACCES if fault == "forbidden" else errno.EIO)
-        self.transport.clear_faults()
+        self.served.clear_faults()
         got = self._read(handle, size, offset)
         if got is not None:
             handle.pos = offset + len(got)
@@ -264,7 +379,7 @@ class RemoteFSMachine(RuleBasedStateMachine):
     @rule(name=st.sampled_from(NAMES), size=st.sampled_from(FILE_SIZES), seed=st.integers(0, 99))
     def replace_on_server(self, name: str, size: int, seed: int) -> None:
         data = _bytes(size, 10_000 + seed + len(self.model.versions[name]))
-        self.transport.put(name, data)
+        self.served.put(name, data)
         self.model.versions[name].append(data)
         self.model.settled.discard(name)
 
@@ -331,7 +446,7 @@ class RemoteFSMachine(RuleBasedStateMachine):
         self.fs.getattr("/" + name)
         self.model.settled.add(name)
         data = self.model.versions[name][-1]
-        before = self.transport.bytes_requested(name)
+        before = self.served.bytes_requested(name)
         fh = self.fs.open("/" + name, os.O_RDONLY)
         out = bytearray()
         while piece := self.fs.read("/" + name, chunk, len(out), fh):
@@ -339,12 +454,14 @@ class RemoteFSMachine(RuleBasedStateMachine):
         self.fs.release("/" + name, fh)
         same = bytes(out) == data
         assert same, f"sequential read of {name} differs ({len(out)} of {len(data)} bytes)"
-        fetched = self.transport.bytes_requested(name) - before
+        fetched = self.served.bytes_requested(name) - before
         note(f"sequential {name}: {len(data)} bytes, fetched {fetched}")
         ratio_ok = fetched <= 1.1 * len(data)
         assert ratio_ok, f"fetched {fetched} bytes for a {len(data)} byte file"
 
     def teardown(self) -> None:
+        if hasattr(self, "served"):
+            self.served.close()
         if hasattr(self, "fs"):
             # how often a run fetched ahead (shown by --hypothesis-show-statistics)
             event(f"fetched ahead: {self.fs.stats.prefetch_files > 0}")
@@ -371,6 +488,26 @@ class RemoteFSMachine(RuleBasedStateMachine):
 
 RemoteFSMachine.TestCase.settings = settings(stateful_step_count=25)
 TestRemoteFS = RemoteFSMachine.TestCase
+
+#: Each HTTP example starts a server and moves megabytes through it: fewer of them
+#: (the memory machine explores the core; these prove the HTTP layer keeps to it).
+HTTP_EXAMPLES = max(1, settings.default.max_examples // 10)
+
+
+class OverCopypartyMachine(RemoteFSMachine):
+    serve = http_served("cpp")
+
+
+class OverNginxMachine(RemoteFSMachine):
+    serve = http_served("nginx")
+
+
+OverCopypartyMachine.TestCase.settings = settings(
+    stateful_step_count=25, max_examples=HTTP_EXAMPLES
+)
+TestRemoteFSOverCopyparty = OverCopypartyMachine.TestCase
+OverNginxMachine.TestCase.settings = settings(stateful_step_count=25, max_examples=HTTP_EXAMPLES)
+TestRemoteFSOverNginx = OverNginxMachine.TestCase
 
 SMALL_SIZES = [1, 4095, 64 * KiB, 100 * KiB + 7, MiB - 1, MiB]
 
