@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from fakes.clock import FakeClock
@@ -88,6 +88,10 @@ class MemoryTransport:
         self.unknown: set[str] = (
             set() if isinstance(unknown_sizes, bool) else {_norm(p) for p in unknown_sizes}
         )
+        self.meanwhile: Callable[[], None] | None = None
+        """Run once, when the next range or batch has its bytes and before it returns
+        them: the server replaces a file (and the filesystem re-lists) while an
+        answer of the old version is on its way."""
         self.log: list[Request] = []
         self._faults: list[_Fault] = []
         # a file's bytes and mtime change together, as on a server that renames
@@ -220,6 +224,7 @@ class MemoryTransport:
         if len(body) != end - start:
             # the real transport checks Content-Length/Content-Range the same way
             raise ProtocolError(f"short body for {path}: {len(body)} of {end - start}")
+        self._run_meanwhile()
         return body
 
     def probe(self, path: str, entry: Entry) -> Entry:
@@ -253,7 +258,12 @@ class MemoryTransport:
         self.log.append(Request("batch", folder, len(entries)))
         self._before("batch", folder)
         cut, self.batch_cut_after = self.batch_cut_after, None
-        return self._batch(folder, list(entries), cut)
+        batch = self._batch(folder, list(entries), cut)
+        if self.meanwhile is None:
+            return batch
+        answer = list(batch)  # the bytes are on their way before the change
+        self._run_meanwhile()
+        return iter(answer)
 
     def _batch(
         self, folder: str, entries: list[Entry], cut: int | None
@@ -275,6 +285,11 @@ class MemoryTransport:
             done.add(entry.name)
             self.batched.append(path)
             yield entry, data
+
+    def _run_meanwhile(self) -> None:
+        hook, self.meanwhile = self.meanwhile, None
+        if hook is not None:
+            hook()
 
     # ---- log helpers ---------------------------------------------------
 

@@ -10,24 +10,13 @@ from collections.abc import Callable
 
 import pytest
 
-from fakes.clock import FakeClock
 from fakes.memory import MemoryTransport
 from partyfuse.core.errors import FsError, Transient
 from partyfuse.core.model import Entry
 from partyfuse.core.prefetch import CONCURRENCY, LIST_AHEAD_MAX, WALKER_DIRS, list_room
 from partyfuse.core.remotefs import RemoteFS
-from tests.support.fs import (
-    Jobs,
-    KiB,
-    MiB,
-    copy_folder,
-    folder,
-    make_fs,
-    memory_fs,
-    payload,
-    pooled_fs,
-    read_all,
-)
+from tests.support.folders import copy_folder, copy_started, folder, replaced_meanwhile
+from tests.support.fs import Jobs, KiB, MiB, make_fs, memory_fs, payload, pooled_fs, read_all
 
 
 def range_paths(t: MemoryTransport) -> list[str]:
@@ -116,11 +105,7 @@ def test_a_prefetched_file_is_not_served_once_a_new_version_is_listed() -> None:
 
 
 def test_a_new_version_during_the_fetch_ahead_is_never_cached_as_the_old() -> None:
-    files = folder(3)
-    jobs = Jobs()
-    fs, t, clock = memory_fs(files, spawn=jobs)
-    fs.readdir("/p")
-    read_all(fs, "/p/f000")
+    _, fs, t, clock, jobs = copy_started(3)
     t.put("p/f001", b"new bytes")  # replaced before the queued job runs
     jobs.run()  # the server answers Changed: nothing is cached for f001
     assert fs.version_cached("/p/f001") is None
@@ -129,11 +114,7 @@ def test_a_new_version_during_the_fetch_ahead_is_never_cached_as_the_old() -> No
 
 
 def test_a_listing_refreshed_ahead_drops_prefetched_bytes_of_another_version() -> None:
-    files = folder(3)
-    jobs = Jobs()
-    fs, t, clock = memory_fs(files, spawn=jobs)
-    fs.readdir("/p")
-    read_all(fs, "/p/f000")
+    _, fs, t, clock, jobs = copy_started(3)
     jobs.run()
     assert fs.version_cached("/p/f002") is not None
     t.put("p/f002", b"changed")
@@ -144,11 +125,7 @@ def test_a_listing_refreshed_ahead_drops_prefetched_bytes_of_another_version() -
 
 
 def test_a_deleted_prefetched_file_is_enoent_and_its_bytes_are_dropped() -> None:
-    files = folder(3)
-    jobs = Jobs()
-    fs, t, clock = memory_fs(files, spawn=jobs)
-    fs.readdir("/p")
-    read_all(fs, "/p/f000")
+    _, fs, t, clock, jobs = copy_started(3)
     jobs.run()
     assert fs.version_cached("/p/f001") is not None
     t.remove("p/f001")
@@ -160,11 +137,7 @@ def test_a_deleted_prefetched_file_is_enoent_and_its_bytes_are_dropped() -> None
 
 
 def test_a_failed_fetch_ahead_is_swallowed_and_the_read_meets_the_error_itself() -> None:
-    files = folder(3)
-    jobs = Jobs()
-    fs, t, _ = memory_fs(files, spawn=jobs)
-    fs.readdir("/p")
-    read_all(fs, "/p/f000")
+    files, fs, t, _, jobs = copy_started(3)
     t.fail(Transient("down"), kind="range", times=3)
     jobs.run()  # both jobs fail quietly
     with pytest.raises(FsError) as e:
@@ -397,38 +370,9 @@ def test_files_read_go_first_so_a_small_cache_keeps_the_files_fetched_ahead() ->
     assert fs.stats.misses == 1 and fs.stats.prefetch_used == 39
 
 
-class ChangesDuringFetch(MemoryTransport):
-    """The first range of ``path`` returns its bytes, but before the answer is
-    back the server replaces the file and the filesystem re-lists the folder."""
-
-    def __init__(self, *a, **kw) -> None:  # type: ignore[no-untyped-def]
-        super().__init__(*a, **kw)
-        self.meanwhile: Callable[[], None] | None = None
-
-    def read_range(self, path: str, start: int, end: int, entry: Entry) -> bytes:
-        data = super().read_range(path, start, end, entry)
-        hook, self.meanwhile = self.meanwhile, None
-        if hook is not None:
-            hook()
-        return data
-
-
 def test_bytes_fetched_ahead_of_a_version_listed_away_meanwhile_are_not_kept() -> None:
-    files = folder(3)
-    clock = FakeClock()
-    t = ChangesDuringFetch(files, clock=clock)
-    jobs = Jobs()
-    fs = make_fs(t, clock=clock, spawn=jobs)
-    fs.readdir("/p")
-    read_all(fs, "/p/f000")
-    new = payload(4 * KiB, 77)
-
-    def change() -> None:
-        t.put("p/f001", new)
-        clock.advance(1.0)
-        fs.readdir("/p")  # the listing now shows the new version
-
-    t.meanwhile = change
+    _, fs, t, clock, jobs = copy_started(3)
+    new = replaced_meanwhile(fs, t, clock, "p/f001")
     jobs.queue.pop(0)()  # the job for f001: its old bytes come back after the change
     assert fs.version_cached("/p/f001") is None
     assert read_all(fs, "/p/f001") == new

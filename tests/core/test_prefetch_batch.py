@@ -11,21 +11,11 @@ from collections.abc import Iterator, Sequence
 
 import pytest
 
-from fakes.clock import FakeClock
 from fakes.memory import MemoryTransport
 from partyfuse.core.model import Entry
 from partyfuse.core.prefetch import BATCH_MAX, CONCURRENCY, FileJob, Prefetch
-from tests.support.fs import (
-    Jobs,
-    KiB,
-    copy_folder,
-    folder,
-    make_fs,
-    memory_fs,
-    payload,
-    pooled_fs,
-    read_all,
-)
+from tests.support.folders import copy_folder, copy_started, folder, replaced_meanwhile
+from tests.support.fs import Jobs, KiB, memory_fs, payload, pooled_fs, read_all
 
 
 def batches(t: MemoryTransport) -> list[int]:
@@ -89,38 +79,9 @@ def test_a_file_changed_between_listing_and_batch_is_not_served_stale() -> None:
     assert read_all(fs, "/p/f005") == new
 
 
-class ListsAgainDuringBatch(MemoryTransport):
-    """A batch yields the version it was asked for, but before its answer is
-    back the file is replaced and the filesystem re-lists the folder."""
-
-    meanwhile: object = None
-
-    def read_files(self, folder: str, entries: Sequence[Entry]) -> Iterator[tuple[Entry, bytes]]:
-        old = {e.name: self.files[f"{folder}/{e.name}"] for e in entries}
-        hook, self.meanwhile = self.meanwhile, None
-        if callable(hook):
-            hook()
-        self.log.append(type(self.log[0])("batch", folder, len(entries)))
-        for e in entries:
-            yield e, old[e.name]
-
-
 def test_bytes_batched_for_a_version_listed_away_meanwhile_are_not_kept() -> None:
-    files = folder(10)
-    clock = FakeClock()
-    t = ListsAgainDuringBatch(files, clock=clock, batch=True)
-    jobs = Jobs()
-    fs = make_fs(t, clock=clock, spawn=jobs)
-    fs.readdir("/p")
-    read_all(fs, "/p/f000")
-    new = payload(4 * KiB, 77)
-
-    def change() -> None:
-        t.put("p/f003", new)
-        clock.advance(1.0)
-        fs.readdir("/p")  # the listing now shows the new version
-
-    t.meanwhile = change
+    _, fs, t, clock, jobs = copy_started(10, batch=True)
+    new = replaced_meanwhile(fs, t, clock, "p/f003")
     jobs.run()
     assert fs.version_cached("/p/f003") is None
     assert fs.version_cached("/p/f004") is not None  # the others landed

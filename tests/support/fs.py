@@ -152,23 +152,6 @@ def read_all(fs: RemoteFS, path: str, chunk: int = 128 * KiB, fh: int | None = N
     return bytes(out)
 
 
-def folder(n: int, size: int = 4 * KiB, name: str = "p") -> dict[str, bytes]:
-    """``n`` files of ``size`` bytes in one folder, each with bytes of its own."""
-    return {f"{name}/f{i:03d}": payload(size, i) for i in range(n)}
-
-
-def copy_folder(fs: RemoteFS, jobs: Jobs, path: str, *, between: bool = True) -> dict[str, bytes]:
-    """What `cp -r` does to a flat folder: list it, then read each file in listing order."""
-    out = {}
-    for name, _ in fs.readdir(path):
-        fh = fs.open(f"{path}/{name}", os.O_RDONLY)
-        out[name] = read_all(fs, f"{path}/{name}", fh=fh)
-        fs.release(f"{path}/{name}", fh)
-        if between:
-            jobs.run()  # the pool works while the program handles what it read
-    return out
-
-
 def ranges(log: list[Request]) -> list[tuple[int, int]]:
     return [(r.start, r.end) for r in log if r.kind == "range"]
 
