@@ -22,7 +22,7 @@ from partyfuse.http import HttpTransport, RetryPolicy
 from partyfuse.http.pool import Headers, call_scope, retry_after
 from partyfuse.http.retry import fit_call_timeout, kernel_request_timeout
 from tests.support.raw_servers import read_head, wait_for_hangup
-from tests.support.transports import transport
+from tests.support.transports import FAST, transport
 
 DATA = bytes(range(256)) * 40
 NO_RETRIES = RetryPolicy(retries=0, backoff=0.0)
@@ -203,61 +203,65 @@ def took(fn: Callable[[], object]) -> tuple[BaseException | None, float]:
     return None, time.monotonic() - t0
 
 
-def test_a_server_that_never_answers_fails_the_call_within_the_bound(socket_server):
-    def handle(conn: socket.socket, n: int) -> None:
-        read_request(conn)
-        wait_for_hangup(conn)
+def never_answers(conn: socket.socket, n: int) -> None:
+    read_request(conn)
+    wait_for_hangup(conn)
 
+
+def never_reads(conn: socket.socket, n: int) -> None:
+    """Accepts, then neither reads nor answers."""
+    wait_for_hangup(conn)
+
+
+def trickles_the_body(conn: socket.socket, n: int) -> None:
+    """The head at once, then a byte every 50 ms: each comes well within the
+    read timeout; the whole never does."""
+    reply = answer(*read_request(conn))
+    head = reply.index(b"\r\n\r\n") + 4
+    conn.sendall(reply[:head])
+    for i in range(head, len(reply)):
+        conn.sendall(reply[i : i + 1])
+        time.sleep(0.05)
+
+
+def trickles_the_head(conn: socket.socket, n: int) -> None:
+    read_request(conn)
+    conn.sendall(b"HTTP/1.1 206 Partial Content\r\nX-Slow: ")
+    for _ in range(1000):
+        conn.sendall(b"a")
+        time.sleep(0.05)
+
+
+def read_1000(t: HttpTransport) -> object:
+    return t.read_range("f.bin", 0, 1000, entry())
+
+
+def list_root(t: HttpTransport) -> object:
+    return t.list_dir("")
+
+
+@pytest.mark.parametrize(
+    ("handle", "call", "retry"),
+    [
+        pytest.param(never_answers, read_1000, FAST, id="never-answers"),
+        pytest.param(never_reads, list_root, FAST, id="accepted-never-read"),
+        pytest.param(trickles_the_body, read_1000, FAST, id="trickling-body"),
+        pytest.param(trickles_the_head, read_1000, FAST, id="trickling-headers"),
+        # the transport's retries of a broken body must not each get a fresh bound
+        pytest.param(
+            trickles_the_body,
+            read_1000,
+            RetryPolicy(retries=5, backoff=0.0),
+            id="body-retries-share-one-bound",
+        ),
+    ],
+)
+def test_a_call_the_server_stalls_fails_within_the_bound(socket_server, handle, call, retry):
     server = socket_server(handle)
-    t = bounded(server.url)
-    err, secs = took(lambda: t.read_range("f.bin", 0, 100, entry()))
+    t = bounded(server.url, retry=retry)
+    err, secs = took(lambda: call(t))
     assert isinstance(err, TimedOut), err
     assert err.errno == errno.ETIMEDOUT
-    assert secs < DEADLINE + SLACK
-
-
-def test_a_connection_accepted_but_never_read_fails_within_the_bound(socket_server):
-    # the server accepts and then neither reads nor answers
-    def handle(conn: socket.socket, n: int) -> None:
-        wait_for_hangup(conn)
-
-    server = socket_server(handle)
-    t = bounded(server.url)
-    err, secs = took(lambda: t.list_dir(""))
-    assert isinstance(err, TimedOut), err
-    assert secs < DEADLINE + SLACK
-
-
-def test_a_trickling_body_is_cut_at_the_bound_though_every_recv_returns(socket_server):
-    # each byte comes well within the read timeout; the whole never does
-    def handle(conn: socket.socket, n: int) -> None:
-        first, last = read_request(conn)
-        reply = answer(first, last)
-        head = reply.index(b"\r\n\r\n") + 4
-        conn.sendall(reply[:head])
-        for i in range(head, len(reply)):
-            conn.sendall(reply[i : i + 1])
-            time.sleep(0.05)
-
-    server = socket_server(handle)
-    t = bounded(server.url)
-    err, secs = took(lambda: t.read_range("f.bin", 0, 1000, entry()))
-    assert isinstance(err, TimedOut), err
-    assert secs < DEADLINE + SLACK
-
-
-def test_trickling_headers_are_cut_at_the_bound(socket_server):
-    def handle(conn: socket.socket, n: int) -> None:
-        read_request(conn)
-        conn.sendall(b"HTTP/1.1 206 Partial Content\r\nX-Slow: ")
-        for _ in range(1000):
-            conn.sendall(b"a")
-            time.sleep(0.05)
-
-    server = socket_server(handle)
-    t = bounded(server.url)
-    err, secs = took(lambda: t.read_range("f.bin", 0, 10, entry()))
-    assert isinstance(err, TimedOut), err
     assert secs < DEADLINE + SLACK
 
 
@@ -296,26 +300,6 @@ def test_a_short_retry_after_is_waited_for_then_the_answer_comes(socket_server, 
     t = bounded(server.url, call_timeout=10.0, sleep=slept.append)
     assert t.read_range("f.bin", 0, 100, entry()) == DATA[:100]
     assert slept == [1.0]
-
-
-def test_body_retries_share_one_bound(socket_server):
-    # every attempt gets its headers at once and then trickles: the transport's
-    # retries of a broken body must not each get a fresh bound
-    def handle(conn: socket.socket, n: int) -> None:
-        first, last = read_request(conn)
-        reply = answer(first, last)
-        head = reply.index(b"\r\n\r\n") + 4
-        conn.sendall(reply[:head])
-        for i in range(head, len(reply)):
-            conn.sendall(reply[i : i + 1])
-            time.sleep(0.05)
-
-    server = socket_server(handle)
-    policy = RetryPolicy(retries=5, backoff=0.0)
-    t = bounded(server.url, retry=policy)
-    err, secs = took(lambda: t.read_range("f.bin", 0, 1000, entry()))
-    assert isinstance(err, TimedOut), err
-    assert secs < DEADLINE + SLACK
 
 
 def test_calls_inside_one_scope_share_its_bound(socket_server):
