@@ -11,7 +11,7 @@ from collections.abc import Callable
 import pytest
 
 from partyfuse.core import fetcher
-from tests.support.fs import KiB, MiB, memory_fs, payload
+from tests.support.fs import KiB, MiB, memory_fs, payload, read_until_queued
 
 CORE = "partyfuse.core"
 
@@ -64,11 +64,7 @@ def test_readahead_decisions_are_logged(caplog: pytest.LogCaptureFixture) -> Non
     jobs: list[Callable[[], None]] = []
     fs, _, _ = memory_fs({"f": data}, spawn=jobs.append)
     fh = fs.open("/f", os.O_RDONLY)
-    pos = 0
-    while not jobs:
-        assert fs.read("/f", 128 * KiB, pos, fh) == data[pos : pos + 128 * KiB]
-        pos += 128 * KiB
-        assert pos < len(data), "a forward stream must start a read-ahead"
+    pos = read_until_queued(fs, "/f", data, fh, jobs)
     planned = [m for m in messages(caplog) if "read-ahead" in m]
     assert len(planned) == 1 and planned[0].startswith("read /f read-ahead [")
     spans = planned[0].removeprefix("read /f read-ahead ").split(" ")

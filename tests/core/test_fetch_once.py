@@ -9,7 +9,16 @@ from collections.abc import Callable
 
 from fakes.memory import MemoryTransport
 from partyfuse.core.model import Entry
-from tests.support.fs import KiB, MiB, assert_disjoint, memory_fs, payload, ranges
+from tests.support.fs import (
+    KiB,
+    MiB,
+    assert_disjoint,
+    memory_fs,
+    payload,
+    ranges,
+    read_span,
+    read_until_queued,
+)
 
 CHUNK = 128 * KiB
 
@@ -31,20 +40,12 @@ def test_a_straggling_read_of_a_forward_stream_does_not_fetch_behind_it() -> Non
     data = payload(40 * MiB)
     fs, t, _ = memory_fs({"f": data})
     fh = fs.open("/f", os.O_RDONLY)
-    pos = 0
-    while pos < 20 * MiB:
-        assert fs.read("/f", CHUNK, pos, fh) == data[pos : pos + CHUNK]
-        pos += CHUNK
+    pos = read_span(fs, "/f", data, fh, 0, 20 * MiB, CHUNK)
     edge = _covered_end(fs, "f", pos)
-    while pos < edge:
-        assert fs.read("/f", CHUNK, pos, fh) == data[pos : pos + CHUNK]
-        pos += CHUNK
+    pos = read_span(fs, "/f", data, fh, pos, edge, CHUNK)
     assert fs.read("/f", CHUNK, edge + CHUNK, fh) == data[edge + CHUNK : edge + 2 * CHUNK]
     assert fs.read("/f", CHUNK, edge, fh) == data[edge : edge + CHUNK]
-    pos = edge + 2 * CHUNK
-    while piece := fs.read("/f", CHUNK, pos, fh):
-        assert piece == data[pos : pos + len(piece)]
-        pos += len(piece)
+    read_span(fs, "/f", data, fh, edge + 2 * CHUNK, chunk=CHUNK)
     assert_disjoint(ranges(t.log))
     assert fs.stats.bytes_fetched == len(data)
 
@@ -76,15 +77,9 @@ def test_a_queued_readahead_skips_bytes_a_reader_is_fetching() -> None:
     t = _HoldNext({"f": data})
     fs.transport = fs._fetcher.transport = t
     fh = fs.open("/f", os.O_RDONLY)
-    pos = 0
-    while not jobs:
-        assert pos < len(data), "the stream never planned a read-ahead"
-        assert fs.read("/f", CHUNK, pos, fh) == data[pos : pos + CHUNK]
-        pos += CHUNK
+    pos = read_until_queued(fs, "/f", data, fh, jobs, CHUNK)
     edge = _covered_end(fs, "f", pos)
-    while pos < edge:
-        assert fs.read("/f", CHUNK, pos, fh) == data[pos : pos + CHUNK]
-        pos += CHUNK
+    pos = read_span(fs, "/f", data, fh, pos, edge, CHUNK)
     got: list[bytes] = []
     t.armed = True
     reader = threading.Thread(target=lambda: got.append(fs.read("/f", CHUNK, pos, fh)))

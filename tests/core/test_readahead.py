@@ -21,6 +21,8 @@ from tests.support.fs import (
     payload,
     ranges,
     read_all,
+    read_span,
+    read_until_queued,
     thread_spawn,
 )
 
@@ -46,10 +48,8 @@ def test_pending_readahead_is_not_planned_twice() -> None:
     jobs: list[Callable[[], None]] = []
     fs, t, _ = memory_fs({"f": data}, spawn=jobs.append)
     fh = fs.open("/f", os.O_RDONLY)
-    pos = 0
-    for _ in range(40):  # never run the jobs: reads must not pile up read-aheads
-        assert fs.read("/f", 128 * KiB, pos, fh) == data[pos : pos + 128 * KiB]
-        pos += 128 * KiB
+    # never run the jobs: reads must not pile up read-aheads
+    pos = read_span(fs, "/f", data, fh, 0, 40 * 128 * KiB)
     assert len(jobs) == AHEAD_WINDOWS  # the slots filled, then nothing more
     for job in jobs:
         job()
@@ -58,10 +58,7 @@ def test_pending_readahead_is_not_planned_twice() -> None:
     # late job then finds nothing left to fetch
     assert fs.stats.readahead_requests == 0
     before = len(ranges(t.log))
-    while piece := fs.read("/f", 128 * KiB, pos, fh):
-        assert piece == data[pos : pos + len(piece)]
-        pos += len(piece)
-    assert pos == len(data)
+    assert read_span(fs, "/f", data, fh, pos) == len(data)
     later = ranges(t.log)[before:]
     assert later and all(s >= 5 * MiB for s, _ in later)  # nothing behind was fetched again
     assert_disjoint(later)
@@ -73,10 +70,7 @@ def test_failed_readahead_is_forgotten_and_the_read_fetches_it() -> None:
     jobs: list[Callable[[], None]] = []
     fs, t, _ = memory_fs({"f": data}, spawn=jobs.append)
     fh = fs.open("/f", os.O_RDONLY)
-    pos = 0
-    while not jobs:
-        fs.read("/f", 128 * KiB, pos, fh)
-        pos += 128 * KiB
+    read_until_queued(fs, "/f", data, fh, jobs)
     t.fail(Transient("boom"), kind="range")
     jobs.pop()()
     assert read_all(fs, "/f", fh=fh) == data
@@ -190,14 +184,9 @@ def test_queued_readahead_fetches_only_what_readers_left_missing() -> None:
     jobs: list[Callable[[], None]] = []
     fs, t, _ = memory_fs({"f": data}, spawn=jobs.append)
     fh = fs.open("/f", os.O_RDONLY)
-    pos = 0
-    while not jobs:
-        assert fs.read("/f", 128 * KiB, pos, fh) == data[pos : pos + 128 * KiB]
-        pos += 128 * KiB
+    pos = read_until_queued(fs, "/f", data, fh, jobs)
     # the reader runs past the queued read-ahead's range before the pool gets to it
-    for _ in range(40):
-        assert fs.read("/f", 128 * KiB, pos, fh) == data[pos : pos + 128 * KiB]
-        pos += 128 * KiB
+    read_span(fs, "/f", data, fh, pos, pos + 40 * 128 * KiB)
     before = len(ranges(t.log))
     jobs.pop(0)()
     assert ranges(t.log)[before:] == []  # everything it promised is cached already

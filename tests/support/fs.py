@@ -12,7 +12,7 @@ import os
 import random
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sized
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -150,6 +150,42 @@ def read_all(fs: RemoteFS, path: str, chunk: int = 128 * KiB, fh: int | None = N
     if own:
         fs.release(path, handle)
     return bytes(out)
+
+
+def read_span(
+    fs: RemoteFS,
+    path: str,
+    data: bytes,
+    fh: int,
+    pos: int,
+    end: int | None = None,
+    chunk: int = 128 * KiB,
+) -> int:
+    """Read on through ``fh`` from ``pos`` in ``chunk``s, as one stream, each read
+    exactly ``data``'s bytes there, up to ``end`` (without it: to the end, where a
+    read then comes back empty); the position reached."""
+    stop = len(data) if end is None else end
+    while pos < stop:
+        piece = fs.read(path, chunk, pos, fh)
+        assert piece == data[pos : pos + chunk], f"read {path} [{pos}:+{chunk}]"
+        if not piece:
+            break
+        pos += len(piece)
+    if end is None:
+        assert fs.read(path, chunk, pos, fh) == b"", f"{path} goes on past {pos}"
+    return pos
+
+
+def read_until_queued(
+    fs: RemoteFS, path: str, data: bytes, fh: int, queued: Sized, chunk: int = 128 * KiB
+) -> int:
+    """Read a stream from the start until a read-ahead job waits in ``queued``
+    (a spawn's list); the position reached."""
+    pos = 0
+    while not len(queued):
+        assert pos < len(data), "the stream never planned a read-ahead"
+        pos = read_span(fs, path, data, fh, pos, pos + chunk, chunk)
+    return pos
 
 
 def ranges(log: list[Request]) -> list[tuple[int, int]]:
