@@ -7,6 +7,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -16,7 +17,17 @@ from partyfuse.core.model import Entry
 from partyfuse.core.prefetch import CONCURRENCY, LIST_AHEAD_MAX, WALKER_DIRS, list_room
 from partyfuse.core.remotefs import RemoteFS
 from tests.support.folders import copy_folder, copy_started, folder, replaced_meanwhile
-from tests.support.fs import Jobs, KiB, MiB, make_fs, memory_fs, payload, pooled_fs, read_all
+from tests.support.fs import (
+    Jobs,
+    KiB,
+    MiB,
+    make_fs,
+    memory_fs,
+    payload,
+    pooled_fs,
+    read_all,
+    run_past_gate,
+)
 
 
 def range_paths(t: MemoryTransport) -> list[str]:
@@ -203,15 +214,23 @@ def walk(fs: RemoteFS, jobs: Jobs | None, top: str, seen: list[str]) -> None:
             walk(fs, jobs, f"{top}/{name}", seen)
 
 
-def test_a_walk_lists_folders_ahead_each_once_and_mostly_not_in_the_foreground() -> None:
-    files, dirs = tree(3, 3)  # 39 folders below w
+def walk_tree(fanout: int, depth: int, **memory_kw: Any) -> tuple[RemoteFS, Jobs, list[str]]:
+    """`find` over a fresh ``tree(fanout, depth)``, fetch-ahead running between
+    folders: each folder must be listed once; the filesystem, its jobs and the
+    folders walked."""
+    files, _ = tree(fanout, depth)
     jobs = Jobs()
-    fs, t, _ = memory_fs(files, spawn=jobs, dir_max=64)
+    fs, t, _ = memory_fs(files, spawn=jobs, **memory_kw)
     seen: list[str] = []
     walk(fs, jobs, "w", seen)
-    assert len(seen) == 40
     listed = [r.path for r in t.requests("list")]
-    assert sorted(listed) == sorted(set(listed))  # each folder listed once
+    assert len(listed) == len(set(listed))  # each folder listed once
+    return fs, jobs, seen
+
+
+def test_a_walk_lists_folders_ahead_each_once_and_mostly_not_in_the_foreground() -> None:
+    fs, jobs, seen = walk_tree(3, 3, dir_max=64)  # 39 folders below w
+    assert len(seen) == 40
     assert fs.stats.prefetch_lists >= 35
     # the foreground listed the root, w, and w/d0 (which showed a walk under way)
     assert fs.stats.list_requests - fs.stats.prefetch_lists <= 3
@@ -318,13 +337,7 @@ def test_a_read_of_a_file_being_fetched_ahead_waits_for_it_instead_of_fetching_t
         # opening f000 starts the fetch-ahead of f001 in the pool
         fh = fs.open("/p/f000", os.O_RDONLY)
         assert t.entered.wait(10)  # the job is inside the transport, holding its gate
-        out: list[bytes] = []
-        reader = threading.Thread(target=lambda: out.append(read_all(fs, "/p/f001")))
-        reader.start()
-        time.sleep(0.05)  # let the reader reach the gate (a wait, not a timing assert)
-        t.gate.set()
-        reader.join(10)
-        assert out == [files["p/f001"]]
+        assert run_past_gate(lambda: read_all(fs, "/p/f001"), t.gate) == files["p/f001"]
         assert len(t.requests("range", "p/f001")) == 1
         fs.release("/p/f000", fh)
     finally:
@@ -408,26 +421,15 @@ def test_a_listing_of_a_folder_being_listed_ahead_waits_for_it() -> None:
     worker = threading.Thread(target=jobs.queue.pop(0))
     worker.start()
     assert t.entered.wait(10)  # the job is inside list_dir("w/d1"), holding its gate
-    out: list[object] = []
-    walker = threading.Thread(target=lambda: out.append(fs.readdir("/w/d1")))
-    walker.start()
-    time.sleep(0.05)  # let the walker reach the gate (a wait, not a timing assert)
-    t.gate.set()
+    listed = run_past_gate(lambda: fs.readdir("/w/d1"), t.gate)
     worker.join(10)
-    walker.join(10)
-    assert out and [name for name, _ in out[0]] == ["x.txt"]  # type: ignore[index]
+    assert [name for name, _ in listed] == ["x.txt"]
     assert len(t.requests("list", "w/d1")) == 1
 
 
 def test_listings_fetched_ahead_are_not_pushed_out_by_the_walker_before_use() -> None:
     # -cdn 24 (the default) and a wide tree: the walker's own listings must
     # not push out the ones listed ahead of it, or they are listed again
-    files, dirs = tree(10, 2)  # 110 folders below w
-    jobs = Jobs()
-    fs, t, _ = memory_fs(files, spawn=jobs)
-    seen: list[str] = []
-    walk(fs, jobs, "w", seen)
+    fs, _, seen = walk_tree(10, 2)  # 110 folders below w
     assert len(seen) == 111
-    listed = [r.path for r in t.requests("list")]
-    assert len(listed) == len(set(listed))  # each folder listed once
     assert fs.stats.prefetch_lists >= 100

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import threading
-import time
 from collections.abc import Iterator, Sequence
 
 import pytest
@@ -15,7 +14,7 @@ from fakes.memory import MemoryTransport
 from partyfuse.core.model import Entry
 from partyfuse.core.prefetch import BATCH_MAX, CONCURRENCY, FileJob, Prefetch
 from tests.support.folders import copy_folder, copy_started, folder, replaced_meanwhile
-from tests.support.fs import Jobs, KiB, memory_fs, payload, pooled_fs, read_all
+from tests.support.fs import Jobs, KiB, memory_fs, payload, pooled_fs, read_all, run_past_gate
 
 
 def batches(t: MemoryTransport) -> list[int]:
@@ -142,13 +141,7 @@ def test_a_read_of_a_file_in_a_batch_waits_for_it_instead_of_fetching_twice() ->
         fs.readdir("/p")
         fh = fs.open("/p/f000", os.O_RDONLY)
         assert t.entered.wait(10)  # the batch is inside the transport, holding its gates
-        out: list[bytes] = []
-        reader = threading.Thread(target=lambda: out.append(read_all(fs, "/p/f004")))
-        reader.start()
-        time.sleep(0.05)  # let the reader reach the gate (a wait, not a timing assert)
-        t.gate.set()
-        reader.join(10)
-        assert out == [files["p/f004"]]
+        assert run_past_gate(lambda: read_all(fs, "/p/f004"), t.gate) == files["p/f004"]
         assert t.requests("range", "p/f004") == [] and t.batched.count("p/f004") == 1
         fs.release("/p/f000", fh)
     finally:

@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sized
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, TypeVar
 
 from fakes.clock import FakeClock
 from fakes.memory import MemoryTransport, Request
@@ -24,6 +24,7 @@ from partyfuse.core.transport import Clock, Transport
 KiB = 1 << 10
 MiB = 1 << 20
 
+T = TypeVar("T")
 Job = Callable[[], None]
 Spawn = Callable[[Job], None]
 
@@ -133,6 +134,20 @@ def pooled_fs(
         pool.submit(job)
 
     return make_fs(transport, lock_factory=threading.Lock, spawn=spawn, **config), pool
+
+
+def run_past_gate(call: Callable[[], T], gate: threading.Event) -> T:
+    """Run ``call`` on a thread of its own while ``gate`` (which a transport call
+    in progress waits on) is shut, give it time to reach what it must wait for,
+    then open the gate; what ``call`` returned."""
+    out: list[T] = []
+    th = threading.Thread(target=lambda: out.append(call()))
+    th.start()
+    time.sleep(0.05)  # let it get to the wait (a wait, not a timing assert)
+    gate.set()
+    th.join(10)
+    assert out, "the call behind the gate did not finish"
+    return out[0]
 
 
 def payload(size: int, seed: int = 0) -> bytes:
