@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable
 
 import pytest
 
 from partyfuse.core import fetcher
-from tests.support.fs import KiB, MiB, memory_fs, payload, read_until_queued
+from tests.support.fs import KiB, MiB, memory_fs, payload, queued_fs, read_until_queued
 
 CORE = "partyfuse.core"
 
@@ -61,8 +60,7 @@ def test_block_cache_hit_and_miss_show_the_fetched_spans(caplog: pytest.LogCaptu
 def test_readahead_decisions_are_logged(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG, logger=CORE)
     data = payload(8 * MiB)
-    jobs: list[Callable[[], None]] = []
-    fs, _, _ = memory_fs({"f": data}, spawn=jobs.append)
+    fs, _, _, jobs = queued_fs({"f": data})
     fh = fs.open("/f", os.O_RDONLY)
     pos = read_until_queued(fs, "/f", data, fh, jobs)
     planned = [m for m in messages(caplog) if "read-ahead" in m]
@@ -88,8 +86,7 @@ def test_nothing_is_formatted_when_debug_is_off(
 
     monkeypatch.setattr(fetcher, "spans_text", forbidden)
     data = payload(8 * MiB)
-    jobs: list[Callable[[], None]] = []
-    fs, _, clock = memory_fs({"f": data}, spawn=jobs.append)
+    fs, _, clock, jobs = queued_fs({"f": data})
     fh = fs.open("/f", os.O_RDONLY)
     for pos in range(0, 4 * MiB, 128 * KiB):
         assert fs.read("/f", 128 * KiB, pos, fh) == data[pos : pos + 128 * KiB]

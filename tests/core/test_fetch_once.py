@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable
 
 from fakes.memory import MemoryTransport
 from partyfuse.core.model import Entry
@@ -15,6 +14,7 @@ from tests.support.fs import (
     assert_disjoint,
     memory_fs,
     payload,
+    queued_fs,
     ranges,
     read_span,
     read_until_queued,
@@ -72,8 +72,7 @@ def test_a_queued_readahead_skips_bytes_a_reader_is_fetching() -> None:
     # job not started, so nobody to wait for) fetches those bytes itself:
     # the job must not fetch them a second time
     data = payload(30 * MiB)
-    jobs: list[Callable[[], None]] = []
-    fs, _, _ = memory_fs({"f": data}, spawn=jobs.append)
+    fs, _, _, jobs = queued_fs({"f": data})
     t = _HoldNext({"f": data})
     fs.transport = fs._fetcher.transport = t
     fh = fs.open("/f", os.O_RDONLY)
@@ -100,8 +99,7 @@ def test_four_streams_on_one_file_share_the_budget_instead_of_evicting_each_othe
     # one stream are pushed out by another's before they are read
     size = 64 * MiB
     data = payload(size)
-    jobs: list[Callable[[], None]] = []
-    fs, t, _ = memory_fs({"f": data}, file_blocks=12, spawn=jobs.append)
+    fs, t, _, jobs = queued_fs({"f": data}, file_blocks=12)
     quarter = size // 4
     handles = [fs.open("/f", os.O_RDONLY) for _ in range(4)]
     pos = [k * quarter for k in range(4)]
@@ -120,8 +118,7 @@ def test_a_stream_over_cached_bytes_still_starts_its_readahead_in_time() -> None
     # cached reads take a short path; it must still notice when the bytes
     # ahead run short, so the stream never stalls on a fetch of its own
     data = payload(30 * MiB)
-    jobs: list[Callable[[], None]] = []
-    fs, t, _ = memory_fs({"f": data}, spawn=jobs.append)
+    fs, t, _, jobs = queued_fs({"f": data})
     warm = fs.open("/f", os.O_RDONLY)
     assert fs.read("/f", 4 * MiB, 0, warm) == data[: 4 * MiB]
     fs.release("/f", warm)

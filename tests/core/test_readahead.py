@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Callable
 
 import pytest
 
@@ -19,10 +18,12 @@ from tests.support.fs import (
     make_fs,
     memory_fs,
     payload,
+    queued_fs,
     ranges,
     read_all,
     read_span,
     read_until_queued,
+    run_threads,
     thread_spawn,
 )
 
@@ -45,8 +46,7 @@ def test_inline_readahead_keeps_the_pipeline_ahead_without_refetching(
 
 def test_pending_readahead_is_not_planned_twice() -> None:
     data = payload(30 * MiB)
-    jobs: list[Callable[[], None]] = []
-    fs, t, _ = memory_fs({"f": data}, spawn=jobs.append)
+    fs, t, _, jobs = queued_fs({"f": data})
     fh = fs.open("/f", os.O_RDONLY)
     # never run the jobs: reads must not pile up read-aheads
     pos = read_span(fs, "/f", data, fh, 0, 40 * 128 * KiB)
@@ -67,8 +67,7 @@ def test_pending_readahead_is_not_planned_twice() -> None:
 
 def test_failed_readahead_is_forgotten_and_the_read_fetches_it() -> None:
     data = payload(20 * MiB)
-    jobs: list[Callable[[], None]] = []
-    fs, t, _ = memory_fs({"f": data}, spawn=jobs.append)
+    fs, t, _, jobs = queued_fs({"f": data})
     fh = fs.open("/f", os.O_RDONLY)
     read_until_queued(fs, "/f", data, fh, jobs)
     t.fail(Transient("boom"), kind="range")
@@ -116,12 +115,7 @@ def test_concurrent_readers_on_real_threads_get_exact_bytes() -> None:
         for name in files
         for chunk in (4 * KiB * 3 + 1, 128 * KiB)
     ]
-    for w in workers:
-        w.start()
-    for w in workers:
-        w.join(timeout=60)
-    for th in list(threads):
-        th.join(timeout=60)
+    run_threads(workers, threads, timeout=60)
     assert errors == []
     for name, data in files.items():
         assert results[name] == [data, data]
@@ -181,8 +175,7 @@ def test_parallel_reader_of_bytes_being_fetched_waits_instead_of_fetching_again(
 
 def test_queued_readahead_fetches_only_what_readers_left_missing() -> None:
     data = payload(30 * MiB)
-    jobs: list[Callable[[], None]] = []
-    fs, t, _ = memory_fs({"f": data}, spawn=jobs.append)
+    fs, t, _, jobs = queued_fs({"f": data})
     fh = fs.open("/f", os.O_RDONLY)
     pos = read_until_queued(fs, "/f", data, fh, jobs)
     # the reader runs past the queued read-ahead's range before the pool gets to it

@@ -12,7 +12,7 @@ import pytest
 from fakes.clock import FakeClock
 from fakes.memory import MemoryTransport
 from partyfuse.core.errors import FsError
-from tests.support.fs import KiB, MiB, make_fs, payload, thread_spawn
+from tests.support.fs import KiB, MiB, make_fs, payload, run_threads, thread_spawn
 
 SIZES = [0, 1, 64 * KiB + 1, MiB + 3, 3 * MiB - 1]
 READS = [4 * KiB, 64 * KiB, 128 * KiB, 12345, MiB]
@@ -71,13 +71,7 @@ def _hammer(rounds: int, seed: int) -> None:
 
     workers = [threading.Thread(target=reader, args=(w,)) for w in range(4)]
     workers.append(threading.Thread(target=server))
-    for w in workers:
-        w.start()
-    for w in workers:
-        w.join(timeout=300)
-    for th in list(helpers):
-        th.join(timeout=60)
-    assert not any(w.is_alive() for w in workers)
+    run_threads(workers, helpers, timeout=300)
     assert failures == []
     assert fs.stats.bytes_served > 0
 

@@ -90,6 +90,15 @@ def memory_fs(
     return fs, transport, clock
 
 
+def queued_fs(
+    files: Mapping[str, bytes], **memory_kw: Any
+) -> tuple[RemoteFS, MemoryTransport, FakeClock, list[Job]]:
+    """``memory_fs`` whose background jobs (read-ahead) wait in the returned list
+    until the test runs them: a pool that never got to them yet."""
+    jobs: list[Job] = []
+    return (*memory_fs(files, spawn=jobs.append, **memory_kw), jobs)
+
+
 class Jobs:
     """A spawn that queues jobs until the test runs them (the pool's backlog)."""
 
@@ -121,6 +130,20 @@ def thread_spawn(threads: list[threading.Thread] | None = None) -> Spawn:
         th.start()
 
     return spawn
+
+
+def run_threads(
+    workers: list[threading.Thread], spawned: list[threading.Thread], timeout: float
+) -> None:
+    """Start the ``workers`` and wait for them (``timeout`` each), then for the
+    background threads they ``spawned`` (``thread_spawn``'s list): none may hang."""
+    for th in workers:
+        th.start()
+    for th in workers:
+        th.join(timeout)
+    for th in list(spawned):
+        th.join(60)
+    assert not any(th.is_alive() for th in (*workers, *spawned)), "a thread did not finish"
 
 
 def pooled_fs(
