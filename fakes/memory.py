@@ -184,12 +184,17 @@ class MemoryTransport:
                 return fault.short
         return False
 
+    def _call(self, kind: str, path: str, start: int = 0, end: int = 0) -> tuple[str, bool]:
+        """Every call's start: the normalized path, logged, faults applied; True =
+        cut the body short."""
+        path = _norm(path)
+        self.log.append(Request(kind, path, start, end))
+        return path, self._before(kind, path)
+
     # ---- the Transport protocol ----------------------------------------
 
     def list_dir(self, path: str) -> list[Entry]:
-        path = _norm(path)
-        self.log.append(Request("list", path))
-        self._before("list", path)
+        path, _ = self._call("list", path)
         with self._mutex:
             if path not in self.dirs:
                 raise NotFound(path)
@@ -202,9 +207,7 @@ class MemoryTransport:
             return [self.entry_of(prefix + n) for n in sorted(names)]
 
     def read_range(self, path: str, start: int, end: int, entry: Entry) -> bytes:
-        path = _norm(path)
-        self.log.append(Request("range", path, start, end))
-        short = self._before("range", path)
+        path, short = self._call("range", path, start, end)
         with self._mutex:
             if path not in self.files:
                 raise NotFound(path)
@@ -229,19 +232,12 @@ class MemoryTransport:
 
     def probe(self, path: str, entry: Entry) -> Entry:
         """The file's size, and its mtime where ``entry`` (the listing) had none."""
-        path = _norm(path)
-        self.log.append(Request("probe", path))
-        self._before("probe", path)
+        path, _ = self._call("probe", path)
         with self._mutex:
             if path not in self.files:
                 raise NotFound(path)
             size, mtime = len(self.files[path]), self.mtimes[path]
         return replace(entry, size=size, mtime=entry.mtime or mtime)
-
-    def probe_size(self, path: str, entry: Entry) -> int:
-        size = self.probe(path, entry).size
-        assert size is not None
-        return size
 
     # ---- the optional BatchTransport protocol ---------------------------
 
@@ -254,9 +250,7 @@ class MemoryTransport:
         match, each once; ``fail(kind="batch")`` fails the request."""
         if not self.batch:
             raise ProtocolError("this transport does not batch")
-        folder = _norm(folder)
-        self.log.append(Request("batch", folder, len(entries)))
-        self._before("batch", folder)
+        folder, _ = self._call("batch", folder, len(entries))
         cut, self.batch_cut_after = self.batch_cut_after, None
         batch = self._batch(folder, list(entries), cut)
         if self.meanwhile is None:

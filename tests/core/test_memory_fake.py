@@ -52,9 +52,9 @@ def test_faults_hit_the_next_n_matching_calls_only() -> None:
     t.fail(Transient("down"), path="f", times=2)
     for _ in range(2):
         with pytest.raises(Transient):
-            t.probe_size("f", t.entry_of("f"))
-    assert t.probe_size("g", t.entry_of("g")) == 3
-    assert t.probe_size("f", t.entry_of("f")) == 3
+            t.probe("f", t.entry_of("f"))
+    assert t.probe("g", t.entry_of("g")).size == 3
+    assert t.probe("f", t.entry_of("f")).size == 3
     t.short_bodies()
     with pytest.raises(ProtocolError):
         t.read_range("g", 0, 3, t.entry_of("g"))
@@ -64,7 +64,7 @@ def test_faults_hit_the_next_n_matching_calls_only() -> None:
 def test_unknown_sizes_are_hidden_from_listings_only() -> None:
     t = MemoryTransport({"a": b"12", "b": b"345"}, unknown_sizes=["b"])
     assert {e.name: e.size for e in t.list_dir("")} == {"a": 2, "b": None}
-    assert t.probe_size("b", t.entry_of("b")) == 3
+    assert t.probe("b", t.entry_of("b")).size == 3
 
 
 def test_delays_advance_the_fake_clock() -> None:
