@@ -265,13 +265,21 @@ def test_a_call_the_server_stalls_fails_within_the_bound(socket_server, handle, 
     assert secs < DEADLINE + SLACK
 
 
-def test_retry_after_longer_than_the_bound_is_not_waited_for(socket_server):
+def always(reply: bytes) -> Callable[[socket.socket, int], None]:
+    """A handler that answers every request on a connection with ``reply``."""
+
     def handle(conn: socket.socket, n: int) -> None:
         while True:
             read_request(conn)
-            conn.sendall(b"HTTP/1.1 503 Busy\r\nRetry-After: 8\r\nContent-Length: 4\r\n\r\nbusy")
+            conn.sendall(reply)
 
-    server = socket_server(handle)
+    return handle
+
+
+def test_retry_after_longer_than_the_bound_is_not_waited_for(socket_server):
+    server = socket_server(
+        always(b"HTTP/1.1 503 Busy\r\nRetry-After: 8\r\nContent-Length: 4\r\n\r\nbusy")
+    )
     slept: list[float] = []
 
     def sleep(s: float) -> None:
@@ -339,12 +347,7 @@ def test_the_bound_is_kept_below_the_kernels_fuse_request_timeout(tmp_path):
 
 
 def test_a_server_busy_past_the_retries_is_a_one_line_transient_error(socket_server):
-    def handle(conn: socket.socket, n: int) -> None:
-        while True:
-            read_request(conn)
-            conn.sendall(b"HTTP/1.1 429 Slow down\r\nContent-Length: 0\r\n\r\n")
-
-    server = socket_server(handle)
+    server = socket_server(always(b"HTTP/1.1 429 Slow down\r\nContent-Length: 0\r\n\r\n"))
     t = bounded(server.url, retry=RetryPolicy(retries=2, backoff=0.01))
     with pytest.raises(Transient, match=r"busy \(HTTP 429") as e:
         t.read_range("f.bin", 0, 10, entry())
