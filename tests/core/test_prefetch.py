@@ -5,7 +5,6 @@ from __future__ import annotations
 import errno
 import os
 import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -28,6 +27,7 @@ from tests.support.fs import (
     read_all,
     run_past_gate,
 )
+from tests.support.wait import wait_for
 
 
 def range_paths(t: MemoryTransport) -> list[str]:
@@ -358,9 +358,7 @@ def test_never_more_requests_in_flight_than_the_cap_with_a_larger_pool() -> None
         fs.readdir("/w/d00")  # a walk under way: folders are listed ahead too
         t.gate.clear()
         fh = fs.open("/p/f000", os.O_RDONLY)
-        deadline = time.monotonic() + 10
-        while t.busy < CONCURRENCY and time.monotonic() < deadline:
-            time.sleep(0.01)
+        wait_for(lambda: t.busy >= CONCURRENCY, what="the fetch-ahead jobs to fill the cap")
         assert t.busy == CONCURRENCY  # the pool had room for more: the cap held them
         t.gate.set()
         fs.release("/p/f000", fh)
