@@ -12,7 +12,8 @@ from __future__ import annotations
 import argparse
 import shlex
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
 
 from . import __version__
 from . import platform as plat
@@ -23,6 +24,7 @@ HTML_CHOICES = ("auto", *DIALECTS)
 
 #: --timeout's default, seconds.
 DEFAULT_CALL_TIMEOUT = 60.0
+
 
 # `--ls` given without a value: the URL is the positional (`partyfuse --ls -r URL`).
 _URL_FROM_POSITIONAL = ""
@@ -67,6 +69,34 @@ def _nonneg_float(text: str) -> float:
     if not v >= 0 or v == float("inf"):
         raise argparse.ArgumentTypeError(f"must be a finite number, 0 or more: {text!r}")
     return v
+
+
+class _Options(Protocol):
+    """What options are added to: the parser, or one of its groups."""
+
+    def add_argument(self, *args: Any, **kwargs: Any) -> Any: ...
+
+
+def _switches(group: _Options, *switches: tuple[str, str | None, str]) -> None:
+    """On/off options, each (flag, dest or None for the flag's own name, help)."""
+    for flag, dest, text in switches:
+        group.add_argument(flag, dest=dest, action="store_true", help=text)
+
+
+def _valued(group: _Options, names: tuple[str, str, str], text: str, **more: Any) -> None:
+    """An option that takes a value; ``names`` is (flag, dest, metavar)."""
+    flag, dest, metavar = names
+    group.add_argument(flag, dest=dest, metavar=metavar, help=text, **more)
+
+
+def _numbers(
+    group: _Options,
+    *numbers: tuple[tuple[str, str, str], tuple[Callable[[str], Any], float], str],
+) -> None:
+    """Options that take a number, each ((flag, dest, metavar), (type, default),
+    help); the help ends with the default."""
+    for names, (kind, default), text in numbers:
+        _valued(group, names, text + " (default: %(default)s)", type=kind, default=default)
 
 
 def _examples(platform: str) -> str:
@@ -117,42 +147,31 @@ def build_parser(platform: str | None = None) -> argparse.ArgumentParser:
     )
     ap.add_argument("base_url", nargs="?", help="URL of the remote folder to mount")
     ap.add_argument("local_path", nargs="?", help=f"{where} to mount it on")
-    ap.add_argument(
-        "-a",
-        dest="password_spec",
-        metavar="PASSWORD",
-        help="password, user:password, or $FILE to read it",
-    )
+    _valued(ap, ("-a", "password_spec", "PASSWORD"), "password, user:password, or $FILE to read it")
     ap.add_argument("--version", action="version", version=f"partyfuse {__version__}")
-    ap.add_argument(
-        "--ls",
-        dest="ls_url",
-        metavar="URL",
+    _valued(
+        ap,
+        ("--ls", "ls_url", "URL"),
+        "list URL as the mount would show it, without mounting (with -r: the whole tree)",
         nargs="?",
         const=_URL_FROM_POSITIONAL,
-        help="list URL as the mount would show it, without mounting (with -r: the whole tree)",
     )
-    ap.add_argument(
-        "-r", dest="recursive", action="store_true", help="with --ls: recurse into subfolders"
-    )
-    ap.add_argument(
-        "--background",
-        action="store_true",
-        help="return once the mount is ready and keep serving it in the background",
+    _switches(
+        ap,
+        ("-r", "recursive", "with --ls: recurse into subfolders"),
+        (
+            "--background",
+            None,
+            "return once the mount is ready and keep serving it in the background",
+        ),
     )
 
     g = ap.add_argument_group("https/TLS")
-    g.add_argument(
-        "-te", dest="trust_file", metavar="PEMFILE", help="certificate (or CA) to expect and verify"
-    )
-    g.add_argument(
-        "-teh",
-        dest="check_hostname",
-        action="store_true",
-        help="with -te: also require the right hostname",
-    )
-    g.add_argument(
-        "-td", dest="insecure", action="store_true", help="disable certificate checks (insecure)"
+    _valued(g, ("-te", "trust_file", "PEMFILE"), "certificate (or CA) to expect and verify")
+    _switches(
+        g,
+        ("-teh", "check_hostname", "with -te: also require the right hostname"),
+        ("-td", "insecure", "disable certificate checks (insecure)"),
     )
 
     g = ap.add_argument_group("server")
@@ -166,72 +185,56 @@ def build_parser(platform: str | None = None) -> argparse.ArgumentParser:
         + ", ".join(HTML_CHOICES)
         + " (default: %(default)s)",
     )
-    g.add_argument(
-        "--timeout",
-        dest="call_timeout",
-        metavar="SECS",
-        type=_nonneg_float,
-        default=DEFAULT_CALL_TIMEOUT,
-        help="longest any file operation waits for the server, retries included; an error "
-        "after that (default: %(default)s)",
+    _numbers(
+        g,
+        (
+            ("--timeout", "call_timeout", "SECS"),
+            (_nonneg_float, DEFAULT_CALL_TIMEOUT),
+            "longest any file operation waits for the server, retries included; an error "
+            "after that",
+        ),
     )
 
     g = ap.add_argument_group("cache/perf")
-    g.add_argument(
-        "-cdn",
-        dest="dir_cache_max",
-        metavar="DIRS",
-        type=_nonneg_count,
-        default=24,
-        help="directory cache: most folders kept; keep above the tree depth; 0=off "
-        "(default: %(default)s)",
-    )
-    g.add_argument(
-        "-cds",
-        dest="dir_cache_ttl",
-        metavar="SECS",
-        type=_nonneg_float,
-        default=1.0,
-        help="directory cache: seconds until a listing is stale, also the kernel's "
-        "cache time (default: %(default)s)",
-    )
-    g.add_argument(
-        "-cf",
-        dest="file_cache_blocks",
-        metavar="BLOCKS",
-        type=_nonneg_int,
-        default=12,
-        help="file cache: MiB of file data kept, in blocks of up to 1 MiB (default: %(default)s)",
+    _numbers(
+        g,
+        (
+            ("-cdn", "dir_cache_max", "DIRS"),
+            (_nonneg_count, 24),
+            "directory cache: most folders kept; keep above the tree depth; 0=off",
+        ),
+        (
+            ("-cds", "dir_cache_ttl", "SECS"),
+            (_nonneg_float, 1.0),
+            "directory cache: seconds until a listing is stale, also the kernel's cache time",
+        ),
+        (
+            ("-cf", "file_cache_blocks", "BLOCKS"),
+            (_nonneg_int, 12),
+            "file cache: MiB of file data kept, in blocks of up to 1 MiB",
+        ),
     )
 
     g = ap.add_argument_group("logging")
-    g.add_argument("-q", dest="quiet", action="store_true", help="quiet: only errors")
-    g.add_argument(
-        "-d", dest="debug", action="store_true", help="debug: every request, range, cache decision"
+    _switches(
+        g,
+        ("-q", "quiet", "quiet: only errors"),
+        ("-d", "debug", "debug: every request, range, cache decision"),
+        ("--slowterm", None, "print only the most recent lines, in batches"),
     )
-    g.add_argument(
-        "--slowterm", action="store_true", help="print only the most recent lines, in batches"
-    )
-    g.add_argument(
-        "--logf", dest="log_file", metavar="FILE", help="log to FILE as well; implies --slowterm"
-    )
+    _valued(g, ("--logf", "log_file", "FILE"), "log to FILE as well; implies --slowterm")
 
     g = ap.add_argument_group("fuse")
-    g.add_argument(
-        "--oth",
-        dest="allow_other",
-        action="store_true",
-        help="let other users see the mount (allow_other)",
-    )
-    g.add_argument(
-        "--nonempty", action="store_true", help="allow mounting over a non-empty directory"
-    )
-    g.add_argument(
-        "--st",
-        dest="single_thread",
-        action="store_true",
-        help="single-threaded FUSE loop, as upstream: more throughput on a fast link, but "
-        "one slow fetch stalls every other file operation",
+    _switches(
+        g,
+        ("--oth", "allow_other", "let other users see the mount (allow_other)"),
+        ("--nonempty", None, "allow mounting over a non-empty directory"),
+        (
+            "--st",
+            "single_thread",
+            "single-threaded FUSE loop, as upstream: more throughput on a fast link, but "
+            "one slow fetch stalls every other file operation",
+        ),
     )
     return ap
 

@@ -119,18 +119,18 @@ def run_ls_url(
     url: str,
     recursive: bool = False,
     *,
-    password: str | None = None,
-    dialect: str | None = None,
     out: TextIO | None = None,
     err: TextIO | None = None,
     **transport_kwargs: Any,
 ) -> int:
-    """Build an HttpTransport for ``url`` and :func:`run_ls` it (for scripts and tests)."""
+    """Build an HttpTransport for ``url`` (``password``, ``dialect`` and the
+    rest of ``transport_kwargs`` are its keywords) and :func:`run_ls` it (for
+    scripts and tests)."""
     from .http import BadUrl, HttpTransport
 
     err = err or sys.stderr
     try:
-        transport = HttpTransport(url, password=password, dialect=dialect, **transport_kwargs)
+        transport = HttpTransport(url, **transport_kwargs)
     except (BadUrl, ValueError) as e:
         err.write(f"partyfuse --ls: {e}\n")
         return 1

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import random
+import threading
+import time
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from linkemu import LinkSpec
 
@@ -173,3 +177,32 @@ def make_tree(server_root: Path, cfg: Config, prefix: str = "") -> Tree:
 
 def tree_dirs(tree: Tree) -> int:
     return 1 + sum(1 for _, d, _ in tree.deep_listing if d)
+
+
+def in_threads(n: int, job: Callable[[int], list[Any]]) -> tuple[float, list[Any]]:
+    """Run ``job(k)`` for k in 0..n-1 on n threads; seconds and the joined results.
+
+    An exception in any thread is raised here, so a failed read is never a fast one.
+    """
+    results: list[list[Any]] = [[] for _ in range(n)]
+    errors: list[BaseException] = []
+    start = threading.Barrier(n + 1)
+
+    def run(k: int) -> None:
+        try:
+            start.wait()
+            results[k] = job(k)
+        except BaseException as e:  # noqa: BLE001 - re-raised in the caller
+            errors.append(e)
+
+    threads = [threading.Thread(target=run, args=(k,), daemon=True) for k in range(n)]
+    for t in threads:
+        t.start()
+    start.wait()
+    t0 = time.perf_counter()
+    for t in threads:
+        t.join()
+    dt = time.perf_counter() - t0
+    if errors:
+        raise errors[0]
+    return dt, [x for r in results for x in r]

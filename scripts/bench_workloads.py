@@ -1,24 +1,37 @@
 """The workloads: each one on a mount and its raw-HTTP counterpart, plus the check
-that the bytes read are the source's."""
+that the bytes read are the source's.
+
+Here: the big file's workloads (sequential, O_DIRECT, random, parallel, CRC)
+and ``METRICS``, the table naming every workload; the tree workloads (small
+files, walks, ``cp -r``, ``find``) are in bench_tree_workloads.py."""
 
 from __future__ import annotations
 
+import contextlib
 import mmap
 import os
 import random
-import shutil
-import subprocess
-import tempfile
-import threading
 import time
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench_common import BenchError, Config, KiB, MiB, Tree, digest_files
-from bench_procs import RawClient
+from bench_clients import RawClient
+from bench_common import Config, KiB, MiB, Tree, in_threads
+from bench_tree_workloads import (
+    check_small,
+    check_walk,
+    cp_r_mount,
+    find_mount,
+    par_small_mount,
+    par_small_raw,
+    small_mount,
+    small_raw,
+    walk_mount,
+    walk_raw,
+)
 
 #
 # Each workload returns (amount, seconds, evidence); evidence is compared with the
@@ -40,41 +53,56 @@ class Metric:
     check: Callable[[Any, Tree, Config], str | None]
 
 
+def _big_limit(tree: Tree, cfg: Config, limit_mb: Callable[[Tree, Config], int] | None) -> int:
+    """Bytes of the big file a sequential read takes: all, or ``limit_mb`` MiB."""
+    return tree.big_size if limit_mb is None else min(tree.big_size, limit_mb(tree, cfg) * MiB)
+
+
+def _fill(readinto: Callable[[memoryview], int | None], view: memoryview, limit: int) -> int:
+    """Read up to ``limit`` bytes through ``view`` (made before the clock
+    starts, and reused: the bench measures reading, not allocating); the
+    count read."""
+    bufsize = len(view)
+    got = 0
+    while got < limit:
+        n = readinto(view[: min(bufsize, limit - got)])
+        if not n:
+            break
+        got += n
+    return got
+
+
+def _timed_read(start: Callable[[], Any], bufsize: int, limit: int) -> Outcome:
+    """Time reading ``limit`` bytes from the stream ``start()`` opens (timed too)."""
+    view = memoryview(bytearray(bufsize))
+    t0 = time.perf_counter()
+    with start() as stream:
+        got = _fill(stream.readinto, view, limit)
+    dt = time.perf_counter() - t0
+    return got / MiB, dt, (got, limit)
+
+
+@contextlib.contextmanager
+def _drained(resp: Any) -> Iterator[Any]:
+    """A raw response whose rest is read when done, as a client that keeps the
+    connection would."""
+    yield resp
+    resp.read()
+
+
 def _seq_mount(bufsize: int, limit_mb: Callable[[Tree, Config], int] | None = None) -> MountFn:
-    def run(root: Path, tree: Tree, cfg: Config) -> tuple[float, float, Any]:
-        limit = tree.big_size if limit_mb is None else min(tree.big_size, limit_mb(tree, cfg) * MiB)
-        buf = bytearray(bufsize)
-        view = memoryview(buf)
-        got = 0
-        t0 = time.perf_counter()
-        with open(root / tree.big_rel, "rb", buffering=0) as f:
-            while got < limit:
-                n = f.readinto(view[: min(bufsize, limit - got)])
-                if not n:
-                    break
-                got += n
-        dt = time.perf_counter() - t0
-        return got / MiB, dt, (got, limit)
+    def run(root: Path, tree: Tree, cfg: Config) -> Outcome:
+        limit = _big_limit(tree, cfg, limit_mb)
+        return _timed_read(lambda: open(root / tree.big_rel, "rb", buffering=0), bufsize, limit)
 
     return run
 
 
 def _seq_raw(bufsize: int, limit_mb: Callable[[Tree, Config], int] | None = None) -> RawFn:
-    def run(raw: RawClient, tree: Tree, cfg: Config) -> tuple[float, float, Any]:
-        limit = tree.big_size if limit_mb is None else min(tree.big_size, limit_mb(tree, cfg) * MiB)
-        buf = bytearray(bufsize)
-        view = memoryview(buf)
-        got = 0
-        t0 = time.perf_counter()
-        resp = raw.get("/" + tree.big_rel, (0, limit) if limit < tree.big_size else None)
-        while got < limit:
-            n = resp.readinto(view[: min(bufsize, limit - got)])
-            if not n:
-                break
-            got += n
-        resp.read()
-        dt = time.perf_counter() - t0
-        return got / MiB, dt, (got, limit)
+    def run(raw: RawClient, tree: Tree, cfg: Config) -> Outcome:
+        limit = _big_limit(tree, cfg, limit_mb)
+        ranged = (0, limit) if limit < tree.big_size else None
+        return _timed_read(lambda: _drained(raw.get("/" + tree.big_rel, ranged)), bufsize, limit)
 
     return run
 
@@ -161,108 +189,6 @@ def _check_random(ev: Any, tree: Tree, cfg: Config) -> str | None:
     return None
 
 
-def _small_mount(root: Path, tree: Tree, cfg: Config) -> tuple[float, float, Any]:
-    base = root / tree.small_dir
-    items = []
-    t0 = time.perf_counter()
-    for dirpath, _dirs, files in os.walk(base):
-        for fn in files:
-            p = os.path.join(dirpath, fn)
-            with open(p, "rb") as f:
-                items.append((os.path.relpath(p, base), f.read()))
-    dt = time.perf_counter() - t0
-    return len(items), dt, items
-
-
-def _small_raw(raw: RawClient, tree: Tree, cfg: Config) -> tuple[float, float, Any]:
-    items = []
-    t0 = time.perf_counter()
-    stack = [""]
-    while stack:
-        rel = stack.pop()
-        dirs, files = raw.listdir(f"/{tree.small_dir}/{rel}")
-        stack.extend(f"{rel}{d}/" for d in dirs)
-        for name, _size in files:
-            items.append((rel + name, raw.get(f"/{tree.small_dir}/{rel}{name}").read()))
-    dt = time.perf_counter() - t0
-    return len(items), dt, items
-
-
-def _check_small(ev: Any, tree: Tree, cfg: Config) -> str | None:
-    if len(ev) != tree.small_count:
-        return f"copied {len(ev)} small files, expected {tree.small_count}"
-    if digest_files(ev) != tree.small_digest:
-        return "small-file contents differ from the source"
-    return None
-
-
-def _in_threads(n: int, job: Callable[[int], list[Any]]) -> tuple[float, list[Any]]:
-    """Run ``job(k)`` for k in 0..n-1 on n threads; seconds and the joined results.
-
-    An exception in any thread is raised here, so a failed read is never a fast one.
-    """
-    results: list[list[Any]] = [[] for _ in range(n)]
-    errors: list[BaseException] = []
-    start = threading.Barrier(n + 1)
-
-    def run(k: int) -> None:
-        try:
-            start.wait()
-            results[k] = job(k)
-        except BaseException as e:  # noqa: BLE001 - re-raised in the caller
-            errors.append(e)
-
-    threads = [threading.Thread(target=run, args=(k,), daemon=True) for k in range(n)]
-    for t in threads:
-        t.start()
-    start.wait()
-    t0 = time.perf_counter()
-    for t in threads:
-        t.join()
-    dt = time.perf_counter() - t0
-    if errors:
-        raise errors[0]
-    return dt, [x for r in results for x in r]
-
-
-def _par_small_mount(root: Path, tree: Tree, cfg: Config) -> tuple[float, float, Any]:
-    base = root / tree.small_dir
-    tops = sorted(tree.small_tops)
-
-    def job(k: int) -> list[tuple[str, bytes]]:
-        items = []
-        for top in tops[k :: cfg.parallel]:
-            for dirpath, _dirs, files in os.walk(base / top):
-                for fn in files:
-                    p = os.path.join(dirpath, fn)
-                    with open(p, "rb") as f:
-                        items.append((os.path.relpath(p, base), f.read()))
-        return items
-
-    dt, items = _in_threads(cfg.parallel, job)
-    return len(items), dt, items
-
-
-def _par_small_raw(raw: RawClient, tree: Tree, cfg: Config) -> tuple[float, float, Any]:
-    tops = sorted(tree.small_tops)
-
-    def job(k: int) -> list[tuple[str, bytes]]:
-        own = raw.another()
-        items = []
-        with own.connected():
-            stack = [f"{t}/" for t in tops[k :: cfg.parallel]]
-            while stack:
-                rel = stack.pop()
-                dirs, files = own.listdir(f"/{tree.small_dir}/{rel}")
-                stack.extend(f"{rel}{d}/" for d in dirs)
-                for name, _size in files:
-                    items.append((rel + name, own.get(f"/{tree.small_dir}/{rel}{name}").read()))
-        return items
-
-    dt, items = _in_threads(cfg.parallel, job)
-    return len(items), dt, items
-
-
 def _quarters(tree: Tree, cfg: Config) -> list[tuple[int, int]]:
     step = -(-tree.big_size // cfg.parallel)
     return [(o, min(o + step, tree.big_size)) for o in range(0, tree.big_size, step)]
@@ -286,7 +212,7 @@ def _par_seq_mount(root: Path, tree: Tree, cfg: Config) -> tuple[float, float, A
                 pos += n
         return [(k, pos - lo, crc)]
 
-    dt, got = _in_threads(min(cfg.parallel, len(parts)), job)
+    dt, got = in_threads(min(cfg.parallel, len(parts)), job)
     return sum(n for _, n, _ in got) / MiB, dt, got
 
 
@@ -310,7 +236,7 @@ def _par_seq_raw(raw: RawClient, tree: Tree, cfg: Config) -> tuple[float, float,
             resp.read()
         return [(k, got, crc)]
 
-    dt, got = _in_threads(min(cfg.parallel, len(parts)), job)
+    dt, got = in_threads(min(cfg.parallel, len(parts)), job)
     return sum(n for _, n, _ in got) / MiB, dt, got
 
 
@@ -324,51 +250,6 @@ def _check_par_seq(ev: Any, tree: Tree, cfg: Config) -> str | None:
                 return f"reader {k} got {n} bytes of [{lo}, {hi})"
             if zlib.crc32(f.read(hi - lo)) != crc:
                 return f"reader {k} got wrong bytes in [{lo}, {hi})"
-    return None
-
-
-def _walk_mount(root: Path, tree: Tree, cfg: Config) -> tuple[float, float, Any]:
-    base = root / tree.deep_dir
-    seen = []
-    ndirs = 0
-    t0 = time.perf_counter()
-    for dirpath, dirs, files in os.walk(base):
-        ndirs += 1
-        for name in dirs + files:
-            p = os.path.join(dirpath, name)
-            st = os.lstat(p)
-            isdir = name in dirs
-            seen.append((os.path.relpath(p, base), isdir, 0 if isdir else st.st_size))
-    dt = time.perf_counter() - t0
-    return ndirs, dt, seen
-
-
-def _walk_raw(raw: RawClient, tree: Tree, cfg: Config) -> tuple[float, float, Any]:
-    seen = []
-    ndirs = 0
-    t0 = time.perf_counter()
-    stack = [""]
-    while stack:
-        rel = stack.pop()
-        ndirs += 1
-        dirs, files = raw.listdir(f"/{tree.deep_dir}/{rel}")
-        for d in dirs:
-            seen.append((rel + d, True, 0))
-            stack.append(f"{rel}{d}/")
-        seen.extend((rel + n, False, sz) for n, sz in files)
-    dt = time.perf_counter() - t0
-    return ndirs, dt, seen
-
-
-def _check_walk(ev: Any, tree: Tree, cfg: Config) -> str | None:
-    got = sorted(ev)
-    if got != tree.deep_listing:
-        missing = set(tree.deep_listing) - set(got)
-        extra = set(got) - set(tree.deep_listing)
-        return (
-            f"traversal differs: {len(missing)} missing (e.g. {sorted(missing)[:2]}), "
-            f"{len(extra)} unexpected (e.g. {sorted(extra)[:2]})"
-        )
     return None
 
 
@@ -407,60 +288,6 @@ def _check_crc(ev: Any, tree: Tree, cfg: Config) -> str | None:
     return None if crc == tree.big_crc32 else "big file: CRC32 differs from the source"
 
 
-def _read_tree(base: Path) -> list[tuple[str, bytes]]:
-    items = []
-    for dirpath, _dirs, files in os.walk(base):
-        for fn in files:
-            p = os.path.join(dirpath, fn)
-            with open(p, "rb") as f:
-                items.append((os.path.relpath(p, base), f.read()))
-    return items
-
-
-def _cp_r_mount(root: Path, tree: Tree, cfg: Config) -> tuple[float, float, Any]:
-    """`cp -r` of the small-files folder into a fresh local folder (tmpfs when the
-    work dir is on /dev/shm); the copy is read back and checked after the clock."""
-    dst = Path(tempfile.mkdtemp(prefix="cp-r-", dir=root.parent))
-    try:
-        t0 = time.perf_counter()
-        r = subprocess.run(
-            ["cp", "-r", str(root / tree.small_dir), str(dst / "copy")],
-            capture_output=True,
-            text=True,
-        )
-        dt = time.perf_counter() - t0
-        if r.returncode != 0:
-            raise BenchError(f"cp -r failed: {r.stderr.strip()[-300:]}")
-        items = _read_tree(dst / "copy")
-    finally:
-        shutil.rmtree(dst, ignore_errors=True)
-    return len(items), dt, items
-
-
-def _find_mount(root: Path, tree: Tree, cfg: Config) -> tuple[float, float, Any]:
-    """`find` printing type and size of every entry (so every entry is lstat'ed)."""
-    t0 = time.perf_counter()
-    r = subprocess.run(
-        ["find", str(root / tree.deep_dir), "-printf", r"%y %s %P\0"],
-        capture_output=True,
-    )
-    dt = time.perf_counter() - t0
-    if r.returncode != 0:
-        raise BenchError(f"find failed: {r.stderr.decode(errors='replace').strip()[-300:]}")
-    seen = []
-    ndirs = 0
-    for rec in r.stdout.split(b"\0"):
-        if not rec:
-            continue
-        kind, size, rel = rec.split(b" ", 2)
-        if kind == b"d":
-            ndirs += 1
-        if rel:  # the start folder itself prints an empty %P
-            isdir = kind == b"d"
-            seen.append((os.fsdecode(rel), isdir, 0 if isdir else int(size)))
-    return ndirs, dt, seen
-
-
 def _direct_limit(tree: Tree, cfg: Config) -> int:
     return cfg.direct_mb
 
@@ -488,17 +315,17 @@ METRICS: dict[str, Metric] = {
             "small_files",
             "files/s",
             "walk + read every small file",
-            _small_mount,
-            _small_raw,
-            _check_small,
+            small_mount,
+            small_raw,
+            check_small,
         ),
         Metric(
             "traverse",
             "dirs/s",
             "os.walk + lstat of every entry in the deep tree",
-            _walk_mount,
-            _walk_raw,
-            _check_walk,
+            walk_mount,
+            walk_raw,
+            check_walk,
         ),
         Metric(
             "seq",
@@ -512,17 +339,17 @@ METRICS: dict[str, Metric] = {
             "cp_r",
             "files/s",
             "cp -r of the small-files folder to local tmpfs (raw: walk + GET each file)",
-            _cp_r_mount,
-            _small_raw,
-            _check_small,
+            cp_r_mount,
+            small_raw,
+            check_small,
         ),
         Metric(
             "find",
             "folders/s",
             "find -printf '%y %s %P' over the folder tree (raw: ?ls per folder)",
-            _find_mount,
-            _walk_raw,
-            _check_walk,
+            find_mount,
+            walk_raw,
+            check_walk,
         ),
         Metric(
             "random_4k",
@@ -576,9 +403,9 @@ METRICS: dict[str, Metric] = {
             "par_small",
             "files/s",
             "N threads walk + read disjoint parts of the small files (--parallel)",
-            _par_small_mount,
-            _par_small_raw,
-            _check_small,
+            par_small_mount,
+            par_small_raw,
+            check_small,
         ),
     ]
 }

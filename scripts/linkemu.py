@@ -17,8 +17,12 @@ sits on 127.0.0.1 in front of a server and
 Not modelled: packet loss, TCP slow start, per-packet header overhead.
 
 Run it as its own process (``--print-port`` says where it listens, SIGTERM stops
-it and prints byte counts as JSON on stderr), or in-process with ``LinkEmulator``
-(tests, scripts/measure_tar.py).
+it and prints byte counts as JSON on stderr; bench.py and measure_tar.py do,
+through bench_procs.LinkProc), or in-process with ``LinkEmulator`` (tests).
+
+One module of some 480 lines, past the project's ~400: the wires, pipes and
+connection bookkeeping are one mechanism, read together, and a standalone
+tool is simplest to copy elsewhere as a single file.
 """
 
 from __future__ import annotations

@@ -36,7 +36,6 @@ import statistics
 import sys
 import tarfile
 import tempfile
-import threading
 import time
 import urllib.parse
 import uuid
@@ -46,7 +45,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_procs import Cleanup, LinkProc, Server, proc_cpu  # noqa: E402
+from bench_common import in_threads  # noqa: E402
+from bench_procs import Cleanup, LinkProc, proc_cpu  # noqa: E402
+from bench_servers import CopypartyServer  # noqa: E402
 from linkemu import PROFILE_NAMES, spec_for  # noqa: E402
 
 KiB = 1 << 10
@@ -108,6 +109,20 @@ def _untar(stream: Any) -> tuple[dict[str, bytes], dict[str, tuple[int, float]]]
     return got, meta
 
 
+def _timed_tar(
+    c: http.client.HTTPConnection, t0: float, method: str, folder: str, **kw: Any
+) -> tuple[float, dict, dict]:
+    """Ask ``c`` for the archive and unpack it; seconds since ``t0``, files, metadata."""
+    c.request(method, f"/{folder}/?tar", **kw)
+    r = c.getresponse()
+    if r.status != 200:
+        raise SystemExit(f"{method} ?tar: HTTP {r.status}: {r.read()[:200]!r}")
+    got, meta = _untar(r)
+    dt = time.perf_counter() - t0
+    c.close()
+    return dt, got, meta
+
+
 def by_tar(
     port: int, folder: str, names: list[str], cold: bool = False
 ) -> tuple[float, dict, dict]:
@@ -117,15 +132,8 @@ def by_tar(
     c = conn(port, warm=not cold)
     if not cold:
         t0 = time.perf_counter()
-    c.request("GET", f"/{folder}/?tar")
-    r = c.getresponse()
-    if r.status != 200:
-        raise SystemExit(f"?tar: HTTP {r.status}")
-    got, meta = _untar(r)
-    dt = time.perf_counter() - t0
-    c.close()
     # entries are named "<folder>/<file>", subfolders included
-    return dt, got, meta
+    return _timed_tar(c, t0, "GET", folder)
 
 
 def _multipart(fields: dict[str, str]) -> tuple[bytes, str]:
@@ -144,14 +152,7 @@ def by_tar_selection(port: int, folder: str, names: list[str]) -> tuple[float, d
     )
     c = conn(port)
     t0 = time.perf_counter()
-    c.request("POST", f"/{folder}/?tar", body=body, headers={"Content-Type": ctype})
-    r = c.getresponse()
-    if r.status != 200:
-        raise SystemExit(f"POST ?tar: HTTP {r.status}: {r.read()[:200]!r}")
-    got, meta = _untar(r)
-    dt = time.perf_counter() - t0
-    c.close()
-    return dt, got, meta
+    return _timed_tar(c, t0, "POST", folder, body=body, headers={"Content-Type": ctype})
 
 
 def by_gets(port: int, folder: str, names: list[str], n: int) -> tuple[float, dict, dict]:
@@ -159,37 +160,28 @@ def by_gets(port: int, folder: str, names: list[str], n: int) -> tuple[float, di
     todo: queue.Queue[str] = queue.Queue()
     for name in names:
         todo.put(name)
-    got: dict[str, bytes] = {}
-    errors: list[str] = []
-    start = threading.Barrier(n + 1)
 
-    def worker(c: http.client.HTTPConnection) -> None:
-        start.wait()
+    def worker(k: int) -> list[tuple[str, bytes]]:
+        c = conns[k]
+        items: list[tuple[str, bytes]] = []
         while True:
             try:
                 name = todo.get_nowait()
             except queue.Empty:
-                return
+                return items
             c.request("GET", f"/{folder}/{urllib.parse.quote(name)}")
             r = c.getresponse()
             body = r.read()
             if r.status != 200:
-                errors.append(f"{name}: HTTP {r.status}")
-            got[f"{folder}/{name}"] = body
+                raise SystemExit(f"GET: {name}: HTTP {r.status}")
+            items.append((f"{folder}/{name}", body))
 
-    threads = [threading.Thread(target=worker, args=(c,)) for c in conns]
-    for t in threads:
-        t.start()
-    start.wait()
-    t0 = time.perf_counter()
-    for t in threads:
-        t.join()
-    dt = time.perf_counter() - t0
-    for c in conns:
-        c.close()
-    if errors:
-        raise SystemExit(f"GET: {errors[0]}")
-    return dt, got, {}
+    try:
+        dt, items = in_threads(n, worker)
+    finally:
+        for c in conns:
+            c.close()
+    return dt, dict(items), {}
 
 
 def check(
@@ -261,7 +253,7 @@ def main() -> int:
     try:
         root = work / "src"
         folders = make_folders(root, a.count, sizes, seed=5)
-        server = Server(cfg, root, work, cleanup)
+        server = CopypartyServer(cfg, root, work, cleanup)
         if client_cpu is not None:
             os.sched_setaffinity(0, {client_cpu})
         for prof in profiles:

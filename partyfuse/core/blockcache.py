@@ -26,7 +26,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from .model import BLOCK_SIZE, FileVersion
-from .readplan import Span, gaps
+from .spans import Span, gaps
 
 #: The least a block costs against the bound (see the module docstring).
 MIN_CHARGE = 4 << 10

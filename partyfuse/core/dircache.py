@@ -5,9 +5,10 @@ A getattr of ``/a/b.txt`` is answered from the listing of ``/a``, so a
 stale by the injected clock (``-cds``); the least recently used one is
 dropped when more than ``-cdn`` are held; ``-cdn 0`` keeps nothing.
 
-Listings fetched ahead of a walk and not used yet are *pinned* (at most half
-of ``-cdn``, the fetch-ahead's bound): the LRU passes over them, so the
-walker's own listings do not push them out before it gets there.
+Listings fetched ahead of a walk and not used yet are *pinned* (at most
+``prefetch.list_room(-cdn)``, the fetch-ahead's bound, always fewer than
+``-cdn``): the LRU passes over them, so the walker's own listings do not push
+them out before it gets there.
 
 A stale listing is not served, but it is kept until replaced: when the
 directory is listed again, sizes the filesystem probed (listings that show
@@ -105,7 +106,7 @@ class DirCache:
             self._dirs.move_to_end(path)
             while len(self._dirs) > self.max_dirs:
                 victim = next((p for p in self._dirs if p not in self._pinned), None)
-                if victim is None:  # everything pinned (never with half pinned at most)
+                if victim is None:  # everything pinned (never: see list_room)
                     self._dirs.popitem(last=False)
                 else:
                     del self._dirs[victim]

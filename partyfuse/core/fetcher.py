@@ -1,7 +1,8 @@
 """Getting bytes from the server: counted transport calls, fetches in flight, read-ahead.
 
-``RemoteFS`` decides what a read needs (with ``readplan``); this module gets
-it.  Every transport call is counted in ``Stats``.  Every range being fetched
+``reader.Reader`` decides what a read needs (with ``readplan``); this module
+gets it.  Every transport call of the filesystem goes through here and is
+counted in ``Stats``.  Every range being fetched
 is announced with a *gate* (a lock from the injected factory) held by whoever
 fetches it, so a second reader of the same bytes (the kernel issues parallel
 reads of one file) waits for them instead of fetching them twice.  Read-ahead
@@ -15,25 +16,22 @@ from __future__ import annotations
 
 import errno
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from .blockcache import BlockCache
 from .errors import FsError
 from .handles import FileHandle
 from .model import Entry, FileVersion
-from .readplan import ReadPlan, Span, gaps
-from .stats import Stats
-from .transport import Transport
+from .readplan import ReadPlan
+from .shared import Shared
+from .spans import Span, gaps
+from .transport import BatchTransport, Transport, supports_batches
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-
-Spawn = Callable[[Callable[[], None]], None]
-LockFactory = Callable[[], AbstractContextManager[Any]]
 
 
 @dataclass(eq=False)
@@ -73,46 +71,52 @@ def log_plan(path: str, offset: int, size: int, plan: ReadPlan) -> None:
 
 
 class Fetcher:
-    def __init__(
-        self,
-        transport: Transport,
-        *,
-        lock: AbstractContextManager[Any],
-        lock_factory: LockFactory,
-        blocks: BlockCache,
-        stats: Stats,
-        spawn: Spawn | None,
-    ) -> None:
+    """The one door to the transport: every call is counted here, and every
+    range fetched is announced while it travels."""
+
+    def __init__(self, transport: Transport, shared: Shared) -> None:
         self.transport = transport
-        self.spawn = spawn
-        self._lock = lock
-        self._lock_factory = lock_factory
-        self._blocks = blocks
-        self._stats = stats
+        self._shared = shared
         self._inflight: dict[str, list[Pending]] = {}
 
     # ---- transport calls (never under the lock) ------------------------
 
     def call(self, kind: str, fn: Callable[[], T]) -> T:
-        """Run one transport call, counted as ``kind`` (list, probe, range, ahead)."""
-        with self._lock:
-            self._stats.requests += 1
+        """Run one transport call, counted as ``kind`` (list, probe, range, ahead, batch)."""
+        stats = self._shared.stats
+        with self._shared.lock:
+            stats.requests += 1
             if kind == "list":
-                self._stats.list_requests += 1
+                stats.list_requests += 1
             elif kind == "probe":
-                self._stats.probe_requests += 1
+                stats.probe_requests += 1
             else:
-                self._stats.range_requests += 1
+                stats.range_requests += 1
                 if kind == "ahead":
-                    self._stats.readahead_requests += 1
+                    stats.readahead_requests += 1
         return fn()
+
+    def list_dir(self, path: str) -> list[Entry]:
+        return self.call("list", lambda: self.transport.list_dir(path))
+
+    def probe(self, path: str, entry: Entry) -> Entry:
+        return self.call("probe", lambda: self.transport.probe(path, entry))
+
+    def batches(self) -> bool:
+        """Whether the transport can fetch several small files in one request now."""
+        return supports_batches(self.transport)
+
+    def read_files(self, folder: str, entries: Sequence[Entry]) -> Iterator[tuple[Entry, bytes]]:
+        """``BatchTransport.read_files``, counted (call only when ``batches()``)."""
+        transport: BatchTransport = self.transport  # type: ignore[assignment]
+        return self.call("batch", lambda: transport.read_files(folder, entries))
 
     def fetch(self, path: str, entry: Entry, span: Span, kind: str = "range") -> bytes:
         """Exactly the bytes of ``span``, or an error (a short body is EIO)."""
         start, end = span.start, span.end
         data = self.call(kind, lambda: self.transport.read_range(path, start, end, entry))
-        with self._lock:
-            self._stats.bytes_fetched += len(data)
+        with self._shared.lock:
+            self._shared.stats.bytes_fetched += len(data)
         if len(data) != len(span):
             raise FsError(errno.EIO, f"{path}: got {len(data)} bytes for {len(span)}")
         return data
@@ -129,9 +133,9 @@ class Fetcher:
         """Register a read's own fetches (gates entered: the caller fetches them
         now) and its read-ahead ranges (gates entered by the job when it runs).
         Call under the lock; each returned Pending must be settled."""
-        later = [Pending(span, version, self._lock_factory(), False) for span in ahead]
+        later = [Pending(span, version, self._shared.lock_factory(), False) for span in ahead]
         # a fresh lock never blocks, so entering these gates under the lock is safe
-        mine = [Pending(span, version, self._lock_factory()) for span in fetch]
+        mine = [Pending(span, version, self._shared.lock_factory()) for span in fetch]
         for p in mine:
             p.gate.__enter__()
         if mine or later:
@@ -146,7 +150,7 @@ class Fetcher:
 
     def _settle(self, path: str, pending: Pending) -> None:
         """A fetch is over (landed or failed): stop announcing it."""
-        with self._lock:
+        with self._shared.lock:
             queue = self._inflight.get(path, [])
             if pending in queue:
                 queue.remove(pending)
@@ -166,9 +170,9 @@ class Fetcher:
                     # fetched part of its range meanwhile, or are fetching it now
                     # (they found it not started, so nobody to wait for): fetch
                     # only what nobody has or is bringing
-                    with self._lock:
+                    with self._shared.lock:
                         pending.started = True
-                        held = self._blocks.spans(path, pending.version)
+                        held = self._shared.blocks.spans(path, pending.version)
                         busy = [
                             p.span
                             for p in self.pending(path, pending.version)
@@ -181,26 +185,22 @@ class Fetcher:
                         log.debug("read-ahead /%s %s %s", path, spans_text([span]), what)
                     for part in todo:
                         data = self.fetch(path, entry, part, "ahead")
-                        with self._lock:
+                        with self._shared.lock:
                             # a late read-ahead must not push out a newer version's blocks
-                            if self._blocks.version_of(path) in (None, pending.version):
-                                self._blocks.insert(path, pending.version, part.start, data)
+                            if self._shared.blocks.version_of(path) in (None, pending.version):
+                                self._shared.blocks.insert(path, pending.version, part.start, data)
             except Exception as e:  # the foreground read will meet it again and report it
                 log.debug("read-ahead of %s [%d:%d) failed: %r", path, span.start, span.end, e)
             finally:
                 self._landed(handle, pending)
 
-        assert self.spawn is not None
-        try:
-            self.spawn(job)
-        except Exception:  # could not start it: forget the promise, reads fetch it
-            log.debug("spawn failed", exc_info=True)
-            self._landed(handle, pending)
+        # could it not start, forget the promise: reads fetch those bytes
+        self._shared.start(job, lambda: self._landed(handle, pending))
 
     def _landed(self, handle: FileHandle, pending: Pending) -> None:
         """A read-ahead finished (or never started): it is no longer in flight."""
         self._settle(handle.path, pending)
-        with self._lock:
+        with self._shared.lock:
             if pending.span in handle.inflight:
                 handle.inflight.remove(pending.span)
 

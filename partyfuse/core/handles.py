@@ -10,7 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .model import Entry, FileVersion
-from .readplan import Span, StreamState, is_media
+from .readplan import StreamState, is_media
+from .spans import Span
+
+#: Seconds after its latest read that a sequential stream still takes a share
+#: of the cache budget (a paused player keeps its handle open).
+STREAM_IDLE = 2.0
 
 
 @dataclass
@@ -84,8 +89,15 @@ class HandleTable:
             if (h.stream.forward or h.stream.backward) and h.last_read >= since
         )
 
-    def all(self) -> list[FileHandle]:
-        return list(self._open.values())
+    def streaming_over(self, size: int, since: float) -> bool:
+        """Whether a file larger than ``size`` is being read sequentially (either
+        way) by a handle that read at or after ``since``."""
+        return any(
+            (h.stream.forward or h.stream.backward)
+            and h.last_read >= since
+            and (h.entry.size or 0) > size
+            for h in self._open.values()
+        )
 
     def on_path(self, path: str) -> list[FileHandle]:
         return [h for h in self._open.values() if h.path == path]

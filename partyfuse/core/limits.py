@@ -5,7 +5,8 @@ A listing comes from a server the user may not control.  One absurd entry
 OS refuses) must cost that entry and never its folder: the FUSE binding packs
 values into C structs, where an out-of-range number either wraps silently
 (a wrong size) or raises (the whole ``readdir`` fails with EIO).  So every
-listing entry passes ``check_entry`` once, in ``ListingBuilder.add``, and
+listing entry passes ``name_problem`` and ``size_problem`` once, in
+``ListingBuilder.add`` (``listings.builder``), and
 ``Attrs.to_stat`` clamps again for values that came from elsewhere (probes).
 """
 

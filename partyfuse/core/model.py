@@ -53,7 +53,6 @@ class Listing:
 
     entries: list[Entry]
     dialect: str
-    """Which parser produced it: "cpp", "cpp-html", "nginx", "nginx-json", "nginx-xml",
-    "iis", "apache", "lighttpd", "python", "generic"."""
+    """Which parser produced it: a key of ``partyfuse.core.listings.PARSERS``."""
     warnings: list[str] = field(default_factory=list)
     """Dropped or renamed entries (hostile names, duplicates), one line each."""

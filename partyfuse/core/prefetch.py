@@ -40,17 +40,23 @@ Bounds (the caller passes the budgets, this module keeps the counts):
   out the listings the walker is using, and the dir cache pins them until used
   so the walker's own listings do not push them out either;
 - what this module remembers is bounded too (``MEMORY`` paths of each kind).
+
+One module of a little over 400 lines, on purpose: the listing policy
+(``_plan_lists``) and the file policy (``_plan_files``) share every count
+(slots, jobs in flight, what the program did and when), which a split would
+pass back and forth; the walk order both follow is ``walk``'s, pure.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
 from .blockcache import charge
 from .model import Entry
+from .walk import Listing, files_after, limited, parent_of, walk_order
 
 #: Most prefetch jobs in flight per mount (the spawner needs this many workers).
 CONCURRENCY = 8
@@ -79,16 +85,11 @@ def list_room(max_dirs: int) -> int:
 #: Seconds a program's readdir (or open) still counts as part of a walk, and a
 #: file fetched ahead but never opened still counts against the budget.
 WALK_MEMORY = 30.0
-#: Most folders a plan looks through for files (the walk order is generated lazily).
-SCAN_LIMIT = 64
 #: Most paths remembered of each kind (listed, opened, walks).
 MEMORY = 4096
 MAX_WALKS = 4
 
 V = TypeVar("V")
-
-Listing = Callable[[str], Mapping[str, Entry] | None]
-"""A fresh listing of a folder held by the dir cache (name -> entry), or None."""
 
 
 @dataclass(frozen=True)
@@ -106,6 +107,8 @@ class FileJob:
 
 
 Job = ListJob | FileJob
+Held = Callable[[str, Entry], bool]
+"""Whether the block cache holds a whole file at a listing entry's version."""
 
 
 @dataclass
@@ -117,86 +120,8 @@ class _Walk:
     seen: float = 0.0
 
 
-def parent_of(path: str) -> str | None:
-    if not path:
-        return None
-    return path.rpartition("/")[0]
-
-
-def _join(folder: str, name: str) -> str:
-    return f"{folder}/{name}" if folder else name
-
-
-def walk_order(listing: Listing, at: str, root: str) -> Iterator[tuple[str, bool]]:
-    """Folders a depth-first pre-order walker at ``at`` lists next, within
-    ``root``: ``(path, listed)``; the subfolders of an unlisted folder are not
-    known yet, so it is yielded but not descended into."""
-    yield from _below(listing, at)
-    node = at
-    while node != root:
-        up = parent_of(node)
-        if up is None:
-            return
-        held = listing(up)
-        if held is None:
-            return
-        name = node.rpartition("/")[2]
-        later = False
-        for entry in held.values():
-            if not entry.is_dir:
-                continue
-            if later:
-                path = _join(up, entry.name)
-                listed = listing(path) is not None
-                yield path, listed
-                if listed:
-                    yield from _below(listing, path)
-            elif entry.name == name:
-                later = True
-        node = up
-
-
-def _below(listing: Listing, folder: str) -> Iterator[tuple[str, bool]]:
-    held = listing(folder)
-    if held is None:
-        return
-    for entry in held.values():
-        if entry.is_dir:
-            path = _join(folder, entry.name)
-            listed = listing(path) is not None
-            yield path, listed
-            if listed:
-                yield from _below(listing, path)
-
-
-def files_after(listing: Listing, reader: str, root: str) -> Iterator[tuple[str, Entry]]:
-    """Files a program reading ``reader`` opens next, if it reads in listing
-    order and walks folders depth-first (files of a folder before its subfolders)."""
-    folder = parent_of(reader)
-    if folder is None:
-        return
-    name = reader.rpartition("/")[2]
-    held = listing(folder)
-    if held is not None:
-        later = False
-        for entry in held.values():
-            if entry.is_dir:
-                continue
-            if later:
-                yield _join(folder, entry.name), entry
-            elif entry.name == name:
-                later = True
-    scanned = 0
-    for path, listed in walk_order(listing, folder, root):
-        scanned += 1
-        if scanned > SCAN_LIMIT:
-            return
-        sub = listing(path) if listed else None
-        if sub is None:
-            continue
-        for entry in sub.values():
-            if not entry.is_dir:
-                yield _join(path, entry.name), entry
+Walks = list[tuple[str, _Walk]]
+"""Walks under way by top folder, most recent first."""
 
 
 class Prefetch:
@@ -281,7 +206,7 @@ class Prefetch:
     def plan(
         self,
         listing: Listing,
-        held: Callable[[str, Entry], bool],
+        held: Held,
         *,
         now: float,
         file_budget: int,
@@ -296,14 +221,28 @@ class Prefetch:
         ``FileJob.batch`` id and one slot, and hold at most half the budget."""
         self._expire(now)
         slots = CONCURRENCY - self._slots_used()
-        jobs: list[Job] = []
         if slots <= 0:
-            return jobs
+            return []
         walks = list(reversed(self._walks.items()))
         readers = any(w.reader is not None for _, w in walks) and file_budget > 0
+        # listings take at most half the slots while files are wanted too
+        share = CONCURRENCY // 2 if readers else CONCURRENCY
+        jobs = self._plan_lists(listing, walks, now, slots, dir_room, share)
+        if readers:
+            jobs += self._plan_files(
+                listing, held, walks, now, slots - len(jobs), file_budget, batch
+            )
+        return jobs
+
+    def _plan_lists(
+        self, listing: Listing, walks: Walks, now: float, slots: int, room: int, share: int
+    ) -> list[Job]:
+        """Listings to fetch ahead: the next folders of each walk, nearest first,
+        within ``room`` (listings ahead not used yet) and ``share`` (slots)."""
+        jobs: list[Job] = []
         lists_inflight = sum(isinstance(j, ListJob) for j in self.inflight.values())
-        list_slots = min(slots, (CONCURRENCY // 2 if readers else CONCURRENCY) - lists_inflight)
-        room = dir_room - len(self._ahead_dirs) - lists_inflight
+        list_slots = min(slots, share - lists_inflight)
+        room -= len(self._ahead_dirs) + lists_inflight
         lists_cut = False
         for root, walk in walks:
             if walk.at is None or self._lists_idle:
@@ -313,7 +252,7 @@ class Prefetch:
                 continue
             # folders listed ahead and not used are at most ``room``: looking
             # further than a few times that finds nothing the walker needs soon
-            for path, listed in _limited(walk_order(listing, walk.at, root), 4 * room):
+            for path, listed in limited(walk_order(listing, walk.at, root), 4 * room):
                 if room <= 0 or list_slots <= 0:
                     lists_cut = True
                     break
@@ -325,20 +264,32 @@ class Prefetch:
                 self.inflight[path] = jobs[-1]
                 room -= 1
                 list_slots -= 1
-                slots -= 1
         if not lists_cut:
             self._lists_idle = True
-        if not readers:
-            return jobs
-        if file_budget != self._budget_seen:
-            self._budget_seen, self._files_idle = file_budget, False
+        return jobs
+
+    def _plan_files(
+        self,
+        listing: Listing,
+        held: Held,
+        walks: Walks,
+        now: float,
+        slots: int,
+        budget: int,
+        batch: int,
+    ) -> list[Job]:
+        """Small files to fetch whole: the next ones each reader opens, in
+        order, within ``budget`` (alone, or in batches of one folder)."""
+        jobs: list[Job] = []
+        if budget != self._budget_seen:
+            self._budget_seen, self._files_idle = budget, False
         reserved = self._reserved()
         files_cut = False
         window = FILE_WINDOW if batch <= 1 else 2 * batch
         group: list[FileJob] = []  # the batch being filled: one folder, one slot
         group_bytes = 0
         for root, walk in walks:
-            if walk.reader is None or self._files_idle or reserved >= file_budget:
+            if walk.reader is None or self._files_idle or reserved >= budget:
                 continue
             if slots <= 0:
                 files_cut = True
@@ -359,7 +310,7 @@ class Prefetch:
                 size = entry.size
                 if size is None or size == 0 or size > SMALL_FILE_MAX or held(path, entry):
                     continue
-                if reserved + charge(size) > file_budget:
+                if reserved + charge(size) > budget:
                     break  # keep the order: never skip ahead past a file that does not fit
                 if batch <= 1:
                     job = FileJob(path, entry)
@@ -369,7 +320,7 @@ class Prefetch:
                         group
                         and len(group) < batch
                         and parent_of(group[0].path) == parent_of(path)
-                        and group_bytes + charge(size) <= file_budget // 2
+                        and group_bytes + charge(size) <= budget // 2
                     )
                     if not joins:
                         if slots <= 0:
@@ -478,10 +429,3 @@ def _remember(memo: OrderedDict[str, V], key: str, value: V) -> None:
     memo.move_to_end(key)
     while len(memo) > MEMORY:
         memo.popitem(last=False)
-
-
-def _limited(order: Iterator[tuple[str, bool]], limit: int) -> Iterator[tuple[str, bool]]:
-    for n, item in enumerate(order):
-        if n >= limit:
-            return
-        yield item

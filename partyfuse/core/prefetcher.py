@@ -12,7 +12,7 @@ Consistency rides on what the core already guarantees:
   of the listing entry it was fetched for (and the transport refuses another
   version: ``Changed``), and only if the dir cache still shows that version
   when it lands; a read asks the cache for its own handle's version, and a
-  listing that shows another version drops the blocks (``RemoteFS._seen``), so
+  listing that shows another version drops the blocks (``Namespace.seen``), so
   bytes fetched ahead are served only while the listing still matches them;
 - a file job is announced to the ``Fetcher`` like a read-ahead (a ``Pending``
   whose gate the job holds while it fetches), so a read that needs the file
@@ -47,19 +47,19 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Any
 
-from .blockcache import BlockCache, same_version
-from .dircache import DirCache
-from .fetcher import Fetcher, LockFactory, Pending, Spawn
+from .blockcache import same_version
+from .fetcher import Fetcher, Pending
+from .handles import STREAM_IDLE
 from .model import Entry
-from .prefetch import BATCH_MAX, FileJob, Job, ListJob, Prefetch, list_room, parent_of
-from .readplan import Span
-from .stats import Stats
-from .transport import BatchTransport, Clock, Transport, supports_batches
+from .prefetch import BATCH_MAX, SMALL_FILE_MAX, FileJob, Job, ListJob, Prefetch, list_room
+from .shared import Shared
+from .spans import Span
+from .walk import parent_of
 
 log = logging.getLogger(__name__)
 
 Store = Callable[[str, list[Entry], float], object]
-"""Keeps a listing of a folder asked for at a time (``RemoteFS._store_listing``)."""
+"""Keeps a listing of a folder asked for at a time (``Namespace.store``)."""
 
 
 class _ListGate:
@@ -71,54 +71,30 @@ class _ListGate:
 
 
 class Prefetcher:
-    def __init__(
-        self,
-        transport: Transport,
-        *,
-        lock: AbstractContextManager[Any],
-        lock_factory: LockFactory,
-        clock: Clock,
-        dirs: DirCache,
-        blocks: BlockCache,
-        fetcher: Fetcher,
-        stats: Stats,
-        spawn: Spawn | None,
-        store: Store,
-        streaming: Callable[[float], bool],
-    ) -> None:
-        """``streaming(now)``: whether a large file is being streamed (its read
-        windows were sized to the whole cache, so no file is fetched ahead)."""
-        self.transport = transport
-        self.spawn = spawn
+    def __init__(self, shared: Shared, fetcher: Fetcher, store: Store) -> None:
         self.policy = Prefetch()
-        self._lock = lock
-        self._lock_factory = lock_factory
-        self._clock = clock
-        self._dirs = dirs
-        self._blocks = blocks
+        self._shared = shared
         self._fetcher = fetcher
-        self._stats = stats
         self._store = store
-        self._streaming = streaming
         self._listing: dict[str, _ListGate] = {}
         self._evictions = -1
 
     # ---- what the program did (call without the lock) --------------------
 
     def saw_readdir(self, path: str) -> None:
-        if self.spawn is None:
+        if self._shared.spawn is None:
             return
-        with self._lock:
-            self.policy.saw_readdir(path, self._clock())
-            self._dirs.unpin(path)
+        with self._shared.lock:
+            self.policy.saw_readdir(path, self._shared.clock())
+            self._shared.dirs.unpin(path)
         self.pump()
 
     def saw_open(self, path: str) -> None:
-        if self.spawn is None:
+        if self._shared.spawn is None:
             return
-        with self._lock:
-            if self.policy.saw_open(path, self._clock()):
-                self._stats.prefetch_used += 1
+        with self._shared.lock:
+            if self.policy.saw_open(path, self._shared.clock()):
+                self._shared.stats.prefetch_used += 1
         self.pump()
 
     # ---- what the filesystem asks (under the lock) -----------------------
@@ -126,7 +102,7 @@ class Prefetcher:
     def listing_used(self, path: str) -> None:
         """A held listing answered a foreground call.  Call under the lock."""
         self.policy.saw_listing_used(path)
-        self._dirs.unpin(path)
+        self._shared.dirs.unpin(path)
 
     def released(self, path: str, version: Any, still_open: bool) -> None:
         """A handle on ``path`` closed: a file fetched ahead and read goes first
@@ -136,7 +112,7 @@ class Prefetcher:
         if still_open or path not in self.policy.consumed:
             return
         del self.policy.consumed[path]
-        self._blocks.demote(path, [s for s, _ in self._blocks.spans(path, version)])
+        self._shared.blocks.demote(path, [s for s, _ in self._shared.blocks.spans(path, version)])
 
     def listing_gate(self, path: str) -> AbstractContextManager[Any] | None:
         """The gate of a listing of ``path`` being fetched ahead right now, if
@@ -148,9 +124,9 @@ class Prefetcher:
 
     def pump(self) -> None:
         """Start the jobs the policy wants now.  Never blocks on the network."""
-        if self.spawn is None:
+        if self._shared.spawn is None:
             return
-        with self._lock:
+        with self._shared.lock:
             planned = self._plan()
         batches: dict[int, list[tuple[FileJob, Pending]]] = {}
         for job, token in planned:
@@ -165,28 +141,28 @@ class Prefetcher:
                 self._start_batch(members)
 
     def _plan(self) -> list[tuple[Job, Any]]:
-        now = self._clock()
-        policy = self.policy
-        if self._blocks.evictions != self._evictions:
-            self._evictions = self._blocks.evictions
+        shared, policy = self._shared, self.policy
+        now = shared.clock()
+        blocks, dirs = shared.blocks, shared.dirs
+        if blocks.evictions != self._evictions:
+            self._evictions = blocks.evictions
             for path in policy.unread():
-                if self._blocks.version_of(path) is None:
+                if blocks.version_of(path) is None:
                     policy.forget(path, now)  # pushed out before the program opened it
         for path in policy.ahead_dirs():
-            if self._dirs.fresh(path, now) is None:
+            if dirs.fresh(path, now) is None:
                 policy.forget_dir(path)
-                self._dirs.unpin(path)
-        if self._blocks.max_blocks == 0 or self._streaming(now):
-            file_budget = 0
-        else:
-            file_budget = self._blocks.bound // 2
-        dir_room = list_room(self._dirs.max_dirs)
-        fresh = self._dirs.fresh
+                dirs.unpin(path)
+        # a large file being streamed has read windows sized to the whole cache
+        streaming = shared.handles.streaming_over(SMALL_FILE_MAX, now - STREAM_IDLE)
+        file_budget = 0 if blocks.max_blocks == 0 or streaming else blocks.bound // 2
+        dir_room = list_room(dirs.max_dirs)
+        fresh = dirs.fresh
 
         def listing(path: str) -> dict[str, Entry] | None:
             return fresh(path, now)
 
-        batch = BATCH_MAX if supports_batches(self.transport) else 1
+        batch = BATCH_MAX if self._fetcher.batches() else 1
         jobs = policy.plan(
             listing, self._held, now=now, file_budget=file_budget, dir_room=dir_room, batch=batch
         )
@@ -199,18 +175,18 @@ class Prefetcher:
                 )
                 planned.append((job, pending))
             else:
-                gate = self._listing[job.path] = _ListGate(self._lock_factory())
+                gate = self._listing[job.path] = _ListGate(self._shared.lock_factory())
                 planned.append((job, gate))
         return planned
 
     def _held(self, path: str, entry: Entry) -> bool:
         """Whether the cache holds all of ``path`` at ``entry``'s version."""
-        kept = self._blocks.version_of(path)
+        kept = self._shared.blocks.version_of(path)
         size = entry.size or 0
         return (
             kept is not None
             and same_version(kept, entry.version())
-            and self._blocks.reach(path, 0, size) >= size
+            and self._shared.blocks.reach(path, 0, size) >= size
         )
 
     def _start(self, job: Job, token: Any) -> None:
@@ -224,35 +200,34 @@ class Prefetcher:
             except Exception as e:  # the foreground call will meet it and report it
                 log.debug("fetch-ahead of /%s failed: %r", job.path, e)
             finally:
-                with self._lock:
-                    self.policy.finished(job, landed, self._clock())
+                with self._shared.lock:
+                    self.policy.finished(job, landed, self._shared.clock())
                     if landed and isinstance(job, ListJob):
                         # counted against the room until used: out of the LRU's reach
-                        self._dirs.pin(job.path)
+                        self._shared.dirs.pin(job.path)
             self.pump()
 
-        assert self.spawn is not None
-        try:
-            self.spawn(run)
-        except Exception:  # could not start it: forget the promise
-            log.debug("spawn failed", exc_info=True)
-            self._abandon(job, token)
+        self._shared.start(run, lambda: self._abandon(job, token))  # not started: forget it
 
     def _abandon(self, job: Job, token: Any) -> None:
         if isinstance(job, FileJob):
             token.gate.__enter__()  # a fresh gate: never blocks
             self._fetcher.release(job.path, [token])
         else:
-            with self._lock:
+            with self._shared.lock:
                 self._listing.pop(job.path, None)
-        with self._lock:
-            self.policy.finished(job, False, self._clock())
+        with self._shared.lock:
+            self.policy.finished(job, False, self._shared.clock())
+
+    def _abandon_all(self, members: list[tuple[FileJob, Pending]]) -> None:
+        for job, pending in members:
+            self._abandon(job, pending)
 
     def _current(self, path: str, entry: Entry) -> bool:
         """Whether the dir cache still shows ``entry``'s version of ``path``.
         Call under the lock."""
         folder = parent_of(path)
-        held = None if folder is None else self._dirs.peek(folder)
+        held = None if folder is None else self._shared.dirs.peek(folder)
         seen = None if held is None else held.get(entry.name)
         return seen is not None and same_version(entry.version(), seen.version())
 
@@ -269,12 +244,12 @@ class Prefetcher:
     def _land(self, job: FileJob, pending: Pending, data: bytes) -> bool:
         """Keep a file fetched ahead, if the listing still shows the version it
         was fetched for.  Call under the lock."""
-        self._stats.prefetch_files += 1
-        self._stats.prefetch_bytes += len(data)
-        kept = self._blocks.version_of(job.path)
+        self._shared.stats.prefetch_files += 1
+        self._shared.stats.prefetch_bytes += len(data)
+        kept = self._shared.blocks.version_of(job.path)
         if not self._current(job.path, job.entry) or kept not in (None, pending.version):
             return False  # another version was seen meanwhile
-        self._blocks.insert(job.path, pending.version, 0, data)
+        self._shared.blocks.insert(job.path, pending.version, 0, data)
         return True
 
     def _fetch_file(self, job: FileJob, pending: Pending) -> bool:
@@ -282,13 +257,13 @@ class Prefetcher:
         size = entry.size or 0
         pending.gate.__enter__()  # a fresh gate: never blocks
         try:
-            with self._lock:
+            with self._shared.lock:
                 wanted = self._wanted(job, pending)
             if not wanted:
                 return False
             log.debug("fetch-ahead /%s (%d bytes)", path, size)
             data = self._fetcher.fetch(path, entry, Span(0, size), "prefetch")
-            with self._lock:
+            with self._shared.lock:
                 return self._land(job, pending, data)
         finally:
             self._fetcher.release(path, [pending])
@@ -303,19 +278,13 @@ class Prefetcher:
             except Exception as e:  # what did not land is read in the foreground
                 log.debug("fetch-ahead batch in /%s failed: %r", parent_of(members[0][0].path), e)
             finally:
-                with self._lock:
-                    now = self._clock()
+                with self._shared.lock:
+                    now = self._shared.clock()
                     for job, _ in members:
                         self.policy.finished(job, job.path in landed, now)
             self.pump()
 
-        assert self.spawn is not None
-        try:
-            self.spawn(run)
-        except Exception:  # could not start it: forget the promises
-            log.debug("spawn failed", exc_info=True)
-            for job, pending in members:
-                self._abandon(job, pending)
+        self._shared.start(run, lambda: self._abandon_all(members))  # not started: forget them
 
     def _fetch_batch(self, members: list[tuple[FileJob, Pending]], landed: set[str]) -> None:
         """One request for the files of ``members`` (one folder); each gate is
@@ -324,7 +293,7 @@ class Prefetcher:
             pending.gate.__enter__()  # fresh gates: never block
         waiting = {job.entry.name: (job, pending) for job, pending in members}
         try:
-            with self._lock:
+            with self._shared.lock:
                 skip = [name for name, (job, p) in waiting.items() if not self._wanted(job, p)]
             for name in skip:
                 job, pending = waiting.pop(name)
@@ -334,8 +303,7 @@ class Prefetcher:
             folder = parent_of(members[0][0].path) or ""
             asked = [job.entry for job, _ in waiting.values()]
             log.debug("fetch-ahead batch of %d files in /%s", len(asked), folder)
-            transport: BatchTransport = self.transport  # type: ignore[assignment]
-            files = self._fetcher.call("batch", lambda: transport.read_files(folder, asked))
+            files = self._fetcher.read_files(folder, asked)
             for entry, data in files:
                 held = waiting.get(entry.name)
                 if held is None or held[0].entry != entry:
@@ -343,8 +311,8 @@ class Prefetcher:
                 job, pending = waiting.pop(entry.name)
                 log.debug("fetch-ahead /%s (%d bytes, batched)", job.path, len(data))
                 try:
-                    with self._lock:
-                        self._stats.bytes_fetched += len(data)
+                    with self._shared.lock:
+                        self._shared.stats.bytes_fetched += len(data)
                         if len(data) == (entry.size or 0) and self._land(job, pending, data):
                             landed.add(job.path)
                 finally:
@@ -357,20 +325,20 @@ class Prefetcher:
         path = job.path
         gate.gate.__enter__()  # a fresh gate: never blocks
         try:
-            with self._lock:
+            with self._shared.lock:
                 gate.started = True
-                held = self._dirs.fresh(path) is not None
+                held = self._shared.dirs.fresh(path) is not None
             if held:
                 return False
             log.debug("list ahead /%s", path)
-            asked_at = self._clock()
-            entries = self._fetcher.call("list", lambda: self.transport.list_dir(path))
-            with self._lock:
-                self._stats.prefetch_lists += 1
+            asked_at = self._shared.clock()
+            entries = self._fetcher.list_dir(path)
+            with self._shared.lock:
+                self._shared.stats.prefetch_lists += 1
             self._store(path, entries, asked_at)
             return True
         finally:
-            with self._lock:
+            with self._shared.lock:
                 if self._listing.get(path) is gate:
                     del self._listing[path]
             gate.gate.__exit__(None, None, None)

@@ -50,11 +50,16 @@ Policy (sizes in bytes, ``W`` = stream window):
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
 from .model import BLOCK_SIZE
+
+# re-exported: Span and its arithmetic moved to spans, and tests import them from here
+from .spans import Span as Span
+from .spans import covered_until as covered_until
+from .spans import gaps as gaps
 
 KiB = 1 << 10
 MiB = 1 << 20
@@ -82,17 +87,6 @@ MEDIA_TAIL = 1 * MiB
 MEDIA_MIN_SIZE = 4 * MEDIA_TAIL
 #: Containers that may keep their index at the end (MP4 family, Matroska).
 MEDIA_EXTENSIONS = frozenset({"mp4", "m4v", "m4a", "mov", "3gp", "mkv", "webm"})
-
-
-@dataclass(frozen=True)
-class Span:
-    """A half-open byte range ``[start, end)``."""
-
-    start: int
-    end: int
-
-    def __len__(self) -> int:
-        return self.end - self.start
 
 
 class StreamState(NamedTuple):
@@ -197,35 +191,6 @@ def media_tail_due(media: bool, stream: StreamState, start: int, file_size: int)
 def stream_window(run_bytes: int, cap: int) -> int:
     """Twice what the run read so far, within 256 KiB..8 MiB, at most ``cap``."""
     return max(0, min(max(2 * run_bytes, STREAM_WINDOW_MIN), STREAM_WINDOW_MAX, cap))
-
-
-def gaps(lo: int, hi: int, covered: Iterable[Span]) -> list[Span]:
-    """The parts of ``[lo, hi)`` not inside any of ``covered``."""
-    out: list[Span] = []
-    pos = lo
-    for span in sorted(covered, key=lambda s: s.start):
-        if span.end <= pos or span.start >= span.end:
-            continue
-        if span.start >= hi:
-            break
-        if span.start > pos:
-            out.append(Span(pos, span.start))
-        pos = max(pos, span.end)
-        if pos >= hi:
-            break
-    if pos < hi:
-        out.append(Span(pos, hi))
-    return out
-
-
-def covered_until(pos: int, covered: Iterable[Span]) -> int:
-    """How far the spans cover contiguously from ``pos``."""
-    for span in sorted(covered, key=lambda s: s.start):
-        if span.start <= pos < span.end:
-            pos = span.end
-        elif span.start > pos:
-            break
-    return pos
 
 
 def _split_padding(left: int, right: int, allowed: int, prefer_right: bool) -> tuple[int, int]:

@@ -3,7 +3,10 @@
 Layout: ``transport.HttpTransport`` is the façade the core gets; it wires
 ``listing`` (fetch and recognise listings), ``exchange`` (requests,
 redirects, bodies, over ``pool``) and ``answers`` (the pure rules that judge
-each answer against what was asked).
+each answer against what was asked).  ``pool`` lends the keep-alive
+connections of ``connections`` (every socket operation bound by the call's
+deadline) and retries; ``head`` reads an answer's head, ``response`` its
+body, on demand.
 
 Decisions worth knowing (each verified against copyparty 1.20 in tests/http):
 
@@ -31,10 +34,11 @@ Decisions worth knowing (each verified against copyparty 1.20 in tests/http):
   strong ETag / Last-Modified their first answer carried.
 * One pool of ``http.client`` connections per mount (thread-safe,
   keep-alive; redirects never leave the origin, so one pool is enough): the
-  hot path is a small ranged GET, and requests cost ~4x, urllib3 ~2x its
-  client CPU.  Connection errors and 429/502/503/504 are retried (Retry-After
-  honoured, capped); a body that breaks off is retried too.  Environment
-  proxies and .netrc are never consulted.
+  hot path is a small ranged GET, kept to a bare ``http.client`` exchange
+  (no per-request URL parsing or header rebuilding).  Connection errors and
+  429/502/503/504 are retried (Retry-After honoured, capped); a body that
+  breaks off is retried too.  Environment proxies and .netrc are never
+  consulted.
 * Every call ends within ``call_timeout`` (60 s), retries included: see retry.py.
 """
 

@@ -1,11 +1,11 @@
 """The transport's one cache policy: small facts about files, never file data.
 
 File bytes are the core's to keep: its block cache holds them, under the
-memory bound ``-cf`` sets (see ``partyfuse.core.remotefs``).  The transport
-used to keep whole small bodies from servers that ignore Range, outside that
-bound; it no longer does -- such a body is cut to the asked span while it
-streams, and the core's read planner already pads small reads to whole small
-files, so the block cache keeps what the body cache used to.
+memory bound ``-cf`` sets (see ``partyfuse.core.remotefs``).  There is no
+body cache here, which would sit outside that bound: the body of a server
+that ignores Range is cut to the asked span while it streams, and the core's
+read planner pads small reads to whole small files, so the block cache keeps
+what a body cache would.
 
 What the transport does remember is a few dozen bytes per file -- the
 quoted request target, the validator an answer carried -- in ``Memo``s: least

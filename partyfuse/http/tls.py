@@ -43,7 +43,7 @@ class TlsOptions:
 def default_context() -> ssl.SSLContext:
     """System CAs, hostname checked.  Where Python finds no system CA file
     (python.org builds on macOS ship without one), certifi's bundle is added
-    when installed -- the bundle requests used to verify with."""
+    when installed."""
     ctx = ssl.create_default_context()
     if not ctx.cert_store_stats().get("x509_ca"):
         try:
@@ -66,16 +66,15 @@ def server_certificate(host: str, port: int, timeout: float = 5.0) -> str | None
 def verification_failure(exc: BaseException) -> str | None:
     """Why the certificate was refused ("self-signed certificate", "Hostname
     mismatch, ..."), or None when ``exc`` is not a verification failure.
-    Wrappers (urllib3's, requests') put the ssl error a few layers deep."""
+    The ssl error is looked for down ``exc``'s chain (cause, context, first
+    argument), so a wrapped one is found too."""
     seen: set[int] = set()
     cur: BaseException | None = exc
     while cur is not None and id(cur) not in seen:
         seen.add(id(cur))
         if isinstance(cur, ssl.SSLCertVerificationError):
             return str(cur.verify_message or "certificate verify failed")
-        reason = getattr(cur, "reason", None)  # e.g. urllib3's MaxRetryError
-        nxt = reason if isinstance(reason, BaseException) else None
-        nxt = nxt or cur.__cause__ or cur.__context__
+        nxt = cur.__cause__ or cur.__context__
         if nxt is None and cur.args and isinstance(cur.args[0], BaseException):
             nxt = cur.args[0]
         cur = nxt

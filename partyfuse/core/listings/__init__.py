@@ -7,16 +7,19 @@ Contract (implemented in this package):
 
 ``url_path`` is the URL path of the listed directory as requested
 (percent-encoded, ending in "/"), so absolute hrefs (IIS) and same-origin
-links can be resolved.  ``dialect`` forces a parser ("cpp", "nginx", "iis",
-"apache", "lighttpd", "python", "generic"); None auto-detects.  Raises
-``ListingError`` (a ProtocolError) when nothing matches.
+links can be resolved.  ``dialect`` forces a parser (one of ``DIALECTS``);
+None auto-detects.  Raises ``ListingError`` (a ProtocolError) when nothing
+matches.  ``Listing.dialect`` names the parser that read the page, one of
+``PARSERS``' keys; ``PARSERS`` is the one table of dialect names, and
+``DIALECTS`` is derived from it.
 
 One module per server (nginx, apache, iis, lighttpd, pyhttp, cpp_html,
-generic; copyparty's JSON lives in copyparty.py); _common holds the href and
-name rules every one of them shares.  Every parser is tolerant (a row it cannot
-read still gives the name, with size None), while auto-detection is strict (a
-page that matches no server and links to nothing is an error, not an empty
-directory).
+generic; copyparty's JSON lives in copyparty.py); what they share is in
+``hrefs`` (hrefs to names), ``builder`` (collecting entries safely),
+``markup`` (anchors and table rows) and ``columns`` (dates and sizes).
+Every parser is tolerant (a row it cannot read still gives the name, with
+size None), while auto-detection is strict (a page that matches no server and
+links to nothing is an error, not an empty directory).
 
 Sizes: only what a listing prints as exact bytes is kept; a rounded size
 ("12K", "1.0M", lighttpd's "0.1K") is None, resolved exactly by the core.
@@ -34,13 +37,28 @@ from collections.abc import Callable
 from ..errors import ProtocolError
 from ..model import Listing
 from . import apache, cpp_html, generic, iis, lighttpd, nginx, pyhttp
-from ._common import ListingBuilder, ListingError, decode_body, norm_dir_path
+from .builder import ListingBuilder, ListingError
 from .copyparty import parse_copyparty_doc
+from .hrefs import decode_body, norm_dir_path
 
-__all__ = ["DIALECTS", "ListingError", "parse_listing"]
+__all__ = ["DIALECTS", "PARSERS", "ListingError", "parse_listing"]
 
-#: Values accepted for ``dialect`` (the ``--html`` option).
-DIALECTS = ("cpp", "nginx", "iis", "apache", "lighttpd", "python", "generic")
+#: Every dialect a ``Listing`` may name (the parser that read it), and the
+#: ``dialect`` value (the ``--html`` option) that forces that parser.
+PARSERS = {
+    "cpp": "cpp",
+    "cpp-html": "cpp",
+    "nginx": "nginx",
+    "nginx-json": "nginx",
+    "nginx-xml": "nginx",
+    "iis": "iis",
+    "apache": "apache",
+    "lighttpd": "lighttpd",
+    "python": "python",
+    "generic": "generic",
+}
+#: Values accepted for ``dialect`` (the ``--html`` option), in ``PARSERS``' order.
+DIALECTS = tuple(dict.fromkeys(PARSERS.values()))
 
 #: HTML parsers in auto-detection order: the most specific signatures first
 #: (every page quotes the directory path, which may itself look like a marker;

@@ -26,19 +26,10 @@ import bisect
 import re
 from dataclasses import dataclass
 
-from ._common import (
-    MAX_RUN,
-    Link,
-    ListingBuilder,
-    exact_or_rounded_size,
-    iter_anchor_lines,
-    iter_anchors,
-    iter_table_rows,
-    month_number,
-    resolve_href,
-    strip_tags,
-    utc_epoch,
-)
+from .builder import ListingBuilder
+from .columns import exact_or_rounded_size, month_number, utc_epoch
+from .hrefs import Link, resolve_href
+from .markup import MAX_RUN, iter_anchor_lines, iter_anchors, iter_table_rows, strip_tags
 
 _DATE_ISO = re.compile(r"(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2})")
 _DATE_OLD = re.compile(r"(\d{2})-([A-Za-z]{3})-(\d{4}) (\d{2}):(\d{2})")

@@ -19,7 +19,7 @@ from typing import Any
 from ..errors import ProtocolError
 from ..limits import show_name
 from ..model import Entry
-from ._common import ListingBuilder
+from .builder import ListingBuilder
 
 log = logging.getLogger(__name__)
 

@@ -13,14 +13,10 @@ from __future__ import annotations
 import re
 
 from . import generic
-from ._common import (
-    ListingBuilder,
-    iter_anchors,
-    iter_table_rows,
-    resolve_href,
-    strip_tags,
-    utc_epoch,
-)
+from .builder import ListingBuilder
+from .columns import utc_epoch
+from .hrefs import resolve_href
+from .markup import iter_anchors, iter_table_rows, strip_tags
 
 _DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})")
 

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import re
 
-from ._common import ListingBuilder, iter_anchors, resolve_href
+from .builder import ListingBuilder
+from .hrefs import resolve_href
+from .markup import iter_anchors
 
 _HTML = re.compile(r"<(?:html|body|a\s|pre|ul|table|title)", re.I)
 

@@ -27,14 +27,10 @@ from __future__ import annotations
 
 import re
 
-from ._common import (
-    ListingBuilder,
-    iter_anchor_lines,
-    month_number,
-    resolve_href,
-    strip_tags,
-    utc_epoch,
-)
+from .builder import ListingBuilder
+from .columns import month_number, utc_epoch
+from .hrefs import resolve_href
+from .markup import iter_anchor_lines, strip_tags
 
 _TIME = r"(\d{1,2}):(\d{2})(?::(\d{2}))?\s*([AaPp]\.?[Mm]\.?)?"
 _US = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})\s+" + _TIME)

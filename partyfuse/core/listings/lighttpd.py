@@ -20,16 +20,10 @@ from __future__ import annotations
 import re
 
 from . import generic
-from ._common import (
-    MAX_RUN,
-    ListingBuilder,
-    iter_anchors,
-    iter_table_rows,
-    month_number,
-    resolve_href,
-    strip_tags,
-    utc_epoch,
-)
+from .builder import ListingBuilder
+from .columns import month_number, utc_epoch
+from .hrefs import resolve_href
+from .markup import MAX_RUN, iter_anchors, iter_table_rows, strip_tags
 
 _DATE = re.compile(r"(\d{4})-([A-Za-z]{3})-(\d{1,2}) (\d{2}):(\d{2}):(\d{2})")
 _PREAMBLE = re.compile(

@@ -26,18 +26,10 @@ import re
 from typing import Any
 
 from ..limits import show_name
-from ._common import (
-    MAX_RUN,
-    Link,
-    ListingBuilder,
-    ListingError,
-    exact_or_rounded_size,
-    iter_anchor_lines,
-    month_number,
-    resolve_href,
-    strip_tags,
-    utc_epoch,
-)
+from .builder import ListingBuilder, ListingError
+from .columns import exact_or_rounded_size, month_number, utc_epoch
+from .hrefs import Link, resolve_href
+from .markup import MAX_RUN, iter_anchor_lines, strip_tags
 
 _HTML_COLS = re.compile(r"(\d{1,2})-([A-Za-z]{3})-(\d{4}) (\d{1,2}):(\d{2})\s+(\S+)")
 

@@ -4,12 +4,14 @@
 directories end in "/", no sizes or times (size None, mtime 0).  Undecodable
 bytes in names arrive as UTF-8-encoded surrogates ("%ED%B3%BF" for 0xFF) because
 it quotes with errors="surrogatepass": decoded back to the same surrogateescape
-name (see _common.bytes_to_name).
+name (see hrefs.bytes_to_name).
 """
 
 from __future__ import annotations
 
-from ._common import ListingBuilder, iter_anchors, resolve_href
+from .builder import ListingBuilder
+from .hrefs import resolve_href
+from .markup import iter_anchors
 
 
 def looks_like(text: str) -> bool:
