@@ -14,7 +14,7 @@ after every step: cached memory within ``-cf`` * 1 MiB, at most ``-cf`` blocks.
 
 The files are served by a ``Served`` the machine class names: MemoryTransport
 (fast, so most examples), or a fake copyparty or nginx (fakes/servers.py)
-read through the real HttpTransport, so the same rules prove the HTTP layer
+read through the real HttpTransport (both machines, fetch-ahead too), so the same rules prove the HTTP layer
 never hands the core bytes of the wrong version or range either.
 """
 
@@ -564,3 +564,21 @@ class PrefetchMachine(RemoteFSMachine):
 
 PrefetchMachine.TestCase.settings = settings(stateful_step_count=25)
 TestRemoteFSWithPrefetch = PrefetchMachine.TestCase
+
+
+class PrefetchOverCopypartyMachine(PrefetchMachine):
+    serve = http_served("cpp")
+
+
+class PrefetchOverNginxMachine(PrefetchMachine):
+    serve = http_served("nginx")
+
+
+PrefetchOverCopypartyMachine.TestCase.settings = settings(
+    stateful_step_count=25, max_examples=HTTP_EXAMPLES
+)
+TestRemoteFSWithPrefetchOverCopyparty = PrefetchOverCopypartyMachine.TestCase
+PrefetchOverNginxMachine.TestCase.settings = settings(
+    stateful_step_count=25, max_examples=HTTP_EXAMPLES
+)
+TestRemoteFSWithPrefetchOverNginx = PrefetchOverNginxMachine.TestCase
