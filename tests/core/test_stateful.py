@@ -14,8 +14,9 @@ after every step: cached memory within ``-cf`` * 1 MiB, at most ``-cf`` blocks.
 
 The files are served by a ``Served`` the machine class names: MemoryTransport
 (fast, so most examples), or a fake copyparty or nginx (fakes/servers.py)
-read through the real HttpTransport (both machines, fetch-ahead too), so the same rules prove the HTTP layer
-never hands the core bytes of the wrong version or range either.
+read through the real HttpTransport (both machines, fetch-ahead too), so the
+same rules prove the HTTP layer never hands the core bytes of the wrong
+version or range either.
 """
 
 from __future__ import annotations
