@@ -26,7 +26,7 @@ import os
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from hypothesis import event, note, settings
 from hypothesis import strategies as st
@@ -378,25 +378,6 @@ class RemoteFSMachine(RuleBasedStateMachine):
 RemoteFSMachine.TestCase.settings = settings(stateful_step_count=25)
 TestRemoteFS = RemoteFSMachine.TestCase
 
-#: Each HTTP example starts a server and moves megabytes through it: fewer of them
-#: (the memory machine explores the core; these prove the HTTP layer keeps to it).
-HTTP_EXAMPLES = max(1, settings.default.max_examples // 10)
-
-
-class OverCopypartyMachine(RemoteFSMachine):
-    serve = http_served("cpp")
-
-
-class OverNginxMachine(RemoteFSMachine):
-    serve = http_served("nginx")
-
-
-OverCopypartyMachine.TestCase.settings = settings(
-    stateful_step_count=25, max_examples=HTTP_EXAMPLES
-)
-TestRemoteFSOverCopyparty = OverCopypartyMachine.TestCase
-OverNginxMachine.TestCase.settings = settings(stateful_step_count=25, max_examples=HTTP_EXAMPLES)
-TestRemoteFSOverNginx = OverNginxMachine.TestCase
 
 SMALL_SIZES = [1, 4095, 64 * KiB, 100 * KiB + 7, MiB - 1, MiB]
 
@@ -455,19 +436,20 @@ PrefetchMachine.TestCase.settings = settings(stateful_step_count=25)
 TestRemoteFSWithPrefetch = PrefetchMachine.TestCase
 
 
-class PrefetchOverCopypartyMachine(PrefetchMachine):
-    serve = http_served("cpp")
+#: Each HTTP example starts a server and moves megabytes through it: fewer of them
+#: (the memory machines explore the core; these prove the HTTP layer keeps to it).
+HTTP_EXAMPLES = max(1, settings.default.max_examples // 10)
 
 
-class PrefetchOverNginxMachine(PrefetchMachine):
-    serve = http_served("nginx")
+def over_http(machine: type[RemoteFSMachine], kind: str) -> Any:
+    """The TestCase of ``machine`` with its files on a fake ``kind`` server
+    (fakes/servers.py), read through HttpTransport, with HTTP_EXAMPLES examples."""
+    served = type(f"{machine.__name__}Over{kind}", (machine,), {"serve": http_served(kind)})
+    served.TestCase.settings = settings(stateful_step_count=25, max_examples=HTTP_EXAMPLES)
+    return served.TestCase
 
 
-PrefetchOverCopypartyMachine.TestCase.settings = settings(
-    stateful_step_count=25, max_examples=HTTP_EXAMPLES
-)
-TestRemoteFSWithPrefetchOverCopyparty = PrefetchOverCopypartyMachine.TestCase
-PrefetchOverNginxMachine.TestCase.settings = settings(
-    stateful_step_count=25, max_examples=HTTP_EXAMPLES
-)
-TestRemoteFSWithPrefetchOverNginx = PrefetchOverNginxMachine.TestCase
+TestRemoteFSOverCopyparty = over_http(RemoteFSMachine, "cpp")
+TestRemoteFSOverNginx = over_http(RemoteFSMachine, "nginx")
+TestRemoteFSWithPrefetchOverCopyparty = over_http(PrefetchMachine, "cpp")
+TestRemoteFSWithPrefetchOverNginx = over_http(PrefetchMachine, "nginx")
