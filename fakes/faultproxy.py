@@ -184,25 +184,21 @@ class _Reader:
 
     def head(self) -> bytes:
         """Up to and including the blank line ending a head."""
-        while True:
-            i = self.buf.find(b"\r\n\r\n")
-            if i >= 0:
-                out = bytes(self.buf[: i + 4])
-                del self.buf[: i + 4]
-                return out
-            if len(self.buf) > MAX_HEAD:
-                raise _Gone("head too long")
-            self._more()
+        return self._through(b"\r\n\r\n", "head")
 
     def line(self) -> bytes:
+        return self._through(b"\r\n", "line")
+
+    def _through(self, end: bytes, what: str) -> bytes:
+        """Up to and including the next ``end`` (at most MAX_HEAD bytes before it)."""
         while True:
-            i = self.buf.find(b"\r\n")
+            i = self.buf.find(end)
             if i >= 0:
-                out = bytes(self.buf[: i + 2])
-                del self.buf[: i + 2]
+                out = bytes(self.buf[: i + len(end)])
+                del self.buf[: i + len(end)]
                 return out
             if len(self.buf) > MAX_HEAD:
-                raise _Gone("line too long")
+                raise _Gone(f"{what} too long")
             self._more()
 
     def exactly(self, n: int) -> bytes:

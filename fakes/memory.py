@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from fakes.clock import FakeClock
@@ -88,6 +88,10 @@ class MemoryTransport:
         self.unknown: set[str] = (
             set() if isinstance(unknown_sizes, bool) else {_norm(p) for p in unknown_sizes}
         )
+        self.meanwhile: Callable[[], None] | None = None
+        """Run once, when the next range or batch has its bytes and before it returns
+        them: the server replaces a file (and the filesystem re-lists) while an
+        answer of the old version is on its way."""
         self.log: list[Request] = []
         self._faults: list[_Fault] = []
         # a file's bytes and mtime change together, as on a server that renames
@@ -180,12 +184,17 @@ class MemoryTransport:
                 return fault.short
         return False
 
+    def _call(self, kind: str, path: str, start: int = 0, end: int = 0) -> tuple[str, bool]:
+        """Every call's start: the normalized path, logged, faults applied; True =
+        cut the body short."""
+        path = _norm(path)
+        self.log.append(Request(kind, path, start, end))
+        return path, self._before(kind, path)
+
     # ---- the Transport protocol ----------------------------------------
 
     def list_dir(self, path: str) -> list[Entry]:
-        path = _norm(path)
-        self.log.append(Request("list", path))
-        self._before("list", path)
+        path, _ = self._call("list", path)
         with self._mutex:
             if path not in self.dirs:
                 raise NotFound(path)
@@ -198,9 +207,7 @@ class MemoryTransport:
             return [self.entry_of(prefix + n) for n in sorted(names)]
 
     def read_range(self, path: str, start: int, end: int, entry: Entry) -> bytes:
-        path = _norm(path)
-        self.log.append(Request("range", path, start, end))
-        short = self._before("range", path)
+        path, short = self._call("range", path, start, end)
         with self._mutex:
             if path not in self.files:
                 raise NotFound(path)
@@ -220,23 +227,17 @@ class MemoryTransport:
         if len(body) != end - start:
             # the real transport checks Content-Length/Content-Range the same way
             raise ProtocolError(f"short body for {path}: {len(body)} of {end - start}")
+        self._run_meanwhile()
         return body
 
     def probe(self, path: str, entry: Entry) -> Entry:
         """The file's size, and its mtime where ``entry`` (the listing) had none."""
-        path = _norm(path)
-        self.log.append(Request("probe", path))
-        self._before("probe", path)
+        path, _ = self._call("probe", path)
         with self._mutex:
             if path not in self.files:
                 raise NotFound(path)
             size, mtime = len(self.files[path]), self.mtimes[path]
         return replace(entry, size=size, mtime=entry.mtime or mtime)
-
-    def probe_size(self, path: str, entry: Entry) -> int:
-        size = self.probe(path, entry).size
-        assert size is not None
-        return size
 
     # ---- the optional BatchTransport protocol ---------------------------
 
@@ -249,11 +250,14 @@ class MemoryTransport:
         match, each once; ``fail(kind="batch")`` fails the request."""
         if not self.batch:
             raise ProtocolError("this transport does not batch")
-        folder = _norm(folder)
-        self.log.append(Request("batch", folder, len(entries)))
-        self._before("batch", folder)
+        folder, _ = self._call("batch", folder, len(entries))
         cut, self.batch_cut_after = self.batch_cut_after, None
-        return self._batch(folder, list(entries), cut)
+        batch = self._batch(folder, list(entries), cut)
+        if self.meanwhile is None:
+            return batch
+        answer = list(batch)  # the bytes are on their way before the change
+        self._run_meanwhile()
+        return iter(answer)
 
     def _batch(
         self, folder: str, entries: list[Entry], cut: int | None
@@ -275,6 +279,11 @@ class MemoryTransport:
             done.add(entry.name)
             self.batched.append(path)
             yield entry, data
+
+    def _run_meanwhile(self) -> None:
+        hook, self.meanwhile = self.meanwhile, None
+        if hook is not None:
+            hook()
 
     # ---- log helpers ---------------------------------------------------
 

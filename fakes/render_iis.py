@@ -46,34 +46,12 @@ SHOW_DATE, SHOW_TIME, SHOW_SIZE, SHOW_EXTENSION, SHOW_LONGDATE = 2, 4, 8, 16, 32
 DEFAULT_FLAGS = SHOW_DATE | SHOW_TIME | SHOW_SIZE | SHOW_EXTENSION
 
 _DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-_MONTHS = (
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
+_MONTHS = tuple(
+    "January February March April May June July August September October November December".split()
 )
 _DE_DAYS = ("Montag", "Dienstag", "Mittwoch", "Donnerstag", "Freitag", "Samstag", "Sonntag")
-_DE_MONTHS = (
-    "Januar",
-    "Februar",
-    "März",
-    "April",
-    "Mai",
-    "Juni",
-    "Juli",
-    "August",
-    "September",
-    "Oktober",
-    "November",
-    "Dezember",
+_DE_MONTHS = tuple(
+    "Januar Februar März April Mai Juni Juli August September Oktober November Dezember".split()
 )
 _FORBIDDEN = set('<>:"/\\|?*')
 

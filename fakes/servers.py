@@ -10,15 +10,21 @@ way each product does.  Differences kept from the real servers:
   ETag is ``"hexsize-hexmtime_usec"``; a file without a known type gets no
   Content-Type.
 * IIS: Accept-Ranges everywhere; ETag ``"hexFILETIME:0"``.
+* copyparty: only its JSON listing (what partyfuse asks for, ``dir/?ls``;
+  a folder without ``?ls`` gets the same JSON, not copyparty's HTML page);
+  ``?raw`` and ``k=`` are ignored, files are served as by the others.
 
 Misbehaviour is switched per server, at any time, from the test thread:
 ``ignore_range`` (200 with the whole body), ``range_past_eof_416`` (a range
 running past EOF is refused instead of clamped), ``refuse_head`` (405),
-``fail_next(n, status)`` (5xx on the next n requests), ``drop_next(n)``
-(close the connection without answering the next n requests),
+``fail_next(n, status, path)`` (an error status for the next n requests, of
+``path`` only when given), ``drop_next(n)`` (close the connection without
+answering the next n requests),
 ``short_body`` (drop the last n bytes of file bodies but keep the
 Content-Length, then close), ``shift_range`` (a 206 for bytes shifted by n,
-labelled honestly in its Content-Range: not the range that was asked for).
+labelled honestly in its Content-Range: not the range that was asked for),
+``stall`` (read each request and never answer, until the client hangs up;
+``stalled`` counts them).
 
 If-Range is honoured (strong ETag, or a date equal to Last-Modified; a
 failed validator gets the whole file with 200), as nginx and Apache do.
@@ -29,6 +35,7 @@ RFC 9110 allows), If-None-Match / If-Modified-Since (no 304s).
 from __future__ import annotations
 
 import base64
+import json
 import re
 import socket
 import threading
@@ -36,14 +43,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import unquote_to_bytes
+from urllib.parse import quote_from_bytes, unquote_to_bytes
 
 from pytest_httpserver.httpserver import HTTPServerBase
 from werkzeug import Request, Response
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from . import render_apache, render_iis, render_nginx
-from .tree import Node, Tree
+from .tree import Node, Tree, name_bytes
 
 _RANGE = re.compile(r"bytes=(\d*)-(\d*)")
 _NGINX_TYPES = {
@@ -92,9 +99,12 @@ class FakeServer(HTTPServerBase):
         self.short_body = 0
         self.seen: list[Seen] = []
         self.shift_range = 0
+        self.stall = False
+        self.stalled = 0
         self._fail_left = 0
         self._drop_left = 0
         self._fail_status = 503
+        self._fail_path: str | None = None
         self._lock = threading.Lock()
 
     # -- lifecycle --------------------------------------------------------
@@ -135,9 +145,9 @@ class FakeServer(HTTPServerBase):
     def url(self, path: str = "/") -> str:
         return f"http://{self.host}:{self.port}{path}"
 
-    def fail_next(self, count: int, status: int = 503) -> None:
+    def fail_next(self, count: int, status: int = 503, path: str | None = None) -> None:
         with self._lock:
-            self._fail_left, self._fail_status = count, status
+            self._fail_left, self._fail_status, self._fail_path = count, status, path
 
     def drop_next(self, count: int) -> None:
         with self._lock:
@@ -182,14 +192,23 @@ class FakeServer(HTTPServerBase):
         with self._lock:
             drop = self._drop_left > 0
             self._drop_left -= drop
-            if not drop and self._fail_left > 0:
+            failing = self._fail_path in (None, request.path)
+            if not drop and failing and self._fail_left > 0:
                 self._fail_left -= 1
                 return self._error(self._fail_status)
-        if drop:
-            sock = request.environ.get("werkzeug.socket")
-            if sock is not None:
-                sock.shutdown(socket.SHUT_RDWR)  # the client sees EOF instead of a status line
-            return Response(b"", status=500)
+        sock = request.environ.get("werkzeug.socket")
+        if drop and sock is not None:
+            sock.shutdown(socket.SHUT_RDWR)  # the client sees EOF instead of a status line
+        if self.stall and sock is not None:
+            with self._lock:
+                self.stalled += 1
+            try:
+                while sock.recv(4096):  # until the client gives up
+                    pass
+            except OSError:
+                pass
+        if drop or self.stall:
+            return Response(b"", status=500)  # nobody reads it: the connection is gone
         if self.auth is not None and not self._authorized(request):
             return self._error(401, {"WWW-Authenticate": 'Basic realm="fake"'})
         if request.method not in ("GET", "HEAD"):
@@ -386,6 +405,22 @@ class FakeIIS(FakeServer):
         }
 
 
+class FakeCopyparty(FakeServer):
+    """copyparty's JSON folder listing (``?ls``): the listing partyfuse reads from copyparty."""
+
+    server_header = "copyparty"
+
+    def render_listing(self, path: str, host: str) -> tuple[bytes, dict[str, str]]:
+        doc: dict[str, list[dict[str, Any]]] = {"dirs": [], "files": []}
+        for name, node in sorted(self.tree.listdir(path)):
+            href = quote_from_bytes(name_bytes(name))
+            if node.is_dir:
+                doc["dirs"].append({"href": href + "/", "sz": 0, "ts": node.mtime})
+            else:
+                doc["files"].append({"href": href, "sz": node.size, "ts": node.mtime})
+        return json.dumps(doc).encode(), {"Content-Type": "application/json"}
+
+
 _REASONS = {
     301: "Moved Permanently",
     401: "Authorization Required",
@@ -401,4 +436,5 @@ KINDS: dict[str, Callable[..., FakeServer]] = {
     "nginx": FakeNginx,
     "apache": FakeApache,
     "iis": FakeIIS,
+    "cpp": FakeCopyparty,
 }

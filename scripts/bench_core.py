@@ -31,7 +31,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from fakes.memory import MemoryTransport  # noqa: E402
-from partyfuse.core.remotefs import CacheConfig, RemoteFS  # noqa: E402
+from partyfuse.core.remotefs import RemoteFS  # noqa: E402
+from tests.support.fs import make_fs  # noqa: E402
 
 KiB, MiB = 1 << 10, 1 << 20
 
@@ -49,12 +50,12 @@ class SlowTransport(MemoryTransport):
 
 
 def _fs(transport: MemoryTransport, blocks: int, spawn: Callable[..., None] | None) -> RemoteFS:
-    return RemoteFS(
+    return make_fs(
         transport,
         clock=time.monotonic,
-        config=CacheConfig(file_blocks=blocks),
         lock_factory=threading.Lock,
         spawn=spawn,
+        file_blocks=blocks,
     )
 
 

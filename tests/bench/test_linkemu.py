@@ -27,6 +27,8 @@ sys.path.insert(0, str(SCRIPTS))
 
 from linkemu import PROFILES, LinkEmulator, LinkSpec, spec_for  # noqa: E402
 
+from tests.support.raw_servers import SocketServer  # noqa: E402
+
 MiB = 1 << 20
 
 
@@ -37,56 +39,21 @@ def _recv_all(s: socket.socket) -> bytes:
     return bytes(out)
 
 
-class Backend:
-    """A tiny threaded TCP server; ``handler(conn)`` runs per connection."""
-
-    def __init__(self, handler: Callable[[socket.socket], None]) -> None:
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.addr: tuple[str, int] = self.sock.getsockname()
-        self.handler = handler
-        self.threads: list[threading.Thread] = []
-        self.errors: list[BaseException] = []
-        self.accepter = threading.Thread(target=self._accept, daemon=True)
-        self.accepter.start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            t = threading.Thread(target=self._run, args=(conn,), daemon=True)
-            self.threads.append(t)
-            t.start()
-
-    def _run(self, conn: socket.socket) -> None:
-        try:
-            with conn:
-                self.handler(conn)
-        except BaseException as e:  # noqa: BLE001 - reported by the test
-            self.errors.append(e)
-
-    def close(self) -> None:
-        with contextlib.suppress(OSError):
-            self.sock.shutdown(socket.SHUT_RDWR)
-        self.sock.close()
-        self.accepter.join(5)
-        for t in self.threads:
-            t.join(5)
+def backend(handler: Callable[[socket.socket], None]) -> SocketServer:
+    """A threaded TCP server on 127.0.0.1 running ``handler(conn)`` per connection."""
+    return SocketServer(lambda conn, _n: handler(conn))
 
 
 @contextlib.contextmanager
 def link(handler: Callable[[socket.socket], None], spec: LinkSpec) -> Iterator[int]:
-    backend = Backend(handler)
-    emu = LinkEmulator(spec, backend.addr)
+    server = backend(handler)
+    emu = LinkEmulator(spec, server.addr)
     try:
         yield emu.start()
     finally:
         emu.stop()
-        backend.close()
-    assert backend.errors == []
+        server.stop()
+    assert server.errors == []
 
 
 def echo(conn: socket.socket) -> None:
@@ -216,9 +183,9 @@ def test_stop_leaves_no_thread_and_no_socket_even_with_open_connections() -> Non
             while conn.recv(1 << 16):
                 pass
 
-    backend = Backend(hold)
+    server = backend(hold)
     threads0, fds0 = threading.active_count(), _fds()
-    emu = LinkEmulator(LinkSpec(rtt_ms=2.0, mbit=100.0), backend.addr)
+    emu = LinkEmulator(LinkSpec(rtt_ms=2.0, mbit=100.0), server.addr)
     port = emu.start()
     clients = [socket.create_connection(("127.0.0.1", port)) for _ in range(3)]
     for c in clients:
@@ -230,7 +197,7 @@ def test_stop_leaves_no_thread_and_no_socket_even_with_open_connections() -> Non
         with contextlib.suppress(ConnectionResetError):
             assert _recv_all(c) == b""  # the emulator closed its end
         c.close()
-    backend.close()
+    server.stop()
     assert threading.active_count() == threads0 - 1  # the backend's accept thread is gone too
     assert _fds() == fds0 - 1  # ... and its listening socket
     assert emu.stats()["open_connections"] == 0
@@ -253,9 +220,9 @@ def _start_process(*args: str) -> tuple[subprocess.Popen[str], int]:
 
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGTERM cannot be caught on Windows")
 def test_process_serves_until_sigterm_then_reports_bytes_and_frees_the_port() -> None:
-    backend = Backend(echo)
+    server = backend(echo)
     proc, port = _start_process(
-        "--target", f"127.0.0.1:{backend.addr[1]}", "--rtt-ms", "2", "--mbit", "100"
+        "--target", f"127.0.0.1:{server.port}", "--rtt-ms", "2", "--mbit", "100"
     )
     try:
         with socket.create_connection(("127.0.0.1", port)) as s:
@@ -270,7 +237,7 @@ def test_process_serves_until_sigterm_then_reports_bytes_and_frees_the_port() ->
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-        backend.close()
+        server.stop()
     assert proc.returncode == 0
     stats = json.loads(err.strip().splitlines()[-1])
     assert stats["up_bytes"] == 300 and stats["down_bytes"] == 300

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from partyfuse.core.blockcache import MIN_CHARGE, BlockCache
 from partyfuse.core.model import BLOCK_SIZE, FileVersion
-
-from .support import KiB, MiB, payload
+from tests.support.fs import KiB, MiB, payload
 
 V1 = FileVersion(8 * MiB, 1.0)
 V2 = FileVersion(8 * MiB, 2.0)

@@ -12,7 +12,7 @@ import os
 
 import pytest
 
-from .support import KiB, MiB, make_fs, payload
+from tests.support.fs import KiB, MiB, memory_fs, payload
 
 FILE_SIZES = [2 * MiB + d for d in range(-3, 4)]
 READ_SIZES = [64 * KiB + d for d in range(-2, 3)]
@@ -33,7 +33,7 @@ def test_boundary_sweep_matches_model_bytes(file_blocks: int) -> None:
         for read_size in READ_SIZES:
             # one fs per (size, read size): later shifts meet blocks cached by
             # earlier ones at odd offsets, i.e. partial hits at both ends
-            fs, t, _ = make_fs({"f": data}, file_blocks=file_blocks)
+            fs, t, _ = memory_fs({"f": data}, file_blocks=file_blocks)
             for shift in SHIFTS:
                 offsets = _offsets(file_size, read_size, shift)
                 for order in (offsets, offsets[::-1]):

@@ -6,13 +6,11 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable
 
 import pytest
 
 from partyfuse.core import fetcher
-
-from .support import KiB, MiB, make_fs, payload
+from tests.support.fs import KiB, MiB, memory_fs, payload, queued_fs, read_until_queued
 
 CORE = "partyfuse.core"
 
@@ -28,7 +26,7 @@ def messages(caplog: pytest.LogCaptureFixture) -> list[str]:
 
 def test_dir_cache_hit_miss_and_stale(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG, logger=CORE)
-    fs, _, clock = make_fs({"a/b.txt": b"x"}, dir_ttl=1.0)
+    fs, _, clock = memory_fs({"a/b.txt": b"x"}, dir_ttl=1.0)
     fs.getattr("/a/b.txt")
     assert "dir cache miss /a" in messages(caplog)
     caplog.clear()
@@ -47,7 +45,7 @@ def test_dir_cache_hit_miss_and_stale(caplog: pytest.LogCaptureFixture) -> None:
 def test_block_cache_hit_and_miss_show_the_fetched_spans(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG, logger=CORE)
     data = payload(4 * MiB)
-    fs, _, _ = make_fs({"f": data})
+    fs, _, _ = memory_fs({"f": data})
     fh = fs.open("/f", os.O_RDONLY)
     caplog.clear()
     assert fs.read("/f", 4 * KiB, MiB, fh) == data[MiB : MiB + 4 * KiB]
@@ -62,14 +60,9 @@ def test_block_cache_hit_and_miss_show_the_fetched_spans(caplog: pytest.LogCaptu
 def test_readahead_decisions_are_logged(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG, logger=CORE)
     data = payload(8 * MiB)
-    jobs: list[Callable[[], None]] = []
-    fs, _, _ = make_fs({"f": data}, spawn=jobs.append)
+    fs, _, _, jobs = queued_fs({"f": data})
     fh = fs.open("/f", os.O_RDONLY)
-    pos = 0
-    while not jobs:
-        assert fs.read("/f", 128 * KiB, pos, fh) == data[pos : pos + 128 * KiB]
-        pos += 128 * KiB
-        assert pos < len(data), "a forward stream must start a read-ahead"
+    pos = read_until_queued(fs, "/f", data, fh, jobs)
     planned = [m for m in messages(caplog) if "read-ahead" in m]
     assert len(planned) == 1 and planned[0].startswith("read /f read-ahead [")
     spans = planned[0].removeprefix("read /f read-ahead ").split(" ")
@@ -93,8 +86,7 @@ def test_nothing_is_formatted_when_debug_is_off(
 
     monkeypatch.setattr(fetcher, "spans_text", forbidden)
     data = payload(8 * MiB)
-    jobs: list[Callable[[], None]] = []
-    fs, _, clock = make_fs({"f": data}, spawn=jobs.append)
+    fs, _, clock, jobs = queued_fs({"f": data})
     fh = fs.open("/f", os.O_RDONLY)
     for pos in range(0, 4 * MiB, 128 * KiB):
         assert fs.read("/f", 128 * KiB, pos, fh) == data[pos : pos + 128 * KiB]

@@ -8,9 +8,7 @@ from fakes.clock import FakeClock
 from fakes.memory import MemoryTransport
 from partyfuse.core.dircache import DirCache
 from partyfuse.core.model import Entry
-from partyfuse.core.remotefs import RemoteFS
-
-from .support import make_fs
+from tests.support.fs import make_fs, memory_fs
 
 
 def _lists(transport) -> list[str]:  # type: ignore[no-untyped-def]
@@ -19,7 +17,7 @@ def _lists(transport) -> list[str]:  # type: ignore[no-untyped-def]
 
 def test_getattr_of_many_files_costs_one_listing_of_their_parent() -> None:
     files = {f"d/f{i}": b"x" * i for i in range(20)}
-    fs, t, _ = make_fs(files)
+    fs, t, _ = memory_fs(files)
     for i in range(20):
         assert fs.getattr(f"/d/f{i}").size == i
     assert _lists(t) == ["d"]
@@ -27,7 +25,7 @@ def test_getattr_of_many_files_costs_one_listing_of_their_parent() -> None:
 
 
 def test_root_attrs_need_no_request() -> None:
-    fs, t, _ = make_fs({"a": b"1"})
+    fs, t, _ = memory_fs({"a": b"1"})
     attrs = fs.getattr("/")
     assert attrs.is_dir and attrs.to_stat()["st_mode"] == 0o40555
     assert t.log == []
@@ -35,7 +33,7 @@ def test_root_attrs_need_no_request() -> None:
 
 def test_root_mtime_is_when_the_filesystem_was_made_whatever_is_cached() -> None:
     t = MemoryTransport({"a": b"1"}, default_mtime=1_600_000_000.0)
-    fs = RemoteFS(t, clock=FakeClock(), mount_time=1_700_000_000.5)
+    fs = make_fs(t, mount_time=1_700_000_000.5)
     assert fs.getattr("/").mtime == 1_700_000_000.5
     assert fs.getattr("/").to_stat()["st_mtime"] == 1_700_000_000.5
     fs.readdir("/")  # a held root listing does not change it
@@ -44,7 +42,7 @@ def test_root_mtime_is_when_the_filesystem_was_made_whatever_is_cached() -> None
 
 
 def test_listing_is_reused_within_ttl_and_refetched_after() -> None:
-    fs, t, clock = make_fs({"d/a": b"1"}, dir_ttl=5.0)
+    fs, t, clock = memory_fs({"d/a": b"1"}, dir_ttl=5.0)
     fs.getattr("/d/a")
     clock.advance(4.9)
     fs.getattr("/d/a")
@@ -55,7 +53,7 @@ def test_listing_is_reused_within_ttl_and_refetched_after() -> None:
 
 
 def test_refreshed_listing_shows_new_and_removed_files() -> None:
-    fs, t, clock = make_fs({"d/a": b"1"})
+    fs, t, clock = memory_fs({"d/a": b"1"})
     assert [n for n, _ in fs.readdir("/d")] == ["a"]
     t.put("d/b", b"22")
     t.remove("d/a")
@@ -66,7 +64,7 @@ def test_refreshed_listing_shows_new_and_removed_files() -> None:
 
 def test_least_recently_used_listing_is_evicted_beyond_cdn() -> None:
     files = {f"d{i}/f": b"x" for i in range(3)}
-    fs, t, _ = make_fs(files, dir_max=2, dir_ttl=100.0)
+    fs, t, _ = memory_fs(files, dir_max=2, dir_ttl=100.0)
     fs.getattr("/d0/f")
     fs.getattr("/d1/f")
     fs.getattr("/d0/f")  # d0 is now more recent than d1
@@ -78,14 +76,14 @@ def test_least_recently_used_listing_is_evicted_beyond_cdn() -> None:
 
 
 def test_cdn_zero_lists_for_every_lookup() -> None:
-    fs, t, _ = make_fs({"d/a": b"1"}, dir_max=0)
+    fs, t, _ = memory_fs({"d/a": b"1"}, dir_max=0)
     for _ in range(3):
         fs.getattr("/d/a")
     assert _lists(t) == ["d", "d", "d"]
 
 
 def test_unknown_size_is_probed_once_and_kept_with_the_listing() -> None:
-    fs, t, clock = make_fs({"d/a": b"12345", "d/b": b"1"}, unknown_sizes=True)
+    fs, t, clock = memory_fs({"d/a": b"12345", "d/b": b"1"}, unknown_sizes=True)
     listing = dict(fs.readdir("/d"))
     assert listing == {"a": None, "b": None}
     assert fs.getattr("/d/a").size == 5
@@ -102,7 +100,7 @@ def test_unknown_size_is_probed_once_and_kept_with_the_listing() -> None:
 
 
 def test_unknown_size_is_probed_again_when_the_file_changed() -> None:
-    fs, t, clock = make_fs({"d/a": b"12345"}, unknown_sizes=True)
+    fs, t, clock = memory_fs({"d/a": b"12345"}, unknown_sizes=True)
     assert fs.getattr("/d/a").size == 5
     t.put("d/a", b"123")
     clock.advance(2.0)
@@ -129,7 +127,7 @@ def test_dircache_unit_ttl_boundary_and_lru() -> None:
 def test_missing_paths_are_enoent(path: str) -> None:
     from partyfuse.core.errors import FsError
 
-    fs, _, _ = make_fs({"d/a": b"1"})
+    fs, _, _ = memory_fs({"d/a": b"1"})
     with pytest.raises(FsError) as info:
         fs.getattr(path)
     assert info.value.errno == 2
@@ -139,7 +137,7 @@ def test_missing_names_are_answered_from_the_held_listing() -> None:
     # desktop managers and Windows probe for .hidden, desktop.ini, autorun.inf ...
     from partyfuse.core.errors import FsError
 
-    fs, t, _ = make_fs({"d/a": b"1"})
+    fs, t, _ = memory_fs({"d/a": b"1"})
     assert fs.getattr("/d/a").size == 1
     for name in (".hidden", "desktop.ini", "autorun.inf"):
         with pytest.raises(FsError) as info:

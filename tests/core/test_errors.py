@@ -9,8 +9,7 @@ import pytest
 
 from partyfuse.core.errors import Forbidden, FsError, NotFound, ProtocolError, Transient
 from partyfuse.core.remotefs import Attrs
-
-from .support import make_fs, payload
+from tests.support.fs import make_fs, memory_fs, payload
 
 
 def _errno(fn, *args) -> int:  # type: ignore[no-untyped-def]
@@ -30,7 +29,7 @@ def _errno(fn, *args) -> int:  # type: ignore[no-untyped-def]
     ],
 )
 def test_transport_errors_map_to_errno(error: Exception, expected: int) -> None:
-    fs, t, _ = make_fs({"d/f": payload(1000)})
+    fs, t, _ = memory_fs({"d/f": payload(1000)})
     t.fail(error, kind="list")  # type: ignore[arg-type]
     assert _errno(fs.getattr, "/d/f") == expected
     assert fs.getattr("/d/f").size == 1000  # the next call works
@@ -41,14 +40,14 @@ def test_transport_errors_map_to_errno(error: Exception, expected: int) -> None:
 
 
 def test_probe_failure_maps_to_errno() -> None:
-    fs, t, _ = make_fs({"f": b"abc"}, unknown_sizes=True)
+    fs, t, _ = memory_fs({"f": b"abc"}, unknown_sizes=True)
     t.fail(Forbidden("f"), kind="probe")
     assert _errno(fs.getattr, "/f") == errno.EACCES
     assert fs.getattr("/f").size == 3
 
 
 def test_short_body_is_eio_and_never_returned() -> None:
-    fs, t, _ = make_fs({"f": payload(5000)})
+    fs, t, _ = memory_fs({"f": payload(5000)})
     fh = fs.open("/f", os.O_RDONLY)
     t.short_bodies(path="f")
     assert _errno(fs.read, "/f", 100, 0, fh) == errno.EIO
@@ -67,13 +66,13 @@ def test_short_body_is_eio_and_never_returned() -> None:
     ],
 )
 def test_opening_for_write_is_erofs(flags: int) -> None:
-    fs, t, _ = make_fs({"f": b"abc"})
+    fs, t, _ = memory_fs({"f": b"abc"})
     assert _errno(fs.open, "/f", flags) == errno.EROFS
     assert t.log == []
 
 
 def test_access_rules() -> None:
-    fs, _, _ = make_fs({"d/f": b"abc"})
+    fs, _, _ = memory_fs({"d/f": b"abc"})
     assert _errno(fs.access, "/d/f", os.W_OK) == errno.EROFS
     assert _errno(fs.access, "/", os.R_OK | os.W_OK) == errno.EROFS
     assert _errno(fs.access, "/d/nope", os.R_OK) == errno.ENOENT
@@ -84,7 +83,7 @@ def test_access_rules() -> None:
 
 
 def test_open_directory_is_eisdir_and_readdir_of_file_is_enotdir() -> None:
-    fs, _, _ = make_fs({"d/f": b"abc"})
+    fs, _, _ = memory_fs({"d/f": b"abc"})
     assert _errno(fs.open, "/d", os.O_RDONLY) == errno.EISDIR
     assert _errno(fs.open, "/", os.O_RDONLY) == errno.EISDIR
     fs.getattr("/d/f")
@@ -103,7 +102,7 @@ def test_stat_dicts_are_read_only_modes() -> None:
 
 
 def test_statfs_is_a_dict_with_a_block_size() -> None:
-    fs, t, _ = make_fs({})
+    fs, t, _ = memory_fs({})
     st = fs.statfs()
     assert st["f_bsize"] > 0 and st["f_namemax"] == 255
     assert t.log == []
@@ -117,12 +116,10 @@ def test_names_are_mapped_both_ways() -> None:
         def to_remote(self, path: str) -> str:
             return path.replace("\uf03f", "?")
 
-    from fakes.clock import FakeClock
     from fakes.memory import MemoryTransport
-    from partyfuse.core.remotefs import RemoteFS
 
     t = MemoryTransport({"what?/why?": b"because"})
-    fs = RemoteFS(t, clock=FakeClock(), names=QMarks())
+    fs = make_fs(t, names=QMarks())
     assert [n for n, _ in fs.readdir("/")] == ["what\uf03f"]
     assert [n for n, _ in fs.readdir("/what\uf03f")] == ["why\uf03f"]
     fh = fs.open("/what\uf03f/why\uf03f", os.O_RDONLY)

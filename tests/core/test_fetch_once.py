@@ -5,12 +5,20 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable
 
 from fakes.memory import MemoryTransport
 from partyfuse.core.model import Entry
-
-from .support import KiB, MiB, assert_disjoint, make_fs, payload, ranges
+from tests.support.fs import (
+    KiB,
+    MiB,
+    assert_disjoint,
+    memory_fs,
+    payload,
+    queued_fs,
+    ranges,
+    read_span,
+    read_until_queued,
+)
 
 CHUNK = 128 * KiB
 
@@ -30,22 +38,14 @@ def test_a_straggling_read_of_a_forward_stream_does_not_fetch_behind_it() -> Non
     # can arrive after the one at E + 128K; it is the same forward stream, not
     # a backward one, so nothing already read (and dropped) is fetched again
     data = payload(40 * MiB)
-    fs, t, _ = make_fs({"f": data})
+    fs, t, _ = memory_fs({"f": data})
     fh = fs.open("/f", os.O_RDONLY)
-    pos = 0
-    while pos < 20 * MiB:
-        assert fs.read("/f", CHUNK, pos, fh) == data[pos : pos + CHUNK]
-        pos += CHUNK
+    pos = read_span(fs, "/f", data, fh, 0, 20 * MiB, CHUNK)
     edge = _covered_end(fs, "f", pos)
-    while pos < edge:
-        assert fs.read("/f", CHUNK, pos, fh) == data[pos : pos + CHUNK]
-        pos += CHUNK
+    pos = read_span(fs, "/f", data, fh, pos, edge, CHUNK)
     assert fs.read("/f", CHUNK, edge + CHUNK, fh) == data[edge + CHUNK : edge + 2 * CHUNK]
     assert fs.read("/f", CHUNK, edge, fh) == data[edge : edge + CHUNK]
-    pos = edge + 2 * CHUNK
-    while piece := fs.read("/f", CHUNK, pos, fh):
-        assert piece == data[pos : pos + len(piece)]
-        pos += len(piece)
+    read_span(fs, "/f", data, fh, edge + 2 * CHUNK, chunk=CHUNK)
     assert_disjoint(ranges(t.log))
     assert fs.stats.bytes_fetched == len(data)
 
@@ -72,20 +72,13 @@ def test_a_queued_readahead_skips_bytes_a_reader_is_fetching() -> None:
     # job not started, so nobody to wait for) fetches those bytes itself:
     # the job must not fetch them a second time
     data = payload(30 * MiB)
-    jobs: list[Callable[[], None]] = []
-    fs, _, _ = make_fs({"f": data}, spawn=jobs.append)
+    fs, _, _, jobs = queued_fs({"f": data})
     t = _HoldNext({"f": data})
     fs.transport = fs._fetcher.transport = t
     fh = fs.open("/f", os.O_RDONLY)
-    pos = 0
-    while not jobs:
-        assert pos < len(data), "the stream never planned a read-ahead"
-        assert fs.read("/f", CHUNK, pos, fh) == data[pos : pos + CHUNK]
-        pos += CHUNK
+    pos = read_until_queued(fs, "/f", data, fh, jobs, CHUNK)
     edge = _covered_end(fs, "f", pos)
-    while pos < edge:
-        assert fs.read("/f", CHUNK, pos, fh) == data[pos : pos + CHUNK]
-        pos += CHUNK
+    pos = read_span(fs, "/f", data, fh, pos, edge, CHUNK)
     got: list[bytes] = []
     t.armed = True
     reader = threading.Thread(target=lambda: got.append(fs.read("/f", CHUNK, pos, fh)))
@@ -106,8 +99,7 @@ def test_four_streams_on_one_file_share_the_budget_instead_of_evicting_each_othe
     # one stream are pushed out by another's before they are read
     size = 64 * MiB
     data = payload(size)
-    jobs: list[Callable[[], None]] = []
-    fs, t, _ = make_fs({"f": data}, file_blocks=12, spawn=jobs.append)
+    fs, t, _, jobs = queued_fs({"f": data}, file_blocks=12)
     quarter = size // 4
     handles = [fs.open("/f", os.O_RDONLY) for _ in range(4)]
     pos = [k * quarter for k in range(4)]
@@ -126,8 +118,7 @@ def test_a_stream_over_cached_bytes_still_starts_its_readahead_in_time() -> None
     # cached reads take a short path; it must still notice when the bytes
     # ahead run short, so the stream never stalls on a fetch of its own
     data = payload(30 * MiB)
-    jobs: list[Callable[[], None]] = []
-    fs, t, _ = make_fs({"f": data}, spawn=jobs.append)
+    fs, t, _, jobs = queued_fs({"f": data})
     warm = fs.open("/f", os.O_RDONLY)
     assert fs.read("/f", 4 * MiB, 0, warm) == data[: 4 * MiB]
     fs.release("/f", warm)
@@ -145,7 +136,7 @@ def test_a_stream_over_cached_bytes_still_starts_its_readahead_in_time() -> None
 
 def test_an_idle_stream_gives_its_share_of_the_budget_back() -> None:
     data = payload(64 * MiB)
-    fs, t, clock = make_fs({"f": data, "g": data}, file_blocks=12)
+    fs, t, clock = memory_fs({"f": data, "g": data}, file_blocks=12)
     a, b = fs.open("/g", os.O_RDONLY), fs.open("/f", os.O_RDONLY)
     for pos in range(0, 4 * CHUNK, CHUNK):  # a second stream, reading
         assert fs.read("/g", CHUNK, pos, a) == data[pos : pos + CHUNK]

@@ -7,8 +7,7 @@ import pytest
 from fakes.clock import FakeClock
 from fakes.memory import MemoryTransport, Request
 from partyfuse.core.errors import Changed, NotFound, ProtocolError, Transient
-
-from .support import make_fs
+from tests.support.fs import memory_fs
 
 
 def test_listing_shows_files_and_implied_and_explicit_dirs() -> None:
@@ -53,9 +52,9 @@ def test_faults_hit_the_next_n_matching_calls_only() -> None:
     t.fail(Transient("down"), path="f", times=2)
     for _ in range(2):
         with pytest.raises(Transient):
-            t.probe_size("f", t.entry_of("f"))
-    assert t.probe_size("g", t.entry_of("g")) == 3
-    assert t.probe_size("f", t.entry_of("f")) == 3
+            t.probe("f", t.entry_of("f"))
+    assert t.probe("g", t.entry_of("g")).size == 3
+    assert t.probe("f", t.entry_of("f")).size == 3
     t.short_bodies()
     with pytest.raises(ProtocolError):
         t.read_range("g", 0, 3, t.entry_of("g"))
@@ -65,7 +64,7 @@ def test_faults_hit_the_next_n_matching_calls_only() -> None:
 def test_unknown_sizes_are_hidden_from_listings_only() -> None:
     t = MemoryTransport({"a": b"12", "b": b"345"}, unknown_sizes=["b"])
     assert {e.name: e.size for e in t.list_dir("")} == {"a": 2, "b": None}
-    assert t.probe_size("b", t.entry_of("b")) == 3
+    assert t.probe("b", t.entry_of("b")).size == 3
 
 
 def test_delays_advance_the_fake_clock() -> None:
@@ -79,7 +78,7 @@ def test_delays_advance_the_fake_clock() -> None:
 
 def test_slow_server_listing_older_than_ttl_still_answers_getattr() -> None:
     # the listing takes longer than -cds: it is used for this call, then stale
-    fs, t, _ = make_fs({"d/f": b"abc"}, dir_ttl=1.0, delay=2.0)
+    fs, t, _ = memory_fs({"d/f": b"abc"}, dir_ttl=1.0, delay=2.0)
     assert fs.getattr("/d/f").size == 3
     assert fs.getattr("/d/f").size == 3
     assert len(t.requests("list")) == 2

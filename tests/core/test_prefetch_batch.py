@@ -6,19 +6,15 @@ from __future__ import annotations
 
 import os
 import threading
-import time
 from collections.abc import Iterator, Sequence
 
 import pytest
 
-from fakes.clock import FakeClock
 from fakes.memory import MemoryTransport
 from partyfuse.core.model import Entry
 from partyfuse.core.prefetch import BATCH_MAX, CONCURRENCY, FileJob, Prefetch
-from partyfuse.core.remotefs import RemoteFS
-
-from .support import KiB, make_fs, payload, read_all
-from .test_prefetch import Jobs, copy_folder, folder, threaded_fs
+from tests.support.folders import copy_folder, copy_started, folder, replaced_meanwhile
+from tests.support.fs import Jobs, KiB, memory_fs, payload, pooled_fs, read_all, run_past_gate
 
 
 def batches(t: MemoryTransport) -> list[int]:
@@ -34,7 +30,7 @@ def fetched(t: MemoryTransport) -> list[str]:
 def test_copying_100_small_files_takes_a_few_batches_and_each_file_once() -> None:
     files = folder(100)
     jobs = Jobs()
-    fs, t, _ = make_fs(files, spawn=jobs, batch=True)
+    fs, t, _ = memory_fs(files, spawn=jobs, batch=True)
     got = copy_folder(fs, jobs, "/p")
     assert got == {k.removeprefix("p/"): v for k, v in files.items()}
     assert len(batches(t)) <= 3 and max(batches(t)) <= BATCH_MAX
@@ -50,7 +46,7 @@ def test_a_long_folder_keeps_batches_large_instead_of_one_per_file_opened() -> N
     # there are enough new files for a real one (half of BATCH_MAX)
     files = folder(300)
     jobs = Jobs()
-    fs, t, _ = make_fs(files, spawn=jobs, batch=True)
+    fs, t, _ = memory_fs(files, spawn=jobs, batch=True)
     copy_folder(fs, jobs, "/p")
     assert len(t.requests("range")) <= 3
     assert len(batches(t)) <= 300 // (BATCH_MAX // 2) + 2
@@ -61,7 +57,7 @@ def test_without_batches_the_same_copy_is_a_request_per_file() -> None:
     # the baseline: the switch is off by default and the prefetcher asks per file
     files = folder(100)
     jobs = Jobs()
-    fs, t, _ = make_fs(files, spawn=jobs)
+    fs, t, _ = memory_fs(files, spawn=jobs)
     copy_folder(fs, jobs, "/p")
     assert batches(t) == [] and len(t.requests("range")) == 100
 
@@ -69,7 +65,7 @@ def test_without_batches_the_same_copy_is_a_request_per_file() -> None:
 def test_a_file_changed_between_listing_and_batch_is_not_served_stale() -> None:
     files = folder(20)
     jobs = Jobs()
-    fs, t, clock = make_fs(files, spawn=jobs, batch=True, mtimes={p: 100.0 for p in files})
+    fs, t, clock = memory_fs(files, spawn=jobs, batch=True, mtimes={p: 100.0 for p in files})
     fs.readdir("/p")
     read_all(fs, "/p/f000")  # queues the batch for f001..f019
     new = payload(4 * KiB, 99)
@@ -82,38 +78,9 @@ def test_a_file_changed_between_listing_and_batch_is_not_served_stale() -> None:
     assert read_all(fs, "/p/f005") == new
 
 
-class ListsAgainDuringBatch(MemoryTransport):
-    """A batch yields the version it was asked for, but before its answer is
-    back the file is replaced and the filesystem re-lists the folder."""
-
-    meanwhile: object = None
-
-    def read_files(self, folder: str, entries: Sequence[Entry]) -> Iterator[tuple[Entry, bytes]]:
-        old = {e.name: self.files[f"{folder}/{e.name}"] for e in entries}
-        hook, self.meanwhile = self.meanwhile, None
-        if callable(hook):
-            hook()
-        self.log.append(type(self.log[0])("batch", folder, len(entries)))
-        for e in entries:
-            yield e, old[e.name]
-
-
 def test_bytes_batched_for_a_version_listed_away_meanwhile_are_not_kept() -> None:
-    files = folder(10)
-    clock = FakeClock()
-    t = ListsAgainDuringBatch(files, clock=clock, batch=True)
-    jobs = Jobs()
-    fs = RemoteFS(t, clock=clock, spawn=jobs)
-    fs.readdir("/p")
-    read_all(fs, "/p/f000")
-    new = payload(4 * KiB, 77)
-
-    def change() -> None:
-        t.put("p/f003", new)
-        clock.advance(1.0)
-        fs.readdir("/p")  # the listing now shows the new version
-
-    t.meanwhile = change
+    _, fs, t, clock, jobs = copy_started(10, batch=True)
+    new = replaced_meanwhile(fs, t, clock, "p/f003")
     jobs.run()
     assert fs.version_cached("/p/f003") is None
     assert fs.version_cached("/p/f004") is not None  # the others landed
@@ -123,7 +90,7 @@ def test_bytes_batched_for_a_version_listed_away_meanwhile_are_not_kept() -> Non
 def test_a_batch_cut_midway_leaves_the_rest_to_normal_reads() -> None:
     files = folder(30)
     jobs = Jobs()
-    fs, t, _ = make_fs(files, spawn=jobs, batch=True)
+    fs, t, _ = memory_fs(files, spawn=jobs, batch=True)
     fs.readdir("/p")
     t.batch_cut_after = 10
     read_all(fs, "/p/f000")
@@ -142,7 +109,7 @@ def test_a_batch_cut_midway_leaves_the_rest_to_normal_reads() -> None:
 def test_batches_stay_within_half_the_cache(file_blocks: int) -> None:
     files = folder(60, 100 * KiB)
     jobs = Jobs()
-    fs, t, _ = make_fs(files, spawn=jobs, batch=True, file_blocks=file_blocks)
+    fs, t, _ = memory_fs(files, spawn=jobs, batch=True, file_blocks=file_blocks)
     budget = fs.cache_bound // 2
     got = copy_folder(fs, jobs, "/p")
     assert got == {k.removeprefix("p/"): v for k, v in files.items()}
@@ -169,18 +136,12 @@ class GatedBatches(MemoryTransport):
 def test_a_read_of_a_file_in_a_batch_waits_for_it_instead_of_fetching_twice() -> None:
     files = folder(10)
     t = GatedBatches(files, batch=True)
-    fs, pool = threaded_fs(t, 4)
+    fs, pool = pooled_fs(t, 4, dir_max=64)
     try:
         fs.readdir("/p")
         fh = fs.open("/p/f000", os.O_RDONLY)
         assert t.entered.wait(10)  # the batch is inside the transport, holding its gates
-        out: list[bytes] = []
-        reader = threading.Thread(target=lambda: out.append(read_all(fs, "/p/f004")))
-        reader.start()
-        time.sleep(0.05)  # let the reader reach the gate (a wait, not a timing assert)
-        t.gate.set()
-        reader.join(10)
-        assert out == [files["p/f004"]]
+        assert run_past_gate(lambda: read_all(fs, "/p/f004"), t.gate) == files["p/f004"]
         assert t.requests("range", "p/f004") == [] and t.batched.count("p/f004") == 1
         fs.release("/p/f000", fh)
     finally:

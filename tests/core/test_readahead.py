@@ -5,17 +5,27 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Callable
 
 import pytest
 
-from fakes.clock import FakeClock
 from fakes.memory import MemoryTransport
 from partyfuse.core.errors import Transient
 from partyfuse.core.readplan import AHEAD_WINDOWS
-from partyfuse.core.remotefs import CacheConfig, RemoteFS
-
-from .support import KiB, MiB, assert_disjoint, make_fs, payload, ranges, read_all
+from tests.support.fs import (
+    KiB,
+    MiB,
+    assert_disjoint,
+    make_fs,
+    memory_fs,
+    payload,
+    queued_fs,
+    ranges,
+    read_all,
+    read_span,
+    read_until_queued,
+    run_threads,
+    thread_spawn,
+)
 
 
 @pytest.mark.parametrize("file_blocks", [4, 5, 12])
@@ -26,7 +36,7 @@ def test_inline_readahead_keeps_the_pipeline_ahead_without_refetching(
     # drop-behind: blocks a stream has read past are evicted first, so bytes
     # fetched ahead are never pushed out before they are read, even at -cf 4
     data = payload(30 * MiB)
-    fs, t, _ = make_fs({"f": data}, file_blocks=file_blocks, spawn=lambda job: job())
+    fs, t, _ = memory_fs({"f": data}, file_blocks=file_blocks, spawn=lambda job: job())
     assert read_all(fs, "/f", chunk=chunk) == data
     assert fs.stats.readahead_requests > 0
     assert_disjoint(ranges(t.log))
@@ -36,13 +46,10 @@ def test_inline_readahead_keeps_the_pipeline_ahead_without_refetching(
 
 def test_pending_readahead_is_not_planned_twice() -> None:
     data = payload(30 * MiB)
-    jobs: list[Callable[[], None]] = []
-    fs, t, _ = make_fs({"f": data}, spawn=jobs.append)
+    fs, t, _, jobs = queued_fs({"f": data})
     fh = fs.open("/f", os.O_RDONLY)
-    pos = 0
-    for _ in range(40):  # never run the jobs: reads must not pile up read-aheads
-        assert fs.read("/f", 128 * KiB, pos, fh) == data[pos : pos + 128 * KiB]
-        pos += 128 * KiB
+    # never run the jobs: reads must not pile up read-aheads
+    pos = read_span(fs, "/f", data, fh, 0, 40 * 128 * KiB)
     assert len(jobs) == AHEAD_WINDOWS  # the slots filled, then nothing more
     for job in jobs:
         job()
@@ -51,10 +58,7 @@ def test_pending_readahead_is_not_planned_twice() -> None:
     # late job then finds nothing left to fetch
     assert fs.stats.readahead_requests == 0
     before = len(ranges(t.log))
-    while piece := fs.read("/f", 128 * KiB, pos, fh):
-        assert piece == data[pos : pos + len(piece)]
-        pos += len(piece)
-    assert pos == len(data)
+    assert read_span(fs, "/f", data, fh, pos) == len(data)
     later = ranges(t.log)[before:]
     assert later and all(s >= 5 * MiB for s, _ in later)  # nothing behind was fetched again
     assert_disjoint(later)
@@ -63,13 +67,9 @@ def test_pending_readahead_is_not_planned_twice() -> None:
 
 def test_failed_readahead_is_forgotten_and_the_read_fetches_it() -> None:
     data = payload(20 * MiB)
-    jobs: list[Callable[[], None]] = []
-    fs, t, _ = make_fs({"f": data}, spawn=jobs.append)
+    fs, t, _, jobs = queued_fs({"f": data})
     fh = fs.open("/f", os.O_RDONLY)
-    pos = 0
-    while not jobs:
-        fs.read("/f", 128 * KiB, pos, fh)
-        pos += 128 * KiB
+    read_until_queued(fs, "/f", data, fh, jobs)
     t.fail(Transient("boom"), kind="range")
     jobs.pop()()
     assert read_all(fs, "/f", fh=fh) == data
@@ -83,23 +83,11 @@ class SlowTransport(MemoryTransport):
         return super().read_range(path, start, end, entry)
 
 
-def _thread_spawn(threads: list[threading.Thread]) -> Callable[[Callable[[], None]], None]:
-    def spawn(job: Callable[[], None]) -> None:
-        th = threading.Thread(target=job, daemon=True)
-        threads.append(th)
-        th.start()
-
-    return spawn
-
-
 def test_reader_waits_for_its_readahead_instead_of_fetching_twice() -> None:
     data = payload(48 * MiB)
     threads: list[threading.Thread] = []
-    fs = RemoteFS(
-        SlowTransport({"f": data}),
-        clock=FakeClock(),
-        lock_factory=threading.Lock,
-        spawn=_thread_spawn(threads),
+    fs = make_fs(
+        SlowTransport({"f": data}), lock_factory=threading.Lock, spawn=thread_spawn(threads)
     )
     assert read_all(fs, "/f") == data
     for th in threads:
@@ -112,13 +100,7 @@ def test_concurrent_readers_on_real_threads_get_exact_bytes() -> None:
     files = {f"d/f{i}": payload(3 * MiB + 17 * i, i) for i in range(4)}
     transport = MemoryTransport(files)
     threads: list[threading.Thread] = []
-    fs = RemoteFS(
-        transport,
-        clock=FakeClock(),
-        config=CacheConfig(file_blocks=6),
-        lock_factory=threading.Lock,
-        spawn=_thread_spawn(threads),
-    )
+    fs = make_fs(transport, lock_factory=threading.Lock, spawn=thread_spawn(threads), file_blocks=6)
     results: dict[str, list[bytes]] = {}
     errors: list[BaseException] = []
 
@@ -133,12 +115,7 @@ def test_concurrent_readers_on_real_threads_get_exact_bytes() -> None:
         for name in files
         for chunk in (4 * KiB * 3 + 1, 128 * KiB)
     ]
-    for w in workers:
-        w.start()
-    for w in workers:
-        w.join(timeout=60)
-    for th in list(threads):
-        th.join(timeout=60)
+    run_threads(workers, threads, timeout=60)
     assert errors == []
     for name, data in files.items():
         assert results[name] == [data, data]
@@ -181,7 +158,7 @@ def test_parallel_reader_of_bytes_being_fetched_waits_instead_of_fetching_again(
     data = payload(2 * MiB)
     t = _HeldTransport({"f": data})
     _WatchedLock.waiting.clear()
-    fs = RemoteFS(t, clock=FakeClock(), lock_factory=_WatchedLock)
+    fs = make_fs(t, lock_factory=_WatchedLock)
     results: dict[str, bytes] = {}
     a = threading.Thread(target=lambda: results.update(a=fs.read("/f", 128 * KiB, 0, 0)))
     b = threading.Thread(target=lambda: results.update(b=fs.read("/f", 64 * KiB, 64 * KiB, 0)))
@@ -198,17 +175,11 @@ def test_parallel_reader_of_bytes_being_fetched_waits_instead_of_fetching_again(
 
 def test_queued_readahead_fetches_only_what_readers_left_missing() -> None:
     data = payload(30 * MiB)
-    jobs: list[Callable[[], None]] = []
-    fs, t, _ = make_fs({"f": data}, spawn=jobs.append)
+    fs, t, _, jobs = queued_fs({"f": data})
     fh = fs.open("/f", os.O_RDONLY)
-    pos = 0
-    while not jobs:
-        assert fs.read("/f", 128 * KiB, pos, fh) == data[pos : pos + 128 * KiB]
-        pos += 128 * KiB
+    pos = read_until_queued(fs, "/f", data, fh, jobs)
     # the reader runs past the queued read-ahead's range before the pool gets to it
-    for _ in range(40):
-        assert fs.read("/f", 128 * KiB, pos, fh) == data[pos : pos + 128 * KiB]
-        pos += 128 * KiB
+    read_span(fs, "/f", data, fh, pos, pos + 40 * 128 * KiB)
     before = len(ranges(t.log))
     jobs.pop(0)()
     assert ranges(t.log)[before:] == []  # everything it promised is cached already

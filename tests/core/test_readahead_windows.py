@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -19,8 +18,7 @@ from partyfuse.core.readplan import (
     plan_hit,
     plan_read,
 )
-
-from .support import KiB, MiB, assert_disjoint, make_fs, payload, ranges
+from tests.support.fs import KiB, MiB, assert_disjoint, payload, queued_fs, ranges
 
 BUDGET = 12 * MiB
 CHUNK = 128 * KiB
@@ -171,8 +169,7 @@ def test_plan_hit_agrees_with_plan_read_on_every_cached_read(
 def test_the_hit_path_still_starts_windows_in_time() -> None:
     # cached reads take the short path; the planner decides when a window is due
     data = payload(40 * MiB)
-    jobs: list[Callable[[], None]] = []
-    fs, t, _ = make_fs({"f": data}, spawn=jobs.append)
+    fs, t, _, jobs = queued_fs({"f": data})
     fh = fs.open("/f", os.O_RDONLY)
     for pos in range(0, 32 * MiB, CHUNK):
         assert fs.read("/f", CHUNK, pos, fh) == data[pos : pos + CHUNK]
@@ -186,8 +183,7 @@ def test_the_hit_path_still_starts_windows_in_time() -> None:
 
 def test_media_file_read_through_remotefs_fetches_the_tail_once() -> None:
     data = payload(30 * MiB)
-    jobs: list[Callable[[], None]] = []
-    fs, t, _ = make_fs({"v.mkv": data, "v.bin": data}, spawn=jobs.append)
+    fs, t, _, jobs = queued_fs({"v.mkv": data, "v.bin": data})
     for name in ("v.mkv", "v.bin"):
         fh = fs.open("/" + name, os.O_RDONLY)
         before = len(t.log)

@@ -7,12 +7,11 @@ import os
 import pytest
 
 from partyfuse.core.blockcache import MIN_CHARGE
-
-from .support import KiB, MiB, assert_disjoint, make_fs, payload, ranges, read_all
+from tests.support.fs import KiB, MiB, assert_disjoint, memory_fs, payload, ranges, read_all
 
 
 def test_empty_file_reads_empty_without_a_request() -> None:
-    fs, t, _ = make_fs({"e": b""})
+    fs, t, _ = memory_fs({"e": b""})
     fh = fs.open("/e", os.O_RDONLY)
     assert fs.read("/e", 4096, 0, fh) == b""
     assert fs.read("/e", 4096, 100, fh) == b""
@@ -22,7 +21,7 @@ def test_empty_file_reads_empty_without_a_request() -> None:
 @pytest.mark.parametrize("file_blocks", [0, 1, 12])
 def test_reads_at_and_past_eof_are_short_and_never_ask_past_eof(file_blocks: int) -> None:
     data = payload(100 * KiB + 7)
-    fs, t, _ = make_fs({"f": data}, file_blocks=file_blocks)
+    fs, t, _ = memory_fs({"f": data}, file_blocks=file_blocks)
     fh = fs.open("/f", os.O_RDONLY)
     size = len(data)
     assert fs.read("/f", 4096, size - 10, fh) == data[-10:]
@@ -34,7 +33,7 @@ def test_reads_at_and_past_eof_are_short_and_never_ask_past_eof(file_blocks: int
 
 def test_cf_zero_reads_exactly_what_was_asked() -> None:
     data = payload(3 * MiB)
-    fs, t, _ = make_fs({"f": data}, file_blocks=0)
+    fs, t, _ = memory_fs({"f": data}, file_blocks=0)
     fh = fs.open("/f", os.O_RDONLY)
     assert fs.read("/f", 5000, 100, fh) == data[100:5100]
     assert fs.read("/f", 5000, 100, fh) == data[100:5100]
@@ -45,7 +44,7 @@ def test_cf_zero_reads_exactly_what_was_asked() -> None:
 
 def test_small_read_is_padded_64k_each_side_clamped_to_the_file() -> None:
     data = payload(4 * MiB)
-    fs, t, _ = make_fs({"f": data})
+    fs, t, _ = memory_fs({"f": data})
     fh = fs.open("/f", os.O_RDONLY)
     assert fs.read("/f", 4096, 1 * MiB, fh) == data[MiB : MiB + 4096]
     assert ranges(t.log) == [(MiB - 64 * KiB, MiB + 4096 + 64 * KiB)]
@@ -55,7 +54,7 @@ def test_small_read_is_padded_64k_each_side_clamped_to_the_file() -> None:
 
 def test_medium_read_is_padded_at_least_256k() -> None:
     data = payload(8 * MiB)
-    fs, t, _ = make_fs({"f": data})
+    fs, t, _ = memory_fs({"f": data})
     fh = fs.open("/f", os.O_RDONLY)
     assert fs.read("/f", 100 * KiB, 4 * MiB, fh) == data[4 * MiB : 4 * MiB + 100 * KiB]
     assert ranges(t.log) == [(4 * MiB - 256 * KiB, 4 * MiB + 100 * KiB + 256 * KiB)]
@@ -63,7 +62,7 @@ def test_medium_read_is_padded_at_least_256k() -> None:
 
 def test_partial_hit_at_the_end_fetches_only_the_missing_part() -> None:
     data = payload(4 * MiB)
-    fs, t, _ = make_fs({"f": data})
+    fs, t, _ = memory_fs({"f": data})
     a = fs.open("/f", os.O_RDONLY)
     fs.read("/f", 4096, 0, a)  # caches [0, 68K)
     b = fs.open("/f", os.O_RDONLY)  # a fresh handle: no stream pattern
@@ -77,7 +76,7 @@ def test_partial_hit_at_the_end_fetches_only_the_missing_part() -> None:
 
 def test_partial_hit_at_the_start_fetches_only_the_missing_part() -> None:
     data = payload(4 * MiB)
-    fs, t, _ = make_fs({"f": data})
+    fs, t, _ = memory_fs({"f": data})
     a = fs.open("/f", os.O_RDONLY)
     fs.read("/f", 4096, 2 * MiB, a)  # caches [2M-64K, 2M+68K)
     b = fs.open("/f", os.O_RDONLY)
@@ -91,7 +90,7 @@ def test_partial_hit_at_the_start_fetches_only_the_missing_part() -> None:
 
 def test_hole_between_cached_blocks_is_fetched_alone() -> None:
     data = payload(4 * MiB)
-    fs, t, _ = make_fs({"f": data})
+    fs, t, _ = memory_fs({"f": data})
     for off in (0, 200 * KiB):
         fs.read("/f", 4096, off, fs.open("/f", os.O_RDONLY))
     # cached: [0, 68K) and [136K, 268K): read across both and the hole
@@ -102,7 +101,7 @@ def test_hole_between_cached_blocks_is_fetched_alone() -> None:
 
 def test_sequential_stream_grows_to_8mib_windows_and_fetches_each_byte_once() -> None:
     data = payload(40 * MiB)
-    fs, t, _ = make_fs({"f": data}, file_blocks=24)
+    fs, t, _ = memory_fs({"f": data}, file_blocks=24)
     assert read_all(fs, "/f") == data
     spans = ranges(t.log)
     assert_disjoint(spans)
@@ -115,7 +114,7 @@ def test_sequential_stream_grows_to_8mib_windows_and_fetches_each_byte_once() ->
 
 def test_stream_window_is_capped_by_the_cache_budget() -> None:
     data = payload(10 * MiB)
-    fs, t, _ = make_fs({"f": data}, file_blocks=3)
+    fs, t, _ = memory_fs({"f": data}, file_blocks=3)
     assert read_all(fs, "/f") == data
     assert max(e - s for s, e in ranges(t.log)) <= 3 * MiB
     assert fs.stats.bytes_fetched == len(data)
@@ -123,7 +122,7 @@ def test_stream_window_is_capped_by_the_cache_budget() -> None:
 
 def test_backward_stream_reads_correctly_with_growing_windows() -> None:
     data = payload(6 * MiB + 123)
-    fs, t, _ = make_fs({"f": data})
+    fs, t, _ = memory_fs({"f": data})
     fh = fs.open("/f", os.O_RDONLY)
     chunk = 64 * KiB
     pos = len(data)
@@ -140,7 +139,7 @@ def test_backward_stream_reads_correctly_with_growing_windows() -> None:
 
 def test_reopened_file_is_served_from_blocks_kept_after_release() -> None:
     data = payload(3 * MiB)
-    fs, t, _ = make_fs({"f": data})
+    fs, t, _ = memory_fs({"f": data})
     assert read_all(fs, "/f") == data
     before = len(t.log)
     assert read_all(fs, "/f") == data
@@ -150,7 +149,7 @@ def test_reopened_file_is_served_from_blocks_kept_after_release() -> None:
 
 def test_cache_memory_never_exceeds_cf_mib() -> None:
     files = {f"f{i}": payload(3 * MiB + i, i) for i in range(4)}
-    fs, _, _ = make_fs(files, file_blocks=5)
+    fs, _, _ = memory_fs(files, file_blocks=5)
     for name, data in files.items():
         assert read_all(fs, "/" + name, chunk=200 * KiB) == data
         # the bound counts bytes (a block is charged at least MIN_CHARGE), not blocks
@@ -160,7 +159,7 @@ def test_cache_memory_never_exceeds_cf_mib() -> None:
 
 def test_read_without_a_known_handle_still_returns_exact_bytes() -> None:
     data = payload(300 * KiB)
-    fs, _, _ = make_fs({"d/f": data})
+    fs, _, _ = memory_fs({"d/f": data})
     assert fs.read("/d/f", 1000, 5000, 0) == data[5000:6000]
     assert fs.read("/d/f", 1000, 5000, 999) == data[5000:6000]
 
@@ -168,7 +167,7 @@ def test_read_without_a_known_handle_still_returns_exact_bytes() -> None:
 def test_zero_size_read_returns_nothing_and_negative_offset_is_einval() -> None:
     from partyfuse.core.errors import FsError
 
-    fs, t, _ = make_fs({"f": b"abc"})
+    fs, t, _ = memory_fs({"f": b"abc"})
     fh = fs.open("/f", os.O_RDONLY)
     assert fs.read("/f", 0, 1, fh) == b""
     with pytest.raises(FsError) as info:

@@ -11,6 +11,12 @@ filesystem has re-listed after a change it must be the newest -- unless the
 handle already returned bytes of an older version: it then stays on that one
 or fails with EIO, so a reader never gets two versions' bytes.  Invariants
 after every step: cached memory within ``-cf`` * 1 MiB, at most ``-cf`` blocks.
+
+The files are served by a ``Served`` the machine class names: MemoryTransport
+(fast, so most examples), or a fake copyparty or nginx (fakes/servers.py)
+read through the real HttpTransport (both machines, fetch-ahead too), so the
+same rules prove the HTTP layer never hands the core bytes of the wrong
+version or range either.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ import os
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, ClassVar
 
 from hypothesis import event, note, settings
 from hypothesis import strategies as st
@@ -33,14 +40,11 @@ from hypothesis.stateful import (
 )
 
 from fakes.clock import FakeClock
-from fakes.memory import MemoryTransport
 from partyfuse.core.blockcache import MIN_CHARGE
-from partyfuse.core.errors import Forbidden, FsError, Transient
+from partyfuse.core.errors import FsError
 from partyfuse.core.prefetch import CONCURRENCY
-from partyfuse.core.remotefs import CacheConfig, RemoteFS
-
-KiB = 1 << 10
-MiB = 1 << 20
+from tests.support.fs import KiB, MiB, make_fs
+from tests.support.served import MemoryServed, Served, http_served
 
 FILE_SIZES = [0, 1, 64 * KiB - 1, 64 * KiB, 64 * KiB + 1, MiB - 1, MiB, MiB + 1]
 FILE_SIZES += [2 * MiB - 1, 2 * MiB, 2 * MiB + 1, 8 * MiB - 1, 8 * MiB + 1]
@@ -72,6 +76,8 @@ class Model:
 
 class RemoteFSMachine(RuleBasedStateMachine):
     handles = Bundle("handles")
+    #: Serves the files: (files, clock, unknown sizes) -> Served.
+    serve: ClassVar[Callable[[dict[str, bytes], FakeClock, bool], Served]] = MemoryServed
 
     def __init__(self) -> None:
         super().__init__()
@@ -103,7 +109,7 @@ class RemoteFSMachine(RuleBasedStateMachine):
         }
         self.model.versions = {name: [data] for name, data in files.items()}
         self.model.settled = set(files)
-        self.transport = MemoryTransport(files, clock=self.clock, unknown_sizes=unknown)
+        self.served = type(self).serve(files, self.clock, unknown)
         self.spawn_mode = spawn
         self.dir_max = dir_max
         self._build(file_blocks)
@@ -117,11 +123,13 @@ class RemoteFSMachine(RuleBasedStateMachine):
         elif self.spawn_mode == "queued":
             spawn = self.jobs.append
         self.file_blocks = file_blocks
-        self.fs = RemoteFS(
-            self.transport,
+        self.fs = make_fs(
+            self.served.transport,
             clock=self.clock,
-            config=CacheConfig(dir_max=self.dir_max, dir_ttl=TTL, file_blocks=file_blocks),
             spawn=spawn,
+            dir_max=self.dir_max,
+            dir_ttl=TTL,
+            file_blocks=file_blocks,
         )
         note(f"fs: -cf {file_blocks} -cdn {self.dir_max} spawn={self.spawn_mode}")
 
@@ -139,7 +147,7 @@ class RemoteFSMachine(RuleBasedStateMachine):
         # (it would repr them for every failing example hypothesis shrinks)
         matches = any(got == e for e in expected)
         assert matches, f"read {name} [{offset}:+{size}] got {len(got)} bytes matching no version"
-        assert all(0 <= r.start < r.end for r in self.transport.requests("range"))
+        assert all(0 <= start < end for start, end in self.served.ranges_asked())
 
     def _read(self, handle: OpenFile, size: int, offset: int) -> bytes | None:
         """A read through ``handle``, checked; None when it failed as promised
@@ -214,16 +222,12 @@ class RemoteFSMachine(RuleBasedStateMachine):
             return
         span = len(self.model.versions[handle.name][-1]) + 1
         offset = where * span // 1000
-        if fault == "short":
-            self.transport.short_bodies(path=handle.name)
-        else:
-            error = Transient("down") if fault == "transient" else Forbidden("no")
-            self.transport.fail(error, kind="range", path=handle.name)
+        self.served.break_next_read(handle.name, fault)
         try:
             self._read(handle, size, offset)
         except FsError as e:
             assert e.errno == (errno.EACCES if fault == "forbidden" else errno.EIO)
-        self.transport.clear_faults()
+        self.served.clear_faults()
         got = self._read(handle, size, offset)
         if got is not None:
             handle.pos = offset + len(got)
@@ -264,7 +268,7 @@ class RemoteFSMachine(RuleBasedStateMachine):
     @rule(name=st.sampled_from(NAMES), size=st.sampled_from(FILE_SIZES), seed=st.integers(0, 99))
     def replace_on_server(self, name: str, size: int, seed: int) -> None:
         data = _bytes(size, 10_000 + seed + len(self.model.versions[name]))
-        self.transport.put(name, data)
+        self.served.put(name, data)
         self.model.versions[name].append(data)
         self.model.settled.discard(name)
 
@@ -331,7 +335,7 @@ class RemoteFSMachine(RuleBasedStateMachine):
         self.fs.getattr("/" + name)
         self.model.settled.add(name)
         data = self.model.versions[name][-1]
-        before = self.transport.bytes_requested(name)
+        before = self.served.bytes_requested(name)
         fh = self.fs.open("/" + name, os.O_RDONLY)
         out = bytearray()
         while piece := self.fs.read("/" + name, chunk, len(out), fh):
@@ -339,12 +343,14 @@ class RemoteFSMachine(RuleBasedStateMachine):
         self.fs.release("/" + name, fh)
         same = bytes(out) == data
         assert same, f"sequential read of {name} differs ({len(out)} of {len(data)} bytes)"
-        fetched = self.transport.bytes_requested(name) - before
+        fetched = self.served.bytes_requested(name) - before
         note(f"sequential {name}: {len(data)} bytes, fetched {fetched}")
         ratio_ok = fetched <= 1.1 * len(data)
         assert ratio_ok, f"fetched {fetched} bytes for a {len(data)} byte file"
 
     def teardown(self) -> None:
+        if hasattr(self, "served"):
+            self.served.close()
         if hasattr(self, "fs"):
             # how often a run fetched ahead (shown by --hypothesis-show-statistics)
             event(f"fetched ahead: {self.fs.stats.prefetch_files > 0}")
@@ -371,6 +377,7 @@ class RemoteFSMachine(RuleBasedStateMachine):
 
 RemoteFSMachine.TestCase.settings = settings(stateful_step_count=25)
 TestRemoteFS = RemoteFSMachine.TestCase
+
 
 SMALL_SIZES = [1, 4095, 64 * KiB, 100 * KiB + 7, MiB - 1, MiB]
 
@@ -427,3 +434,22 @@ class PrefetchMachine(RemoteFSMachine):
 
 PrefetchMachine.TestCase.settings = settings(stateful_step_count=25)
 TestRemoteFSWithPrefetch = PrefetchMachine.TestCase
+
+
+#: Each HTTP example starts a server and moves megabytes through it: fewer of them
+#: (the memory machines explore the core; these prove the HTTP layer keeps to it).
+HTTP_EXAMPLES = max(1, settings.default.max_examples // 10)
+
+
+def over_http(machine: type[RemoteFSMachine], kind: str) -> Any:
+    """The TestCase of ``machine`` with its files on a fake ``kind`` server
+    (fakes/servers.py), read through HttpTransport, with HTTP_EXAMPLES examples."""
+    served = type(f"{machine.__name__}Over{kind}", (machine,), {"serve": http_served(kind)})
+    served.TestCase.settings = settings(stateful_step_count=25, max_examples=HTTP_EXAMPLES)
+    return served.TestCase
+
+
+TestRemoteFSOverCopyparty = over_http(RemoteFSMachine, "cpp")
+TestRemoteFSOverNginx = over_http(RemoteFSMachine, "nginx")
+TestRemoteFSWithPrefetchOverCopyparty = over_http(PrefetchMachine, "cpp")
+TestRemoteFSWithPrefetchOverNginx = over_http(PrefetchMachine, "nginx")

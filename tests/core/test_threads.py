@@ -6,16 +6,13 @@ from __future__ import annotations
 import os
 import random
 import threading
-from collections.abc import Callable
 
 import pytest
 
 from fakes.clock import FakeClock
 from fakes.memory import MemoryTransport
 from partyfuse.core.errors import FsError
-from partyfuse.core.remotefs import CacheConfig, RemoteFS
-
-from .support import KiB, MiB, payload
+from tests.support.fs import KiB, MiB, make_fs, payload, run_threads, thread_spawn
 
 SIZES = [0, 1, 64 * KiB + 1, MiB + 3, 3 * MiB - 1]
 READS = [4 * KiB, 64 * KiB, 128 * KiB, 12345, MiB]
@@ -27,18 +24,13 @@ def _hammer(rounds: int, seed: int) -> None:
     clock = FakeClock()
     transport = MemoryTransport({n: v[0] for n, v in versions.items()}, clock=clock)
     helpers: list[threading.Thread] = []
-
-    def spawn(job: Callable[[], None]) -> None:
-        th = threading.Thread(target=job, daemon=True)
-        helpers.append(th)
-        th.start()
-
-    fs = RemoteFS(
+    fs = make_fs(
         transport,
         clock=clock,
-        config=CacheConfig(dir_ttl=0.5, file_blocks=5),
         lock_factory=threading.Lock,
-        spawn=spawn,
+        spawn=thread_spawn(helpers),
+        dir_ttl=0.5,
+        file_blocks=5,
     )
     model_lock = threading.Lock()
     failures: list[str] = []
@@ -79,13 +71,7 @@ def _hammer(rounds: int, seed: int) -> None:
 
     workers = [threading.Thread(target=reader, args=(w,)) for w in range(4)]
     workers.append(threading.Thread(target=server))
-    for w in workers:
-        w.start()
-    for w in workers:
-        w.join(timeout=300)
-    for th in list(helpers):
-        th.join(timeout=60)
-    assert not any(w.is_alive() for w in workers)
+    run_threads(workers, helpers, timeout=300)
     assert failures == []
     assert fs.stats.bytes_served > 0
 

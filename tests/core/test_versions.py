@@ -8,13 +8,12 @@ import os
 import pytest
 
 from partyfuse.core.errors import Changed, FsError
-
-from .support import KiB, MiB, make_fs, payload, read_all
+from tests.support.fs import KiB, MiB, memory_fs, payload, read_all
 
 
 def test_refreshed_listing_with_new_mtime_drops_the_files_blocks() -> None:
     old, new = payload(2 * MiB, 1), payload(2 * MiB, 2)
-    fs, t, clock = make_fs({"d/f": old, "d/g": b"keep"})
+    fs, t, clock = memory_fs({"d/f": old, "d/g": b"keep"})
     assert read_all(fs, "/d/f") == old
     assert read_all(fs, "/d/g") == b"keep"
     assert fs.version_cached("/d/f") is not None
@@ -28,7 +27,7 @@ def test_refreshed_listing_with_new_mtime_drops_the_files_blocks() -> None:
 
 def test_etag_change_alone_drops_blocks() -> None:
     old = payload(100 * KiB, 1)
-    fs, t, clock = make_fs({"f": old}, etags=True)
+    fs, t, clock = memory_fs({"f": old}, etags=True)
     assert read_all(fs, "/f") == old
     mtime = t.mtimes["f"]
     new = payload(100 * KiB, 2)
@@ -41,7 +40,7 @@ def test_etag_change_alone_drops_blocks() -> None:
 
 def test_changed_during_read_relists_and_retries_once() -> None:
     old, new = payload(4 * MiB, 1), payload(4 * MiB + 5, 2)
-    fs, t, _ = make_fs({"d/f": old})
+    fs, t, _ = memory_fs({"d/f": old})
     fh = fs.open("/d/f", os.O_RDONLY)
     t.put("d/f", new)  # the listing is still fresh: the handle expects the old version
     lists_before = len(t.requests("list"))
@@ -56,7 +55,7 @@ def test_changed_during_read_relists_and_retries_once() -> None:
 
 def test_a_handle_that_returned_old_bytes_fails_rather_than_mix() -> None:
     old, new = payload(4 * MiB, 1), payload(4 * MiB + 5, 2)
-    fs, t, clock = make_fs({"d/f": old})
+    fs, t, clock = memory_fs({"d/f": old})
     fh = fs.open("/d/f", os.O_RDONLY)
     assert fs.read("/d/f", 4096, 0, fh) == old[:4096]
     t.put("d/f", new)
@@ -79,7 +78,7 @@ def test_a_handle_that_returned_old_bytes_fails_rather_than_mix() -> None:
 
 def test_one_read_never_mixes_bytes_of_two_versions() -> None:
     old, new = payload(1 * MiB, 1), payload(1 * MiB, 2)
-    fs, t, _ = make_fs({"f": old})
+    fs, t, _ = memory_fs({"f": old})
     a = fs.open("/f", os.O_RDONLY)
     fs.read("/f", 4096, 0, a)  # caches the old [0, 68K)
     t.put("f", new)
@@ -89,7 +88,7 @@ def test_one_read_never_mixes_bytes_of_two_versions() -> None:
 
 
 def test_changed_twice_is_eio() -> None:
-    fs, t, _ = make_fs({"f": payload(10 * KiB)})
+    fs, t, _ = memory_fs({"f": payload(10 * KiB)})
     fh = fs.open("/f", os.O_RDONLY)
     t.fail(Changed("f"), kind="range", times=2)
     with pytest.raises(FsError) as info:
@@ -100,7 +99,7 @@ def test_changed_twice_is_eio() -> None:
 
 
 def test_file_removed_during_read_is_enoent() -> None:
-    fs, t, _ = make_fs({"d/f": payload(10 * KiB)})
+    fs, t, _ = memory_fs({"d/f": payload(10 * KiB)})
     fh = fs.open("/d/f", os.O_RDONLY)
     t.remove("d/f")
     with pytest.raises(FsError) as info:
@@ -110,7 +109,7 @@ def test_file_removed_during_read_is_enoent() -> None:
 
 def test_unknown_size_file_reads_exactly_after_probe() -> None:
     data = payload(2 * MiB + 3)
-    fs, t, _ = make_fs({"d/f": data}, unknown_sizes=True)
+    fs, t, _ = memory_fs({"d/f": data}, unknown_sizes=True)
     assert read_all(fs, "/d/f") == data
     assert len(t.requests("probe")) == 1
     assert all(e <= len(data) for _, e in [(r.start, r.end) for r in t.requests("range")])

@@ -4,9 +4,9 @@ import pytest
 
 from tests.support.copyparty import *  # noqa: F403 - fixtures and the log-attaching report hook
 from tests.support.fake_servers import fake_server  # noqa: F401 - fixture
+from tests.support.raw_servers import socket_server  # noqa: F401 - fixture
 from tests.support.real_servers import real_server  # noqa: F401 - fixture
-
-from .helpers import close_all
+from tests.support.transports import close_all
 
 
 @pytest.fixture(autouse=True)

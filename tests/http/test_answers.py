@@ -43,8 +43,7 @@ from partyfuse.http.answers import (
     validator_to_send,
     whole_body_error,
 )
-
-from .helpers import transport
+from tests.support.transports import transport
 
 SIZE = 10_000
 MTIME = 1_700_000_000.0

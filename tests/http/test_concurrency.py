@@ -9,8 +9,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from partyfuse.core.errors import NotFound, Transient
-
-from .helpers import transport, wait_for
+from tests.support.transports import transport
+from tests.support.wait import wait_for
 
 
 def test_concurrent_ranges_from_many_threads_are_all_exact(cpp_anon, source_tree):

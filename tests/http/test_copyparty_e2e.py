@@ -10,8 +10,8 @@ import pytest
 from partyfuse.core.errors import Forbidden, FsError, NotFound
 from partyfuse.core.model import Entry
 from tests.support.copyparty import NON_UTF8_NAME, PASSWORD, USER, SourceTree
-
-from .helpers import remotefs, transport
+from tests.support.fs import threaded_fs
+from tests.support.transports import transport
 
 CHUNKS = [1, 7, 4096, 65536, 131072, 1 << 20, 3 << 20]
 
@@ -45,7 +45,7 @@ def read_all(fs, path: str, chunk: int) -> bytes:
 
 
 def test_every_file_reads_back_exactly_in_many_chunk_sizes(cpp_dots, source_tree):
-    fs = remotefs(transport(cpp_dots.url))
+    fs = threaded_fs(transport(cpp_dots.url))
     files = walk(fs, source_tree, "", source_tree.listing)
     assert sorted(files) == sorted(source_tree.files)
     for path in files:
@@ -102,7 +102,7 @@ def test_base_url_with_a_path_prefix_mounts_that_folder(cpp_anon, source_tree):
 
 
 def test_missing_paths_are_enoent(cpp_anon):
-    fs = remotefs(transport(cpp_anon.url))
+    fs = threaded_fs(transport(cpp_anon.url))
     with pytest.raises(FsError) as e:
         fs.getattr("/no such file")
     assert e.value.errno == errno.ENOENT
@@ -140,7 +140,7 @@ def test_wrong_or_missing_password_is_a_clear_error_at_mount(cpp_password, passw
 
 
 def test_wrong_password_reads_are_eacces(cpp_password):
-    fs = remotefs(transport(cpp_password.url + "sizes/", password="wrong"))
+    fs = threaded_fs(transport(cpp_password.url + "sizes/", password="wrong"))
     with pytest.raises(FsError) as e:
         fs.getattr("/one.bin")
     assert e.value.errno in (errno.EACCES, errno.ENOENT)
@@ -177,7 +177,7 @@ def test_replaced_file_reads_the_new_version_never_a_mix(scratch_server, dir_ttl
     new = os.urandom(3 << 20)
     tree.write("f.bin", old)
     os.utime(tree.root / "f.bin", (1_600_000_000, 1_600_000_000))
-    fs = remotefs(transport(server.url), readahead=False, dir_ttl=dir_ttl, file_blocks=4)
+    fs = threaded_fs(transport(server.url), readahead=False, dir_ttl=dir_ttl, file_blocks=4)
     fh = fs.open("/f.bin", os.O_RDONLY)
     assert fs.read("/f.bin", 4096, 0, fh) == old[:4096]  # the old start is now cached
     tree.write("f.bin", new)
@@ -219,7 +219,7 @@ def test_server_killed_mid_read_is_eio_then_reads_work_after_restart(scratch_ser
     data = os.urandom(3 << 20)
     tree.write("big.bin", data)
     t = transport(server.url)
-    fs = remotefs(t, file_blocks=1)
+    fs = threaded_fs(t, file_blocks=1)
     fh = fs.open("/big.bin", os.O_RDONLY)
     assert fs.read("/big.bin", 65536, 0, fh) == data[:65536]
     server.kill()

@@ -22,9 +22,9 @@ import pytest
 from partyfuse.core.errors import FsError, NotFound, TransportError
 from partyfuse.core.model import Entry
 from partyfuse.http import RetryPolicy
-
-from .helpers import remotefs, transport
-from .test_pool import socket_server  # noqa: F401 - the fixture
+from tests.support.fs import threaded_fs
+from tests.support.raw_servers import read_head
+from tests.support.transports import transport
 
 DATA = bytes(range(256)) * 40
 LISTING = (
@@ -49,16 +49,6 @@ FIRST_CUT = len(b"HTTP/1.1 200")
 NO_PAUSE = RetryPolicy(retries=2, backoff=0.0)
 
 
-def read_head(conn: socket.socket) -> bytes:
-    buf = b""
-    while b"\r\n\r\n" not in buf:
-        chunk = conn.recv(4096)
-        if not chunk:
-            raise ConnectionError("client went away")
-        buf += chunk
-    return buf
-
-
 def cut_then_answer(cut_head: bytes, full: bytes, *, cuts: int = 1):  # type: ignore[no-untyped-def]
     """A handler: the first ``cuts`` connections get ``cut_head`` and an end of
     connection (a FIN, as a shut-down proxy sends), the next ones ``full``."""
@@ -75,7 +65,7 @@ def cut_then_answer(cut_head: bytes, full: bytes, *, cuts: int = 1):  # type: ig
     return handle
 
 
-def test_a_listing_cut_inside_its_content_type_is_retried_not_a_missing_folder(socket_server):  # noqa: F811
+def test_a_listing_cut_inside_its_content_type_is_retried_not_a_missing_folder(socket_server):
     # the soak's case: "Content-Type: appl" and the end of the connection
     cut = LISTING_HEAD[: LISTING_HEAD.index(b"application/json") + 4]
     server = socket_server(cut_then_answer(cut, LISTING_HEAD + LISTING))
@@ -85,13 +75,13 @@ def test_a_listing_cut_inside_its_content_type_is_retried_not_a_missing_folder(s
 
 
 @pytest.mark.parametrize("at", range(FIRST_CUT, len(LISTING_HEAD)))
-def test_a_listing_head_cut_anywhere_is_retried(socket_server, at):  # noqa: F811
+def test_a_listing_head_cut_anywhere_is_retried(socket_server, at):
     server = socket_server(cut_then_answer(LISTING_HEAD[:at], LISTING_HEAD + LISTING))
     t = transport(server.url, dialect="cpp", retry=NO_PAUSE)
     assert [e.name for e in t.list_dir("d")] == ["f.dat"]
 
 
-def test_a_listing_head_always_cut_is_eio_never_enoent(socket_server):  # noqa: F811
+def test_a_listing_head_always_cut_is_eio_never_enoent(socket_server):
     cut = LISTING_HEAD[: LISTING_HEAD.index(b"application/json") + 4]
     server = socket_server(cut_then_answer(cut, b"", cuts=99))
     t = transport(server.url, dialect="cpp", retry=NO_PAUSE)
@@ -103,7 +93,7 @@ def test_a_listing_head_always_cut_is_eio_never_enoent(socket_server):  # noqa: 
     assert server.connections == 3  # the first try and two retries
 
 
-def test_a_404_whose_status_line_is_cut_is_not_taken_for_a_404(socket_server):  # noqa: F811
+def test_a_404_whose_status_line_is_cut_is_not_taken_for_a_404(socket_server):
     # a status line the connection ended inside is not an answer: only the
     # digits arrived, nothing says the server finished saying it
     server = socket_server(cut_then_answer(b"HTTP/1.1 404 Not", b"", cuts=99))
@@ -113,7 +103,7 @@ def test_a_404_whose_status_line_is_cut_is_not_taken_for_a_404(socket_server):  
     assert e.value.errno == errno.EIO
 
 
-def test_a_range_answer_cut_before_its_content_range_is_retried(socket_server):  # noqa: F811
+def test_a_range_answer_cut_before_its_content_range_is_retried(socket_server):
     head = (
         "HTTP/1.1 206 Partial Content\r\n"
         "Content-Length: 100\r\n"
@@ -129,11 +119,11 @@ def test_a_range_answer_cut_before_its_content_range_is_retried(socket_server): 
     assert server.connections == 2
 
 
-def test_a_file_whose_folder_listing_keeps_being_cut_is_eio_for_the_filesystem(socket_server):  # noqa: F811
+def test_a_file_whose_folder_listing_keeps_being_cut_is_eio_for_the_filesystem(socket_server):
     # what the kernel saw: getattr (and so open) of an existing file said ENOENT
     cut = LISTING_HEAD[: LISTING_HEAD.index(b"application/json") + 4]
     server = socket_server(cut_then_answer(cut, LISTING_HEAD + LISTING, cuts=3))
-    fs = remotefs(transport(server.url, dialect="cpp", retry=NO_PAUSE), readahead=False)
+    fs = threaded_fs(transport(server.url, dialect="cpp", retry=NO_PAUSE), readahead=False)
     with pytest.raises(FsError) as e:
         fs.getattr("/d/f.dat")
     assert e.value.errno == errno.EIO

@@ -22,8 +22,8 @@ from partyfuse.core.errors import (
 )
 from partyfuse.core.model import Entry
 from partyfuse.http import RetryPolicy
-
-from .helpers import remotefs, transport
+from tests.support.fs import threaded_fs
+from tests.support.transports import transport
 
 DATA = bytes(range(256)) * 40  # 10240 bytes
 MTIME = 1_700_000_000
@@ -144,7 +144,7 @@ def test_200_instead_of_206_small_body_is_sliced_and_kept(httpserver: HTTPServer
     t = transport(httpserver.url_for("/"), dialect="nginx")
     assert t.read_range("f.bin", 100, 200, entry()) == DATA[100:200]
     assert len(h.requests) == 1
-    fs = remotefs(t, readahead=False)
+    fs = threaded_fs(t, readahead=False)
     fh = fs.open("/f.bin", os.O_RDONLY)
     assert fs.read("/f.bin", 100, 100, fh) == DATA[100:200]
     assert fs.read("/f.bin", 5240, 5000, fh) == DATA[5000:]

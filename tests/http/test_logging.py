@@ -7,8 +7,7 @@ import logging
 import re
 
 from fakes.tree import Tree, patterned
-
-from .helpers import transport
+from tests.support.transports import transport
 
 LOGGER = "partyfuse.http"
 

@@ -10,8 +10,7 @@ from werkzeug import Request, Response
 
 from partyfuse.core.errors import TransportError
 from partyfuse.core.model import Entry
-
-from .helpers import transport
+from tests.support.transports import transport
 
 DATA = bytes((i * 7 + 3) % 251 for i in range(50_000))
 

@@ -9,9 +9,9 @@ import pytest
 
 from fakes.tree import Tree, patterned
 from partyfuse.core.errors import Forbidden, FsError
+from tests.support.fs import threaded_fs
 from tests.support.real_servers import start_real_server
-
-from .helpers import transport
+from tests.support.transports import transport
 
 
 def small_tree() -> Tree:
@@ -66,13 +66,11 @@ def test_nginx_basic_auth_refuses_wrong_passwords_at_mount(nginx_auth, password)
 def test_python_http_server_ignoring_range_reads_large_files_exactly(real_server):
     import os
 
-    from .helpers import remotefs
-
     tree = Tree()
     data = patterned(3_000_000, seed=9)
     tree.add_file("big.bin", data)
     server = real_server("python", tree)
-    fs = remotefs(transport(server.url("/")))
+    fs = threaded_fs(transport(server.url("/")))
     fh = fs.open("/big.bin", os.O_RDONLY)
     for off, size in [(0, 4096), (2_500_000, 131072), (1_000_000, 1), (2_999_999, 10)]:
         assert fs.read("/big.bin", size, off, fh) == data[off : off + size]
@@ -83,14 +81,12 @@ def test_python_http_server_ignoring_range_reads_large_files_exactly(real_server
 def test_nginx_file_replaced_under_a_cached_listing_is_never_mixed(real_server, variant):
     import os
 
-    from .helpers import remotefs
-
     tree = Tree()
     old = patterned(3_000_000, seed=1)
     new = patterned(3_000_000, seed=2)
     tree.add_file("f.bin", old)
     server = real_server("nginx", tree, variant=variant)
-    fs = remotefs(transport(server.url("/")), readahead=False, dir_ttl=60.0, file_blocks=4)
+    fs = threaded_fs(transport(server.url("/")), readahead=False, dir_ttl=60.0, file_blocks=4)
     fh = fs.open("/f.bin", os.O_RDONLY)
     assert fs.read("/f.bin", 4096, 0, fh) == old[:4096]  # the old start is now cached
     path = server.root / "f.bin"

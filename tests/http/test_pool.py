@@ -9,9 +9,8 @@ import errno
 import gzip
 import json
 import socket
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 from pytest_httpserver import HTTPServer
@@ -22,8 +21,8 @@ from partyfuse.core.model import Entry
 from partyfuse.http import HttpTransport, RetryPolicy
 from partyfuse.http.pool import Headers, call_scope, retry_after
 from partyfuse.http.retry import fit_call_timeout, kernel_request_timeout
-
-from .helpers import transport
+from tests.support.raw_servers import read_head, wait_for_hangup
+from tests.support.transports import FAST, transport
 
 DATA = bytes(range(256)) * 40
 NO_RETRIES = RetryPolicy(retries=0, backoff=0.0)
@@ -45,81 +44,14 @@ def answer(first: int, last: int, *, body: bytes | None = None) -> bytes:
     return head.encode() + payload
 
 
-class SocketServer:
-    """One thread accepting connections on 127.0.0.1; ``handle(conn, n)`` serves
-    connection number n (from 1).  Stopped by the fixture."""
-
-    def __init__(self, handle: Callable[[socket.socket, int], None]) -> None:
-        self.handle = handle
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(8)
-        self.port = self.sock.getsockname()[1]
-        self.connections = 0
-        self.closed = threading.Event()
-        self._current: socket.socket | None = None
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/"
-
-    def _run(self) -> None:
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            self.connections += 1
-            self._current = conn
-            with conn:
-                try:
-                    self.handle(conn, self.connections)
-                except OSError:
-                    pass
-            self.closed.set()
-
-    def stop(self) -> None:
-        # shutdown() wakes a thread blocked in accept() or recv(); close() does not
-        for s in (self.sock, self._current):
-            if s is not None:
-                try:
-                    s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
-        self.sock.close()
-        self._thread.join(5)
-        assert not self._thread.is_alive()
-
-
-@pytest.fixture
-def socket_server() -> Iterator[Callable[[Callable[[socket.socket, int], None]], SocketServer]]:
-    servers: list[SocketServer] = []
-
-    def start(handle: Callable[[socket.socket, int], None]) -> SocketServer:
-        s = SocketServer(handle)
-        servers.append(s)
-        return s
-
-    yield start
-    for s in servers:
-        s.stop()
-
-
 def read_request(conn: socket.socket) -> tuple[int, int]:
     """The (first, last) of the Range in the next request on ``conn``."""
-    buf = b""
-    while b"\r\n\r\n" not in buf:
-        chunk = conn.recv(4096)
-        if not chunk:
-            raise ConnectionError("client went away")
-        buf += chunk
-    for line in buf.split(b"\r\n"):
+    head = read_head(conn)
+    for line in head.split(b"\r\n"):
         if line.lower().startswith(b"range: bytes="):
             first, last = line.split(b"=", 1)[1].split(b"-")
             return int(first), int(last)
-    raise AssertionError(f"no Range in {buf!r}")
+    raise AssertionError(f"no Range in {head!r}")
 
 
 def test_a_keep_alive_socket_the_server_closed_is_not_reused(socket_server):
@@ -271,77 +203,83 @@ def took(fn: Callable[[], object]) -> tuple[BaseException | None, float]:
     return None, time.monotonic() - t0
 
 
-def wait_for_hangup(conn: socket.socket) -> None:
-    """Block until the client gives up (or the fixture shuts the socket down)."""
-    while conn.recv(4096):
-        pass
+def never_answers(conn: socket.socket, n: int) -> None:
+    read_request(conn)
+    wait_for_hangup(conn)
 
 
-def test_a_server_that_never_answers_fails_the_call_within_the_bound(socket_server):
-    def handle(conn: socket.socket, n: int) -> None:
-        read_request(conn)
-        wait_for_hangup(conn)
+def never_reads(conn: socket.socket, n: int) -> None:
+    """Accepts, then neither reads nor answers."""
+    wait_for_hangup(conn)
 
+
+def trickles_the_body(conn: socket.socket, n: int) -> None:
+    """The head at once, then a byte every 50 ms: each comes well within the
+    read timeout; the whole never does."""
+    reply = answer(*read_request(conn))
+    head = reply.index(b"\r\n\r\n") + 4
+    conn.sendall(reply[:head])
+    for i in range(head, len(reply)):
+        conn.sendall(reply[i : i + 1])
+        time.sleep(0.05)
+
+
+def trickles_the_head(conn: socket.socket, n: int) -> None:
+    read_request(conn)
+    conn.sendall(b"HTTP/1.1 206 Partial Content\r\nX-Slow: ")
+    for _ in range(1000):
+        conn.sendall(b"a")
+        time.sleep(0.05)
+
+
+def read_1000(t: HttpTransport) -> object:
+    return t.read_range("f.bin", 0, 1000, entry())
+
+
+def list_root(t: HttpTransport) -> object:
+    return t.list_dir("")
+
+
+@pytest.mark.parametrize(
+    ("handle", "call", "retry"),
+    [
+        pytest.param(never_answers, read_1000, FAST, id="never-answers"),
+        pytest.param(never_reads, list_root, FAST, id="accepted-never-read"),
+        pytest.param(trickles_the_body, read_1000, FAST, id="trickling-body"),
+        pytest.param(trickles_the_head, read_1000, FAST, id="trickling-headers"),
+        # the transport's retries of a broken body must not each get a fresh bound
+        pytest.param(
+            trickles_the_body,
+            read_1000,
+            RetryPolicy(retries=5, backoff=0.0),
+            id="body-retries-share-one-bound",
+        ),
+    ],
+)
+def test_a_call_the_server_stalls_fails_within_the_bound(socket_server, handle, call, retry):
     server = socket_server(handle)
-    t = bounded(server.url)
-    err, secs = took(lambda: t.read_range("f.bin", 0, 100, entry()))
+    t = bounded(server.url, retry=retry)
+    err, secs = took(lambda: call(t))
     assert isinstance(err, TimedOut), err
     assert err.errno == errno.ETIMEDOUT
     assert secs < DEADLINE + SLACK
 
 
-def test_a_connection_accepted_but_never_read_fails_within_the_bound(socket_server):
-    # the server accepts and then neither reads nor answers
-    def handle(conn: socket.socket, n: int) -> None:
-        wait_for_hangup(conn)
+def always(reply: bytes) -> Callable[[socket.socket, int], None]:
+    """A handler that answers every request on a connection with ``reply``."""
 
-    server = socket_server(handle)
-    t = bounded(server.url)
-    err, secs = took(lambda: t.list_dir(""))
-    assert isinstance(err, TimedOut), err
-    assert secs < DEADLINE + SLACK
-
-
-def test_a_trickling_body_is_cut_at_the_bound_though_every_recv_returns(socket_server):
-    # each byte comes well within the read timeout; the whole never does
-    def handle(conn: socket.socket, n: int) -> None:
-        first, last = read_request(conn)
-        reply = answer(first, last)
-        head = reply.index(b"\r\n\r\n") + 4
-        conn.sendall(reply[:head])
-        for i in range(head, len(reply)):
-            conn.sendall(reply[i : i + 1])
-            time.sleep(0.05)
-
-    server = socket_server(handle)
-    t = bounded(server.url)
-    err, secs = took(lambda: t.read_range("f.bin", 0, 1000, entry()))
-    assert isinstance(err, TimedOut), err
-    assert secs < DEADLINE + SLACK
-
-
-def test_trickling_headers_are_cut_at_the_bound(socket_server):
-    def handle(conn: socket.socket, n: int) -> None:
-        read_request(conn)
-        conn.sendall(b"HTTP/1.1 206 Partial Content\r\nX-Slow: ")
-        for _ in range(1000):
-            conn.sendall(b"a")
-            time.sleep(0.05)
-
-    server = socket_server(handle)
-    t = bounded(server.url)
-    err, secs = took(lambda: t.read_range("f.bin", 0, 10, entry()))
-    assert isinstance(err, TimedOut), err
-    assert secs < DEADLINE + SLACK
-
-
-def test_retry_after_longer_than_the_bound_is_not_waited_for(socket_server):
     def handle(conn: socket.socket, n: int) -> None:
         while True:
             read_request(conn)
-            conn.sendall(b"HTTP/1.1 503 Busy\r\nRetry-After: 8\r\nContent-Length: 4\r\n\r\nbusy")
+            conn.sendall(reply)
 
-    server = socket_server(handle)
+    return handle
+
+
+def test_retry_after_longer_than_the_bound_is_not_waited_for(socket_server):
+    server = socket_server(
+        always(b"HTTP/1.1 503 Busy\r\nRetry-After: 8\r\nContent-Length: 4\r\n\r\nbusy")
+    )
     slept: list[float] = []
 
     def sleep(s: float) -> None:
@@ -370,26 +308,6 @@ def test_a_short_retry_after_is_waited_for_then_the_answer_comes(socket_server, 
     t = bounded(server.url, call_timeout=10.0, sleep=slept.append)
     assert t.read_range("f.bin", 0, 100, entry()) == DATA[:100]
     assert slept == [1.0]
-
-
-def test_body_retries_share_one_bound(socket_server):
-    # every attempt gets its headers at once and then trickles: the transport's
-    # retries of a broken body must not each get a fresh bound
-    def handle(conn: socket.socket, n: int) -> None:
-        first, last = read_request(conn)
-        reply = answer(first, last)
-        head = reply.index(b"\r\n\r\n") + 4
-        conn.sendall(reply[:head])
-        for i in range(head, len(reply)):
-            conn.sendall(reply[i : i + 1])
-            time.sleep(0.05)
-
-    server = socket_server(handle)
-    policy = RetryPolicy(retries=5, backoff=0.0)
-    t = bounded(server.url, retry=policy)
-    err, secs = took(lambda: t.read_range("f.bin", 0, 1000, entry()))
-    assert isinstance(err, TimedOut), err
-    assert secs < DEADLINE + SLACK
 
 
 def test_calls_inside_one_scope_share_its_bound(socket_server):
@@ -429,12 +347,7 @@ def test_the_bound_is_kept_below_the_kernels_fuse_request_timeout(tmp_path):
 
 
 def test_a_server_busy_past_the_retries_is_a_one_line_transient_error(socket_server):
-    def handle(conn: socket.socket, n: int) -> None:
-        while True:
-            read_request(conn)
-            conn.sendall(b"HTTP/1.1 429 Slow down\r\nContent-Length: 0\r\n\r\n")
-
-    server = socket_server(handle)
+    server = socket_server(always(b"HTTP/1.1 429 Slow down\r\nContent-Length: 0\r\n\r\n"))
     t = bounded(server.url, retry=RetryPolicy(retries=2, backoff=0.01))
     with pytest.raises(Transient, match=r"busy \(HTTP 429") as e:
         t.read_range("f.bin", 0, 10, entry())

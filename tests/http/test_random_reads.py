@@ -8,11 +8,12 @@ import threading
 
 import pytest
 
-from .helpers import remotefs, transport
+from tests.support.fs import threaded_fs
+from tests.support.transports import transport
 
 
 def run_random_reads(server, tree, reads: int, threads: int, seed: int) -> None:
-    fs = remotefs(transport(server.url), file_blocks=3, dir_ttl=5.0)
+    fs = threaded_fs(transport(server.url), file_blocks=3, dir_ttl=5.0)
     paths = sorted(tree.files)
     errors: list[str] = []
 

@@ -14,7 +14,6 @@ import random
 import re
 import socket
 import tarfile
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,8 +25,8 @@ from partyfuse.core.model import Entry
 from partyfuse.core.transport import supports_batches
 from partyfuse.http import tarbatch
 from tests.support.copyparty import PASSWORD, CopypartyServer
-
-from .helpers import transport
+from tests.support.raw_servers import read_head
+from tests.support.transports import transport
 
 AWKWARD = [
     "with space.txt",
@@ -156,31 +155,18 @@ def test_a_server_that_refuses_archives_stops_being_asked(scratch_server):
     assert t.read_range("a", 0, 10, e) == b"a" * 10
 
 
-class CutServer:
-    """Answers one POST with a 200 and ``body``, then hangs up (a server dying mid-archive)."""
+def cut_archive(answer: bytes):  # type: ignore[no-untyped-def]
+    """A handler: read one POST, answer ``answer`` (a 200 and part of an archive),
+    then hang up (a server dying mid-archive)."""
 
-    def __init__(self, head: bytes, body: bytes) -> None:
-        self.sock = socket.create_server(("127.0.0.1", 0))
-        self.port = self.sock.getsockname()[1]
-        self.answer = head + body
-        self.thread = threading.Thread(target=self._serve, daemon=True)
-        self.thread.start()
+    def handle(conn: socket.socket, n: int) -> None:
+        head, _, rest = read_head(conn).partition(b"\r\n\r\n")
+        length = int(re.search(rb"(?i)content-length: *(\d+)", head).group(1))  # type: ignore[union-attr]
+        while len(rest) < length:
+            rest += conn.recv(65536)
+        conn.sendall(answer)
 
-    def _serve(self) -> None:
-        conn, _ = self.sock.accept()
-        with conn:
-            data = b""
-            while b"\r\n\r\n" not in data:
-                data += conn.recv(65536)
-            head, _, rest = data.partition(b"\r\n\r\n")
-            length = int(re.search(rb"(?i)content-length: *(\d+)", head).group(1))  # type: ignore[union-attr]
-            while len(rest) < length:
-                rest += conn.recv(65536)
-            conn.sendall(self.answer)
-
-    def close(self) -> None:
-        self.thread.join(10)
-        self.sock.close()
+    return handle
 
 
 @pytest.mark.parametrize(
@@ -191,18 +177,16 @@ class CutServer:
     ],
     ids=["until-close", "content-length"],
 )
-def test_a_body_cut_midway_yields_the_complete_files_then_raises(head):
+def test_a_body_cut_midway_yields_the_complete_files_then_raises(socket_server, head):
     files = [("a", b"a" * 600), ("b", b"b" * 700)]
-    server = CutServer(head, _tar(files)[: 2048 + 300])  # "b" is cut inside its data
-    try:
-        t = transport(f"http://127.0.0.1:{server.port}/", dialect="cpp")
-        got = []
-        with pytest.raises(TransportError):
-            for e, data in t.read_files("", [_entry(n, d) for n, d in files]):
-                got.append((e.name, data))
-        assert got == files[:1]
-    finally:
-        server.close()
+    server = socket_server(cut_archive(head + _tar(files)[: 2048 + 300]))  # "b" cut in its data
+    t = transport(server.url, dialect="cpp")
+    got = []
+    with pytest.raises(TransportError):
+        for e, data in t.read_files("", [_entry(n, d) for n, d in files]):
+            got.append((e.name, data))
+    assert got == files[:1]
+    assert server.connections == 1
 
 
 def test_non_copyparty_declares_no_batches_and_refuses(fake_server):

@@ -8,8 +8,7 @@ import pytest
 
 from partyfuse.core.errors import Transient
 from partyfuse.http import TlsOptions
-
-from .helpers import transport
+from tests.support.transports import transport
 
 
 def names(t) -> set[str]:

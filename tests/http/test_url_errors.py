@@ -10,8 +10,7 @@ from fakes.tree import Tree
 from partyfuse.core.errors import NotFound, ProtocolError
 from partyfuse.lscmd import run_ls_url
 from tests.support.copyparty import launch
-
-from .helpers import transport
+from tests.support.transports import transport
 
 FOLDER_NOT_FILE = "the URL must name a folder, not a file"
 

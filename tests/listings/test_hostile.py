@@ -34,7 +34,7 @@ from partyfuse.core.errors import FsError
 from partyfuse.core.limits import MAX_FILE_SIZE, MAX_MTIME, MAX_NAME_BYTES, name_problem
 from partyfuse.core.listings import ListingError, parse_listing
 from partyfuse.core.model import Entry, Listing
-from partyfuse.core.remotefs import RemoteFS
+from tests.support.fs import make_fs
 
 DATA = Path(__file__).parent / "data"
 MANIFEST: dict[str, dict[str, str]] = json.loads((DATA / "samples.json").read_text())
@@ -537,7 +537,7 @@ class _ProbeTransport:
 
 
 def test_an_impossible_probed_size_costs_that_file_only() -> None:
-    fs = RemoteFS(_ProbeTransport(), clock=lambda: 0.0)
+    fs = make_fs(_ProbeTransport())
     assert sorted(name for name, _ in fs.readdir("/")) == ["liar.bin", "ok.bin"]
     with pytest.raises(FsError) as e:
         fs.getattr("/liar.bin")

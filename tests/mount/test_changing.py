@@ -29,9 +29,9 @@ from fakes.clock import FakeClock
 from fakes.memory import MemoryTransport
 from fakes.tree import Tree
 from partyfuse.core.errors import FsError
-from partyfuse.core.remotefs import CacheConfig, RemoteFS
 from tests.mount.conftest import Mounter
 from tests.support.copyparty import ServerFactory
+from tests.support.fs import make_fs
 from tests.support.real_servers import real_server_module  # noqa: F401
 from tests.support.wait import wait_for
 
@@ -194,7 +194,7 @@ def test_a_file_gone_from_a_fresh_listing_serves_no_cached_bytes() -> None:
     # server no longer lists are dropped, so an open handle gets ENOENT
     clock = FakeClock()
     t = MemoryTransport({"d/f": b"x" * 100_000, "d/g": b"y"}, clock=clock)
-    fs = RemoteFS(t, clock=clock, config=CacheConfig(dir_ttl=1.0))
+    fs = make_fs(t, clock=clock, dir_ttl=1.0)
     fh = fs.open("/d/f", os.O_RDONLY)
     assert fs.read("/d/f", 4096, 0, fh) == b"x" * 4096
     assert fs.version_cached("/d/f") is not None

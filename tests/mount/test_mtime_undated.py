@@ -17,10 +17,11 @@ from fakes import render_iis
 from fakes.clock import FakeClock
 from fakes.memory import MemoryTransport
 from fakes.tree import Tree, patterned
-from partyfuse.core.remotefs import CacheConfig, RemoteFS
+from partyfuse.core.remotefs import RemoteFS
 from partyfuse.http import HttpTransport, RetryPolicy
 from tests.mount.conftest import Mounter
 from tests.support.fake_servers import FakeServerFactory, fake_server  # noqa: F401
+from tests.support.fs import make_fs
 from tests.support.real_servers import RealServerFactory, real_server  # noqa: F401
 
 DATES = {"a.txt": 1_500_000_000, "sub/b.bin": 1_600_000_123, "empty": 1_650_000_000}
@@ -37,7 +38,7 @@ def dated_tree() -> Tree:
 
 def fs_over(url: str) -> tuple[RemoteFS, HttpTransport]:
     t = HttpTransport(url, retry=RetryPolicy(retries=1, backoff=0.01), read_timeout=5.0)
-    fs = RemoteFS(t, clock=time.monotonic, config=CacheConfig(), lock_factory=threading.Lock)
+    fs = make_fs(t, clock=time.monotonic, lock_factory=threading.Lock)
     return fs, t
 
 
@@ -46,7 +47,7 @@ def test_the_memory_fake_and_the_core_show_the_probed_date() -> None:
         {"d/f": b"abc"}, mtimes={"d/f": 1_234_567_890.0}, undated=True, unknown_sizes=True
     )
     clock = FakeClock()
-    fs = RemoteFS(t, clock=clock)
+    fs = make_fs(t, clock=clock)
     assert t.list_dir("d")[0].mtime == 0.0
     attrs = fs.getattr("/d/f")
     assert (attrs.size, attrs.mtime) == (3, 1_234_567_890.0)
@@ -109,7 +110,7 @@ def test_a_read_dates_a_file_whose_listing_shows_a_size_but_no_time(
     server = fake_server("iis", tree, flags=render_iis.SHOW_SIZE | render_iis.SHOW_EXTENSION)
     t = HttpTransport(server.url("/"), retry=RetryPolicy(retries=1, backoff=0.01))
     clock = FakeClock()
-    fs = RemoteFS(t, clock=clock, config=CacheConfig(dir_ttl=1.0))
+    fs = make_fs(t, clock=clock, dir_ttl=1.0)
     try:
         assert fs.getattr("/f.bin").mtime == 0.0  # the listing's word; no HEAD made for it
         assert not [s for s in server.seen if s.method == "HEAD"]

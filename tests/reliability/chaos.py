@@ -480,18 +480,16 @@ class Readers:
             for name in names:
                 path = f"{rel}/{name}" if rel else name
                 if path in self.tree.files:
-                    try:
-                        st = r.timed(f"stat {path}", path_requests(path), os.stat, self.mnt / path)
-                    except OSError as e:
-                        r.error(e, f"stat {path}")
-                        continue
-                    if st.st_size != len(self.tree.files[path]):
-                        r.bad(f"stat {path}: size {st.st_size}")
+                    self._stat_file(path)
 
     def _stat(self, rng: random.Random) -> None:
         """stat() files again and again: each asks the server once -cds has passed."""
+        self._stat_file(rng.choice(sorted(self.tree.files)))
+        self.stop.wait(0.01)
+
+    def _stat_file(self, rel: str) -> None:
+        """One timed stat() of a file: an error, or its size must be the tree's."""
         r = self.report
-        rel = rng.choice(sorted(self.tree.files))
         try:
             st = r.timed(f"stat {rel}", path_requests(rel), os.stat, self.mnt / rel)
         except OSError as e:
@@ -499,7 +497,6 @@ class Readers:
             return
         if st.st_size != len(self.tree.files[rel]):
             r.bad(f"stat {rel}: size {st.st_size}")
-        self.stop.wait(0.01)
 
     def _dropper(self, rng: random.Random) -> None:
         drop_page_cache()

@@ -5,25 +5,25 @@ worker."""
 
 from __future__ import annotations
 
-import json
 import os
-import re
 import socket
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from fakes.faultproxy import FaultProxy, Script
+from fakes.servers import FakeServer
+from fakes.tree import Tree
 from partyfuse.core.errors import FsError
-from partyfuse.core.remotefs import CacheConfig, RemoteFS
 from partyfuse.fuse_adapter import Adapter
 from partyfuse.http import HttpTransport, RetryPolicy
 from partyfuse.http.retry import scope_start
 from tests.mount.conftest import TEST_ENV, teardown
+from tests.support.fake_servers import FakeServerFactory
+from tests.support.fs import make_fs
 
 from .chaos import mount_command
 
@@ -32,94 +32,17 @@ BOUND = 1.5
 SLACK = 3.0
 
 
-class StallingServer:
-    """Serves a copyparty-like listing of f.bin and its ranges, one thread per
-    connection, until ``stall`` is set: then it reads requests and never answers."""
-
-    def __init__(self) -> None:
-        self.sock = socket.create_server(("127.0.0.1", 0))
-        self.port = self.sock.getsockname()[1]
-        self.stall = threading.Event()
-        self.stalled = 0
-        self._conns: list[socket.socket] = []
-        self._threads: list[threading.Thread] = []
-        self._accept = threading.Thread(target=self._run, daemon=True)
-        self._accept.start()
-
-    def _run(self) -> None:
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            self._conns.append(conn)
-            t = threading.Thread(target=self._serve, args=(conn,), daemon=True)
-            self._threads.append(t)
-            t.start()
-
-    def _serve(self, conn: socket.socket) -> None:
-        buf = b""
-        with conn:
-            try:
-                while True:
-                    while b"\r\n\r\n" not in buf:
-                        chunk = conn.recv(4096)
-                        if not chunk:
-                            return
-                        buf += chunk
-                    head, buf = buf.split(b"\r\n\r\n", 1)
-                    if self.stall.is_set():
-                        self.stalled += 1
-                        while conn.recv(4096):  # until the client gives up
-                            pass
-                        return
-                    conn.sendall(self._answer(head.decode("latin-1")))
-            except OSError:
-                return
-
-    @staticmethod
-    def _answer(head: str) -> bytes:
-        target = head.split(" ")[1]
-        if target.startswith("/?ls"):
-            body = json.dumps(
-                {"dirs": [], "files": [{"href": "f.bin", "sz": len(DATA), "ts": 1_700_000_000}]}
-            ).encode()
-            return (
-                b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-                + f"Content-Length: {len(body)}\r\n\r\n".encode()
-                + body
-            )
-        m = re.search(r"(?im)^range: bytes=(\d+)-(\d+)", head)
-        assert m, head
-        first, last = int(m[1]), min(int(m[2]), len(DATA) - 1)
-        return (
-            b"HTTP/1.1 206 Partial Content\r\n"
-            + f"Content-Range: bytes {first}-{last}/{len(DATA)}\r\n".encode()
-            + f"Content-Length: {last - first + 1}\r\n\r\n".encode()
-            + DATA[first : last + 1]
-        )
-
-    def stop(self) -> None:
-        for s in (self.sock, *self._conns):
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            s.close()
-        for t in (self._accept, *self._threads):
-            t.join(5)
-
-
 @pytest.fixture
-def stalling() -> Iterator[StallingServer]:
-    server = StallingServer()
-    yield server
-    server.stop()
+def stalling(fake_server: FakeServerFactory) -> FakeServer:
+    """A copyparty-like fake serving f.bin; ``stall`` set, it answers nothing more."""
+    tree = Tree()
+    tree.add_file("f.bin", DATA, mtime=1_700_000_000)
+    return fake_server("cpp", tree)
 
 
-def test_read_ahead_in_the_background_gives_up_at_the_bound(stalling: StallingServer) -> None:
+def test_read_ahead_in_the_background_gives_up_at_the_bound(stalling: FakeServer) -> None:
     t = HttpTransport(
-        f"http://127.0.0.1:{stalling.port}/",
+        stalling.url("/"),
         read_timeout=30.0,
         call_timeout=BOUND,
         retry=RetryPolicy(retries=2, backoff=0.01),
@@ -131,10 +54,7 @@ def test_read_ahead_in_the_background_gives_up_at_the_bound(stalling: StallingSe
         jobs.append((th, time.monotonic()))
         th.start()
 
-    fs = RemoteFS(
-        t, clock=time.monotonic, config=CacheConfig(file_blocks=8),
-        lock_factory=threading.Lock, spawn=spawn,
-    )  # fmt: skip
+    fs = make_fs(t, clock=time.monotonic, lock_factory=threading.Lock, spawn=spawn, file_blocks=8)
     try:
         fh = fs.open("/f.bin", 0)
         pos, step = 0, 128 << 10
@@ -142,7 +62,7 @@ def test_read_ahead_in_the_background_gives_up_at_the_bound(stalling: StallingSe
             assert fs.read("/f.bin", step, pos, fh) == DATA[pos : pos + step]
             pos += step
         assert jobs, "no read-ahead started"
-        stalling.stall.set()
+        stalling.stall = True
         fs.drop_caches()
         t0 = time.monotonic()
         with pytest.raises(FsError):

@@ -13,8 +13,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from fakes.faultproxy import Fault, FaultProxy, Schedule, Script
-
-from .upstream import DATA, PlainServer
+from tests.support.plain_server import DATA, PlainServer
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""A plain HTTP/1.1 keep-alive server for the fault proxy's tests: ``/f.bin``
+"""A plain HTTP/1.1 keep-alive server, the upstream of the fault proxy's tests: ``/f.bin``
 (single byte ranges, HEAD), ``/chunked`` (Transfer-Encoding: chunked) and
 ``/close`` (no length: the body ends with the connection) and ``/echo/...``
 (its own path, repeated: which request an answer belongs to)."""
