@@ -18,6 +18,7 @@ pytest_plugins = [
     "tests.support.fake_servers",  # fakes/servers.py on a free port
     "tests.support.real_servers",  # Debian's nginx, apache2, lighttpd; python http.server
     "tests.support.mounts",  # real FUSE mounts, always unmounted
+    "tests.support.raw_servers",  # raw-socket servers that misbehave on purpose
 ]
 
 settings.register_profile("dev", max_examples=60, deadline=None)

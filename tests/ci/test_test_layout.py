@@ -17,23 +17,6 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 TESTS = ROOT / "tests"
 
-#: Files that still do one of the two, each to be changed by whoever owns it; the
-#: list may only shrink (tests/mount/conftest.py re-exports for the others).
-NOT_YET = {
-    "tests/core/test_prefetch_batch.py",
-    "tests/http/conftest.py",
-    "tests/http/test_cut_heads.py",
-    "tests/mount/conftest.py",
-    "tests/mount/test_changing.py",
-    "tests/mount/test_mtime_undated.py",
-    "tests/reliability/chaos.py",
-    "tests/reliability/conftest.py",
-    "tests/reliability/test_call_bound.py",
-    "tests/security/conftest.py",
-    "tests/security/test_credentials.py",
-    "tests/security/test_tls_refusal.py",
-}
-
 
 def plugin_modules() -> list[str]:
     """The modules tests/conftest.py registers as plugins."""
@@ -102,7 +85,7 @@ def test_no_test_module_imports_another_or_a_fixture() -> None:
         why = wrong_imports(module, path.read_text(), fixtures)
         if why:
             found[str(path.relative_to(ROOT))] = why
-    assert set(found) <= NOT_YET, {k: v for k, v in found.items() if k not in NOT_YET}
+    assert found == {}
 
 
 @pytest.mark.parametrize(

@@ -1,11 +1,9 @@
-"""Real-copyparty fixtures for the HTTP transport tests (see tests/support/copyparty.py)."""
+"""The HTTP transport tests: transports closed after each test, pytest-httpserver
+on 127.0.0.1, and no connection anywhere but loopback (the server fixtures are
+plugins, see tests/conftest.py)."""
 
 import pytest
 
-from tests.support.copyparty import *  # noqa: F403 - fixtures and the log-attaching report hook
-from tests.support.fake_servers import fake_server  # noqa: F401 - fixture
-from tests.support.raw_servers import socket_server  # noqa: F401 - fixture
-from tests.support.real_servers import real_server  # noqa: F401 - fixture
 from tests.support.transports import close_all
 
 

@@ -29,10 +29,9 @@ from fakes.clock import FakeClock
 from fakes.memory import MemoryTransport
 from fakes.tree import Tree
 from partyfuse.core.errors import FsError
-from tests.mount.conftest import Mounter
 from tests.support.copyparty import ServerFactory
 from tests.support.fs import make_fs
-from tests.support.real_servers import real_server_module  # noqa: F401
+from tests.support.mounts import Mounter
 from tests.support.wait import wait_for
 
 CDS = 0.5

@@ -19,10 +19,10 @@ from fakes.memory import MemoryTransport
 from fakes.tree import Tree, patterned
 from partyfuse.core.remotefs import RemoteFS
 from partyfuse.http import HttpTransport, RetryPolicy
-from tests.mount.conftest import Mounter
-from tests.support.fake_servers import FakeServerFactory, fake_server  # noqa: F401
+from tests.support.fake_servers import FakeServerFactory
 from tests.support.fs import make_fs
-from tests.support.real_servers import RealServerFactory, real_server  # noqa: F401
+from tests.support.mounts import Mounter
+from tests.support.real_servers import RealServerFactory
 
 DATES = {"a.txt": 1_500_000_000, "sub/b.bin": 1_600_000_123, "empty": 1_650_000_000}
 UNDATED = [("python", "http.server"), ("apache", "ul")]

@@ -29,7 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from fakes.faultproxy import FaultProxy, Schedule
-from tests.mount.conftest import TEST_ENV, teardown, wait_until
+from tests.support.mounts import TEST_ENV, teardown
+from tests.support.wait import wait_for
 
 #: Errors a read may end with while the server misbehaves.
 ALLOWED = frozenset({errno.EIO, errno.ETIMEDOUT})
@@ -251,7 +252,7 @@ class Daemon:
                 cwd=str(log_dir),
             )
         try:
-            wait_until(lambda: os.path.ismount(mnt) or self.proc.poll() is not None, 30, "mount")
+            wait_for(lambda: os.path.ismount(mnt) or self.proc.poll() is not None, 30, "mount")
             if not os.path.ismount(mnt):
                 raise AssertionError(f"partyfuse exited {self.proc.returncode}:\n{self.log_text()}")
         except BaseException:

@@ -21,9 +21,9 @@ from partyfuse.core.errors import FsError
 from partyfuse.fuse_adapter import Adapter
 from partyfuse.http import HttpTransport, RetryPolicy
 from partyfuse.http.retry import scope_start
-from tests.mount.conftest import TEST_ENV, teardown
 from tests.support.fake_servers import FakeServerFactory
 from tests.support.fs import make_fs
+from tests.support.mounts import TEST_ENV, teardown
 
 from .chaos import mount_command
 

@@ -19,8 +19,8 @@ from werkzeug import Request, Response
 
 from partyfuse.http import BadUrl, HttpTransport, PasswordError
 from partyfuse.http.auth import Credentials
-from tests.mount.conftest import Mount, Mounter, run_partyfuse
 from tests.support.copyparty import PASSWORD, USER, CopypartyServer, SourceTree
+from tests.support.mounts import Mount, Mounter, run_partyfuse
 
 #: Every spelling of the secret that could reach a log: as typed, as the
 #: Basic-auth header carries it (both ways partyfuse may pair it), and as bytes.

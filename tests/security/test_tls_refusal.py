@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.mount.conftest import Mounter, run_partyfuse
 from tests.support.copyparty import HttpsServer, SourceTree
+from tests.support.mounts import Mounter, run_partyfuse
 
 UNRELATED = ("is the server running", "URL right", "password")
 
