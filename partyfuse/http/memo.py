@@ -16,8 +16,10 @@ listing's size), never a wrong byte.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections import OrderedDict
+from collections.abc import Iterator
 from typing import Generic, TypeVar
 
 K = TypeVar("K")
@@ -55,3 +57,33 @@ class Memo(Generic[K, V]):
 
     def __len__(self) -> int:
         return len(self._items)
+
+
+class KeyedLocks(Generic[K]):
+    """One lock per key, existing only while someone holds or waits for it.
+
+    The transport takes a file version's lock around a read sent before any
+    answer told that version's validator, so that the first answer tells it
+    before the next read goes out (with ``If-Range``), never beside it.
+    """
+
+    def __init__(self) -> None:
+        self._locks: dict[K, tuple[threading.Lock, list[int]]] = {}
+        self._lock = threading.Lock()
+
+    @contextlib.contextmanager
+    def held(self, key: K) -> Iterator[None]:
+        with self._lock:
+            lock, users = self._locks.setdefault(key, (threading.Lock(), [0]))
+            users[0] += 1
+        try:
+            with lock:
+                yield
+        finally:
+            with self._lock:
+                users[0] -= 1
+                if not users[0]:
+                    del self._locks[key]
+
+    def __len__(self) -> int:
+        return len(self._locks)

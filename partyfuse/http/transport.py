@@ -57,7 +57,7 @@ from .auth import AUTH_HEADERS, Credentials
 from .errors import connection_error
 from .exchange import Exchange, read_exact, read_slice
 from .listing import COPYPARTY_DIALECTS, Listings
-from .memo import Memo
+from .memo import KeyedLocks, Memo
 from .pool import EXCHANGE_ERRORS, ConnectionPool, Response, bounded_call
 from .ranges import range_header
 from .retry import CALL_TIMEOUT, RetryPolicy, fit_call_timeout
@@ -123,6 +123,10 @@ class HttpTransport:
         self._targets: Memo[tuple[str, str | None, str | None], str] = Memo()
         # Validators (strong ETag or Last-Modified) answers carried, by (path, version).
         self._validators: Memo[tuple[str, FileVersion], str] = Memo()
+        # Versions whose answers carry no validator: their reads need not wait
+        # for a first answer to tell one (see _read_once).
+        self._unvalidated: Memo[tuple[str, FileVersion], bool] = Memo()
+        self._first_answer: KeyedLocks[tuple[str, FileVersion]] = KeyedLocks()
         # Last-Modified of files read while their listing showed no time, by
         # path: (size read, date), so the next listing of that size shows it.
         self._dates: Memo[str, tuple[int, float]] = Memo()
@@ -314,6 +318,26 @@ class HttpTransport:
         key = (path, entry.version())
         copyparty = self.dialect in COPYPARTY_DIALECTS
         validator = validator_to_send(entry, self._validators.get(key), copyparty=copyparty)
+        if validator is None and self._unvalidated.get(key) is None:
+            # No validator known yet (listings other than copyparty's show no
+            # ETag): one read at a time until an answer tells it, so that the
+            # windows read ahead beside this one go out with If-Range; sent
+            # together without it, a file replaced between two of them gave
+            # one handle old and new bytes (nginx, tests/mount/test_changing.py).
+            with self._first_answer.held(key):
+                validator = validator_to_send(entry, self._validators.get(key), copyparty=copyparty)
+                return self._read_with(path, start, end, entry, key, validator)
+        return self._read_with(path, start, end, entry, key, validator)
+
+    def _read_with(
+        self,
+        path: str,
+        start: int,
+        end: int,
+        entry: Entry,
+        key: tuple[str, FileVersion],
+        validator: str | None,
+    ) -> bytes:
         req = ReadRequest(path, start, end, entry, validator)
         headers = {"Range": range_header(start, end), "Accept-Encoding": "identity"}
         if validator:
@@ -366,6 +390,8 @@ class HttpTransport:
         seen = validator_seen(r.headers)
         if seen:
             self._validators.put(key, seen)
+        else:
+            self._unvalidated.put(key, True)
         if not req.entry.mtime and req.entry.size is not None:
             date = parse_http_date(r.headers.get("Last-Modified"))
             if date is not None:

@@ -8,10 +8,10 @@ allow_other), so its ``stat`` runs as that user too.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import pwd
 import shutil
-import site
 import stat
 import subprocess
 import sys
@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+import partyfuse
 from fakes.servers import FakeServer
 from fakes.tree import Tree
 from partyfuse.fuse_adapter import mount_owner
@@ -107,19 +108,37 @@ def _unmount_as(user: pwd.struct_passwd, path: Path, proc: subprocess.Popen[byte
     assert not _mounted(path), f"{path} is still mounted"
 
 
-def _python_for(user: pwd.struct_passwd) -> tuple[str, str]:
-    """An interpreter ``user`` can run, of this one's version, and the PYTHONPATH
-    that gives it this venv's packages (a pyenv or uv Python under /root is not
+def _stage(into: Path) -> str:
+    """A PYTHONPATH the other user can read: a copy of the partyfuse package and
+    of the FUSE bindings (pure Python over ctypes).  The checkout and its venv
+    may sit where only root can enter (a clone in a 0700 mktemp dir, a venv
+    under /root), so the user's process is not pointed at them."""
+    into.mkdir()
+    package = Path(partyfuse.__file__).parent
+    shutil.copytree(package, into / "partyfuse", ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("mfusepy", "fuse"):
+        spec = importlib.util.find_spec(name)
+        if spec is not None and spec.origin is not None:
+            shutil.copy2(spec.origin, into / Path(spec.origin).name)
+    for path in [into, *into.rglob("*")]:
+        os.chmod(path, 0o755 if path.is_dir() else 0o644)
+    return str(into)
+
+
+def _python_for(user: pwd.struct_passwd, pythonpath: str) -> str:
+    """An interpreter ``user`` can run, of this one's version, that imports
+    partyfuse from ``pythonpath`` (a pyenv or uv Python under /root is not
     reachable for another user; Debian's /usr/bin/python3 usually is)."""
     want = f"{sys.version_info[0]}.{sys.version_info[1]}"
-    paths = os.pathsep.join([TEST_ENV["PYTHONPATH"], *site.getsitepackages()])
+    check = "import sys, partyfuse; print('%d.%d' % sys.version_info[:2])"
     for cand in (sys.executable, f"/usr/bin/python{want}", shutil.which("python3")):
         if not cand:
             continue
-        probe = [*_as(user), cand, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"]
-        got = subprocess.run(probe, capture_output=True, text=True, timeout=30)
+        probe = [*_as(user), cand, "-c", check]
+        env = {"PYTHONPATH": pythonpath, "PATH": os.environ.get("PATH", "")}
+        got = subprocess.run(probe, capture_output=True, text=True, timeout=30, env=env, cwd="/")
         if got.returncode == 0 and got.stdout.strip() == want:
-            return cand, paths
+            return cand
     pytest.fail(f"no Python {want} that {user.pw_name} may run (tried {sys.executable})")
 
 
@@ -134,7 +153,8 @@ def test_a_normal_users_mount_shows_that_user_as_owner(
     log = base / "stderr"
     proc = None
     try:
-        python, pythonpath = _python_for(normal_user)
+        pythonpath = _stage(base / "py")
+        python = _python_for(normal_user, pythonpath)
         with open(log, "wb") as err:
             proc = subprocess.Popen(
                 [
