@@ -41,7 +41,7 @@ Bounds (the caller passes the budgets, this module keeps the counts):
   so the walker's own listings do not push them out either;
 - what this module remembers is bounded too (``MEMORY`` paths of each kind).
 
-One module of a little over 400 lines, on purpose: the listing policy
+One module of about 450 lines, on purpose: the listing policy
 (``_plan_lists``) and the file policy (``_plan_files``) share every count
 (slots, jobs in flight, what the program did and when), which a split would
 pass back and forth; the walk order both follow is ``walk``'s, pure.

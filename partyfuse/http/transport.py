@@ -19,6 +19,11 @@ its whole body streamed past and only the asked span kept (the core pads a
 small read to a whole small file, so such a file is still fetched once).
 What is remembered here is per-file metadata -- request targets and
 validators -- in ``memo.Memo``s of a fixed number of entries (see memo.py).
+
+A little over 400 lines: the façade's public calls and the read path's
+bookkeeping (which validator a read sends, what its answer taught, which
+reads wait for a first answer) share those memos; the rules themselves are
+in ``answers``.
 """
 
 from __future__ import annotations

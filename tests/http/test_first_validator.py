@@ -41,7 +41,9 @@ def test_reads_before_the_first_answer_cannot_mix_two_versions(
 
     def handle(conn: socket.socket, n: int) -> None:
         head = read_head(conn).decode("latin-1")
-        first, last = map(int, re.search(r"Range: bytes=(\d+)-(\d+)", head).groups())  # type: ignore[union-attr]
+        asked = re.search(r"Range: bytes=(\d+)-(\d+)", head)
+        assert asked is not None
+        first, last = int(asked.group(1)), int(asked.group(2))
         if_range = re.search(r"If-Range: (\S+)", head)
         with lock:
             state["requests"] += 1
@@ -85,4 +87,5 @@ def test_reads_before_the_first_answer_cannot_mix_two_versions(
     datas = [v for v in got.values() if isinstance(v, bytes)]
     assert len(got) == 2, got
     # each read is the old version, or fails as changed; never one old and one new
-    assert {d[:1] for d in datas} <= {b"o"}, {k: v[:1] if isinstance(v, bytes) else v for k, v in got.items()}
+    seen = {k: v[:1] if isinstance(v, bytes) else v for k, v in got.items()}
+    assert {d[:1] for d in datas} <= {b"o"}, seen
