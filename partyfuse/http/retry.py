@@ -126,13 +126,7 @@ def bounded_call(fn: F) -> F:
 
     @functools.wraps(fn)
     def call(*args: Any, **kwargs: Any) -> Any:
-        ident = get_ident()
-        if ident in _starts:
+        with call_scope():
             return fn(*args, **kwargs)
-        _starts[ident] = time.monotonic()
-        try:
-            return fn(*args, **kwargs)
-        finally:
-            _starts.pop(ident, None)
 
     return call  # type: ignore[return-value]

@@ -18,6 +18,7 @@ from partyfuse.core.prefetch import (
     files_after,
     walk_order,
 )
+from partyfuse.core.walk import Listing
 
 KiB = 1 << 10
 MiB = 1 << 20
@@ -47,6 +48,20 @@ def never(path: str, entry: Entry) -> bool:
 
 def paths(jobs: list[FileJob | ListJob]) -> list[str]:
     return [j.path for j in jobs]
+
+
+def reading_ahead(listing: Listing) -> tuple[Prefetch, list[str]]:
+    """A program listed folder p and opened p/f000; every job planned since has
+    landed at once, until nothing more is due.  The policy, and what it fetched."""
+    pf = Prefetch()
+    pf.saw_readdir("p", 0.0)
+    pf.saw_open("p/f000", 0.0)
+    fetched: list[str] = []
+    while jobs := pf.plan(listing, never, now=0.0, file_budget=64 * MiB, dir_room=8):
+        for job in jobs:
+            fetched.append(job.path)
+            pf.finished(job, True, 0.0)
+    return pf, fetched
 
 
 def test_walk_order_is_depth_first_from_the_walker_and_stays_under_the_top() -> None:
@@ -102,15 +117,7 @@ def test_an_open_in_a_listed_folder_fetches_the_next_files_within_the_concurrenc
 
 
 def test_the_window_ends_files_ahead_of_the_reader() -> None:
-    tree = Tree({"p": [f(f"f{i:03d}") for i in range(100)]})
-    pf = Prefetch()
-    pf.saw_readdir("p", 0.0)
-    pf.saw_open("p/f000", 0.0)
-    fetched: list[str] = []
-    while jobs := pf.plan(tree, never, now=0.0, file_budget=64 * MiB, dir_room=8):
-        for job in jobs:
-            fetched.append(job.path)
-            pf.finished(job, True, 0.0)
+    _, fetched = reading_ahead(Tree({"p": [f(f"f{i:03d}") for i in range(100)]}))
     assert fetched == [f"p/f{i:03d}" for i in range(1, 1 + FILE_WINDOW)]
 
 
@@ -243,12 +250,7 @@ def test_a_landing_with_the_window_full_costs_no_walk_through_the_listings() -> 
         looks += 1
         return tree(path)
 
-    pf = Prefetch()
-    pf.saw_readdir("p", 0.0)
-    pf.saw_open("p/f000", 0.0)
-    while jobs := pf.plan(counted, never, now=0.0, file_budget=64 * MiB, dir_room=8):
-        for job in jobs:
-            pf.finished(job, True, 0.0)
+    pf, _ = reading_ahead(counted)
     looks = 0
     assert pf.plan(counted, never, now=0.0, file_budget=64 * MiB, dir_room=8) == []
     assert looks == 0  # nothing happened since the last scan found nothing
@@ -266,12 +268,7 @@ def test_a_landing_with_the_window_full_costs_no_walk_through_the_listings() -> 
 
 def test_an_open_the_prefetch_did_not_see_coming_plans_at_once() -> None:
     tree = Tree({"p": [f(f"f{i:03d}") for i in range(100)]})
-    pf = Prefetch()
-    pf.saw_readdir("p", 0.0)
-    pf.saw_open("p/f000", 0.0)
-    while jobs := pf.plan(tree, never, now=0.0, file_budget=64 * MiB, dir_room=8):
-        for job in jobs:
-            pf.finished(job, True, 0.0)
+    pf, _ = reading_ahead(tree)
     assert not pf.saw_open("p/f060", 0.0)  # a jump past the window: a miss
     got = pf.plan(tree, never, now=0.0, file_budget=64 * MiB, dir_room=8)
     assert paths(got)[0] == "p/f061"
