@@ -25,6 +25,7 @@ from .kernel_readahead import READ_AHEAD_KB
 from .libfuse_log import route_libfuse_log
 from .memtune import tune_malloc
 from .readahead_pool import Spawner
+from .readdir_plus import fuse_class
 
 __all__ = [
     "Adapter",
@@ -82,4 +83,4 @@ def run_mount(ops: Any, mountpoint: str, binding: Binding, options: dict[str, An
         kwargs["errors"] = "surrogateescape"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
-        binding.FUSE(ops, os.fspath(mountpoint), **kwargs)
+        fuse_class(binding)(ops, os.fspath(mountpoint), **kwargs)

@@ -7,6 +7,9 @@ about the kernel, not the filesystem:
 * errno translation: FsError -> FuseOSError; anything unexpected -> EIO with
   one log line (a traceback the first time), never an exception into libfuse;
 * every operation's server calls share one deadline (``call_scope``);
+* libfuse's threads keep their Python thread state between calls
+  (thread_state.py), and readdir hands the kernel each entry's attributes
+  where libfuse3 can take them (readdir_plus.py);
 * reads are answered in full up to EOF even if the core caps one call (WinFsp
   sends reads of hundreds of MiB and takes a short answer for end of file);
 * writes answer EROFS, and what a read-only mount never needs is left unset
@@ -22,6 +25,7 @@ import functools
 import logging
 import os
 import threading
+from collections import Counter
 from collections.abc import Callable
 from typing import Any, Protocol, TypeVar
 
@@ -29,6 +33,7 @@ from . import platform as plat
 from .core.errors import FsError
 from .http.retry import call_scope
 from .kernel_readahead import raise_read_ahead
+from .thread_state import keep_thread_state
 
 __all__ = ["Adapter", "FileSystem", "mount_owner"]
 
@@ -92,6 +97,8 @@ class Adapter:
         self._platform = platform
         self._on_destroy = on_destroy
         self._seen_crashes: set[tuple[str, str]] = set()
+        self.calls: Counter[str] = Counter()
+        """Calls answered, by operation; counted with -d only (the log shows them at unmount)."""
         self._crash_lock = threading.Lock()
 
     # ---- error translation -------------------------------------------------
@@ -241,6 +248,8 @@ class Adapter:
         self.init("/")
 
     def destroy(self, path: str) -> None:
+        if self.calls:
+            log.debug("FUSE calls: %s", ", ".join(f"{k} {n}" for k, n in self.calls.most_common()))
         log.debug("FUSE session ends")
         if self._on_destroy is not None:
             self._on_destroy()
@@ -256,12 +265,14 @@ _GUARDED = (
 def _guard(op: str, fn: F) -> F:
     @functools.wraps(fn)
     def guarded(self: Adapter, path: Any = None, *args: Any) -> Any:
+        keep_thread_state()  # libfuse's threads: no thread state made and freed per call
         try:
             with call_scope():  # the operation's server calls share one deadline
                 result = fn(self, path, *args)
         except Exception as ex:
             raise self._fail(op, path if isinstance(path, str) else "?", ex) from None
         if log.isEnabledFor(logging.DEBUG):
+            self.calls[op] += 1
             _trace(op, path, args, result)
         return result
 
