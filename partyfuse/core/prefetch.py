@@ -185,23 +185,29 @@ class Prefetch:
         if self._ahead_dirs.pop(path, None) is not None:
             self._stir()
 
-    def saw_open(self, path: str, now: float) -> bool:
+    def saw_open(self, path: str, now: float, held: bool = False) -> bool:
         """A file was opened; returns whether it had been fetched ahead.
 
         Only the file window can change (listings ahead follow readdir), and
-        it is scanned again at once on a miss, else every ``REPLAN_OPENS``."""
+        it is scanned again at once on a miss, else every ``REPLAN_OPENS``.
+        ``held``: the cache has the whole file already (read before, or
+        fetched ahead earlier), so the program is not ahead of the fetches and
+        the open is planned like a hit (a re-copy of a cached folder scanned
+        the window on every open: a quarter of the daemon's time)."""
         _remember(self._opened, path, now)
         folder = parent_of(path)
         if folder is not None and self._recent(folder, now):
             self._walk(self._root(folder, now), now).reader = path
-        if self._unread.pop(path, None) is None:
+        hit = self._unread.pop(path, None) is not None
+        if not hit and not held:
             self._files_idle = False
             return False
-        _remember(self.consumed, path, None)
+        if hit:
+            _remember(self.consumed, path, None)
         self._opens_unplanned += 1
         if self._budget_full or self._opens_unplanned >= REPLAN_OPENS:
             self._files_idle = False
-        return True
+        return hit
 
     def forget(self, path: str, now: float) -> None:
         """``path``'s blocks fetched ahead are gone (evicted, or another version seen)."""

@@ -89,11 +89,12 @@ class Prefetcher:
             self._shared.dirs.unpin(path)
         self.pump()
 
-    def saw_open(self, path: str) -> None:
+    def saw_open(self, path: str, entry: Entry) -> None:
         if self._shared.spawn is None:
             return
         with self._shared.lock:
-            if self.policy.saw_open(path, self._shared.clock()):
+            held = self._held(path, entry)
+            if self.policy.saw_open(path, self._shared.clock(), held):
                 self._shared.stats.prefetch_used += 1
         self.pump()
 

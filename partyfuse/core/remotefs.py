@@ -229,7 +229,7 @@ class RemoteFS:
             raise FsError(errno.EISDIR, rpath)
         with self._lock:
             fh = self._handles.add(FileHandle(rpath, entry))
-        self._prefetch.saw_open(rpath)
+        self._prefetch.saw_open(rpath, entry)
         return fh
 
     def release(self, path: str, fh: int) -> None:

@@ -266,6 +266,38 @@ def test_a_landing_with_the_window_full_costs_no_walk_through_the_listings() -> 
     assert paths(got) == [f"p/f{i:03d}" for i in due] and looks > 0
 
 
+def test_opens_of_files_already_cached_plan_like_opens_of_files_fetched_ahead() -> None:
+    # a second copy of a folder the cache still holds: nothing was fetched ahead
+    # this time, and nothing needs catching up, so no scan per open
+    tree = Tree({"p": [f(f"f{i:03d}") for i in range(100)]})
+    looks = 0
+
+    def counted(path: str) -> Mapping[str, Entry] | None:
+        nonlocal looks
+        looks += 1
+        return tree(path)
+
+    def always(path: str, entry: Entry) -> bool:
+        return True
+
+    pf = Prefetch()
+    pf.saw_readdir("p", 0.0)
+    pf.saw_open("p/f000", 0.0, held=True)
+    assert pf.plan(counted, always, now=0.0, file_budget=64 * MiB, dir_room=8) == []
+    looks = 0
+    for i in range(1, REPLAN_OPENS):
+        assert not pf.saw_open(f"p/f{i:03d}", 0.0, held=True)  # not a fetch-ahead hit
+        assert pf.plan(counted, always, now=0.0, file_budget=64 * MiB, dir_room=8) == []
+    assert looks == 0
+    pf.saw_open(f"p/f{REPLAN_OPENS:03d}", 0.0, held=True)
+    pf.plan(counted, always, now=0.0, file_budget=64 * MiB, dir_room=8)
+    assert looks > 0
+    looks = 0
+    pf.saw_open("p/f050", 0.0)  # not held: the program is ahead of the cache, plan at once
+    pf.plan(counted, never, now=0.0, file_budget=64 * MiB, dir_room=8)
+    assert looks > 0
+
+
 def test_an_open_the_prefetch_did_not_see_coming_plans_at_once() -> None:
     tree = Tree({"p": [f(f"f{i:03d}") for i in range(100)]})
     pf, _ = reading_ahead(tree)
