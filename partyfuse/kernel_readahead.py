@@ -11,7 +11,7 @@ of the calls: when the process may write the file, it does.  Anyone else can
 do it by hand (README: "Read sizes").
 
 The window only applies to files opened after it changed; the mount is raised
-right after FUSE's init, before any user can open a file on it.
+during FUSE's init, before the kernel passes on any other request for it.
 """
 
 from __future__ import annotations
@@ -28,6 +28,8 @@ log = logging.getLogger("partyfuse.fuse")
 READ_AHEAD_KB = 1024
 SYSFS_BDI = "/sys/class/bdi"
 MOUNTINFO = "/proc/self/mountinfo"
+#: How ``raise_read_ahead``'s answer ends when the mount was not listed (yet).
+NOT_LISTED = "not listed"
 
 _OCTAL = re.compile(rb"\\([0-7]{3})")
 
@@ -81,7 +83,7 @@ def raise_read_ahead(
             break
         sleep(0.05)
     if device is None:
-        return f"read-ahead left alone: {real} not in {mountinfo}"
+        return f"read-ahead left alone: {real} in {mountinfo}: {NOT_LISTED}"
     path = os.path.join(sysfs, device, "read_ahead_kb")
     try:
         with open(path) as f:

@@ -6,6 +6,7 @@ import errno
 import logging
 import os
 import stat
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,6 +15,7 @@ import pytest
 from partyfuse import fusebind
 from partyfuse.core.errors import FsError
 from partyfuse.fuse_adapter import Adapter, Spawner, make_operations, mount_options
+from tests.support.wait import wait_for
 
 
 @dataclass
@@ -307,12 +309,12 @@ def test_read_ahead_is_raised_only_when_lower(tmp_path: Any) -> None:
 
 
 def test_read_ahead_failures_are_one_line_never_an_exception(tmp_path: Any) -> None:
-    from partyfuse.kernel_readahead import raise_read_ahead
+    from partyfuse.kernel_readahead import NOT_LISTED, raise_read_ahead
 
     sysfs, info = _sysfs(tmp_path, 128)
     waits: list[float] = []
     said = raise_read_ahead("/nowhere", sysfs=sysfs, mountinfo=info, wait=0.2, sleep=waits.append)
-    assert "not in" in said and len(waits) >= 2  # it waited for the mount to show up
+    assert said.endswith(NOT_LISTED) and len(waits) >= 2  # it waited for the mount to show up
     said = raise_read_ahead("/tmp/other", sysfs=sysfs, mountinfo=info, wait=0)
     assert said.startswith("read-ahead left alone") and "\n" not in said  # no such bdi file
     said = raise_read_ahead("/tmp/a b", sysfs=sysfs, mountinfo=str(tmp_path / "gone"), wait=0)
@@ -391,6 +393,40 @@ def test_raising_read_ahead_never_touches_the_mount_itself(
     said = kernel_readahead.raise_read_ahead("/tmp/a b", sysfs=sysfs, mountinfo=info, wait=0)
     assert "raised" in said
     assert not [p for p in touched if p.startswith("/tmp/a b")], touched
+
+
+@pytest.mark.parametrize("listed", [True, False])
+def test_init_raises_the_read_ahead_before_the_mount_is_ready(
+    listed: bool, tmp_path: Any, monkeypatch: pytest.MonkeyPatch, binding: fusebind.Binding
+) -> None:
+    # a file keeps the window in force when it was opened: a program that
+    # opened one as the mount appeared must already get the big one
+    import functools
+
+    from partyfuse import fuse_operations, kernel_readahead
+
+    sysfs, info = _sysfs(tmp_path, 128)
+    if not listed:  # not in mountinfo yet: a thread keeps looking, init does not wait
+        (tmp_path / "mountinfo").write_bytes(b"")
+    kb_file = tmp_path / "bdi" / "0:52" / "read_ahead_kb"
+    monkeypatch.setattr(
+        fuse_operations,
+        "raise_read_ahead",
+        functools.partial(kernel_readahead.raise_read_ahead, sysfs=sysfs, mountinfo=info),
+    )
+    at_ready: list[str] = []
+    ops = make_operations(
+        FakeFS(), binding, platform="linux", on_init=lambda: at_ready.append(kb_file.read_text())
+    )
+    ops._read_ahead_kb = 1024
+    ops.mountpoint = "/tmp/a b"
+    t0 = time.monotonic()
+    ops.init("/")
+    assert time.monotonic() - t0 < 1.0
+    assert at_ready == (["1024\n"] if listed else ["128\n"])
+    if not listed:
+        (tmp_path / "mountinfo").write_bytes(MOUNTINFO)  # the mount shows up: the thread raises
+        wait_for(lambda: kb_file.read_text() == "1024\n", 5.0, "the late raise")
 
 
 def test_the_init_reply_asks_for_the_big_read_ahead(binding: fusebind.Binding) -> None:
