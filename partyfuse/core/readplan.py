@@ -30,7 +30,10 @@ Policy (sizes in bytes, ``W`` = stream window):
   at ``-cf 12`` do not push out each other's bytes before they are read.
 - padding only grows a missing range away from cached bytes: the window is cut
   into the gaps between cached spans and only gaps touching the request are
-  fetched, so a partial hit at either end fetches just the missing part.
+  fetched, so a partial hit at either end fetches just the missing part; it
+  also stops at the first window in flight or announced, so a stream that
+  catches up with its read-ahead fetches the bytes it asked for while the
+  windows beyond come in parallel (not all of them again, on one connection).
 - read-ahead (only when the caller can run it in the background): once a
   forward stream is established, keep the next ``W`` bytes cached or in flight,
   in windows of at most one 1 MiB block (so the cache stores each as it comes,
@@ -79,6 +82,12 @@ READ_AHEAD_MIN_BUDGET = 4 * BLOCK_SIZE
 #: the same stream (the kernel's own read-ahead and multi-threaded FUSE loops
 #: reorder and skip a little).
 STREAM_SLACK = 128 * KiB
+#: Reads of a stream's last size that may be out of order at once (FUSE's
+#: default background limit lets the kernel have a dozen requests out; a
+#: stream's own read-ahead keeps two to four of them).
+REORDER_READS = 4
+#: The most that slack reaches, however large the reads.
+REORDER_MAX = 4 * MiB
 #: Read-ahead windows one stream keeps in flight at once.
 AHEAD_WINDOWS = 4
 #: Bytes at the end of a media container fetched when a stream starts on it.
@@ -135,9 +144,17 @@ def next_stream(stream: StreamState, offset: int, end: int) -> StreamState:
         return stream
     forward = backward = 0
     if stream.last_end >= 0:
-        if stream.last_start < offset <= stream.last_end + STREAM_SLACK and end > stream.last_end:
+        # the kernel has a few reads of a stream out at once, each as large as
+        # the last (1 MiB with the raised read-ahead), and a multi-threaded loop
+        # answers them in any order: a read up to that many reads away is
+        # still the stream's (with a fixed 128 KiB, 1 MiB reads arriving out of
+        # order reset the stream, and with it the read-ahead, every few reads)
+        slack = max(
+            STREAM_SLACK, min(REORDER_READS * (stream.last_end - stream.last_start), REORDER_MAX)
+        )
+        if stream.last_start < offset <= stream.last_end + slack and end > stream.last_end:
             forward = stream.forward + 1
-        elif stream.forward and stream.last_start - STREAM_SLACK <= offset < stream.last_start:
+        elif stream.forward and stream.last_start - slack <= offset < stream.last_start:
             # a straggler of a forward stream: the kernel issues a file's reads in
             # parallel on a multi-threaded FUSE loop, so one may arrive just after
             # the read past it; taking it for a backward stream would pad behind it
@@ -263,6 +280,15 @@ def plan_read(
         left, right, max(0, cap - needed), prefer_right=new_stream.forward > 0
     )
     lo, hi = start - left, end + right
+    for span in inflight:
+        # padding stops where a window in flight (or announced) begins: the
+        # requested bytes are fetched now, the windows beyond come in parallel
+        # (padding over them fetched up to 8 MiB on one connection while the
+        # windows waited, a stall each time a stream caught up with them)
+        if span.end > end and span.start < hi:
+            hi = max(end, span.start)
+        if span.start < start and span.end > lo:
+            lo = min(start, span.end)
 
     fetch = tuple(g for g in gaps(lo, hi, cached) if g.start < end and g.end > start)
 
@@ -272,10 +298,14 @@ def plan_read(
         if media_tail_due(media, stream, start, file_size):
             ahead += gaps(file_size - MEDIA_TAIL, file_size, known)[:1]
         if new_stream.forward >= 2:
-            reach = covered_until(end, known)
-            if readahead_due(new_stream, end, reach, file_size, cap):
+            # from the stream's head: a straggler (a read that arrived after
+            # the one past it) must not plan again windows already read and
+            # dropped behind the head
+            head = max(end, new_stream.last_end)
+            reach = covered_until(head, known)
+            if readahead_due(new_stream, head, reach, file_size, cap):
                 window = stream_window(new_stream.run_bytes, cap)
-                target = min(file_size, end + window)
+                target = min(file_size, head + window)
                 piece, room = ahead_piece(window), ahead_room(window)
                 ahead += _windows(reach, target, piece, room, known, file_size)
         ahead = ahead[:ahead_slots]
@@ -339,6 +369,8 @@ def plan_hit(
     if ahead_cap < 0:
         return None
     window = stream_window(new.run_bytes, ahead_cap)
+    if new.last_end > end:  # a straggler: plan from the stream's head (plan_read)
+        end = new.last_end
     target = end + window
     if target > file_size:
         target = file_size

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections.abc import Callable
 
 import pytest
 
@@ -184,3 +185,46 @@ def test_queued_readahead_fetches_only_what_readers_left_missing() -> None:
     jobs.pop(0)()
     assert ranges(t.log)[before:] == []  # everything it promised is cached already
     assert_disjoint(ranges(t.log))
+
+
+class _Gate:
+    """A lock that, for the gates the test watches, checks something as it opens."""
+
+    watch: dict[int, Callable[[], bool]] = {}
+    seen: list[bool] = []
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> None:
+        self._lock.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        check = _Gate.watch.get(id(self))
+        if check is not None:
+            _Gate.seen.append(check())
+        self._lock.release()
+
+
+def test_a_window_is_out_of_flight_before_the_reads_waiting_on_it_wake() -> None:
+    # a read waiting on a window wakes when the window's gate opens; if the
+    # window still counted as in flight then, the read found no slot free and
+    # planned no next window, and the stream drained its read-ahead
+    _Gate.watch, _Gate.seen = {}, []
+    data = payload(30 * MiB)
+    jobs: list[Callable[[], None]] = []
+    fs = make_fs(MemoryTransport({"f": data}), lock_factory=_Gate, spawn=jobs.append)
+    fh = fs.open("/f", os.O_RDONLY)
+    read_until_queued(fs, "/f", data, fh, jobs)
+    handle = fs._handles.get(fh)
+    assert handle is not None
+    fetcher = fs._fetcher
+    windows = [p for p in fetcher.pending("f", handle.version()) if not p.started]
+    assert windows
+    for p in windows:
+        _Gate.watch[id(p.gate)] = lambda p=p: (  # type: ignore[misc]
+            p.span not in handle.inflight and p not in fetcher.pending("f", p.version)
+        )
+    for job in list(jobs):
+        job()
+    assert _Gate.seen == [True] * len(windows)

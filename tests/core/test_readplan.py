@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -113,3 +115,84 @@ def test_plans_cover_the_request_fetch_no_cached_byte_and_stay_in_the_file(
 def test_negative_cache_options_are_refused(bad: dict[str, float]) -> None:
     with pytest.raises(ValueError):
         CacheConfig(**bad)  # type: ignore[arg-type]
+
+
+def test_a_stream_that_caught_up_with_its_windows_fetches_only_what_it_asked() -> None:
+    # a stream 16 MiB in, whose next four windows were announced a moment ago
+    # and not started: the read of the first of them fetches that read's bytes,
+    # not 6 MiB over all four on one connection while they wait
+    run = 16 * MiB
+    stream = StreamState(run - MiB, run, 16, 0, run)
+    windows = [Span(run + i * MiB, run + (i + 1) * MiB) for i in range(4)]
+    plan, _ = plan_read(
+        run, MiB, 64 * MiB, [], stream, budget=BUDGET, inflight=windows, background=True
+    )
+    assert list(plan.fetch) == [Span(run, run + MiB)]
+    # without windows in flight the same read pads forward as a stream does
+    plan, _ = plan_read(run, MiB, 64 * MiB, [], stream, budget=BUDGET, background=True)
+    assert plan.fetch[0].start == run and plan.fetch[-1].end > run + MiB
+
+
+@given(
+    st.integers(0, 40),
+    st.lists(st.tuples(st.integers(0, 48), st.integers(1, 4)), max_size=4),
+    st.integers(1, 8),
+)
+def test_padding_never_reaches_into_a_window_in_flight(
+    at: int, flying: list[tuple[int, int]], streak: int
+) -> None:
+    start = at * MiB
+    stream = StreamState(start - MiB, start, streak, 0, streak * MiB)
+    inflight = [Span(s * 256 * KiB, (s + n) * 256 * KiB) for s, n in flying]
+    plan, _ = plan_read(
+        start, MiB, 48 * MiB, [], stream, budget=BUDGET, inflight=inflight, background=True
+    )
+    for span in plan.fetch:
+        for window in inflight:
+            overlap = max(span.start, window.start), min(span.end, window.end)
+            if overlap[0] < overlap[1]:  # only the bytes the read asked for
+                assert plan.start <= overlap[0] and overlap[1] <= plan.end
+
+
+def _shuffled_nearby(n: int, rng: random.Random, reach: int) -> list[int]:
+    """0..n-1 in an order where each index arrives at most ``reach`` places late
+    or early, as a multi-threaded FUSE loop answers a stream's parallel reads."""
+    keys = sorted(range(n), key=lambda i: i + rng.uniform(0, reach))
+    return keys
+
+
+@given(st.integers(0, 2**32), st.integers(0, 3))
+def test_a_stream_of_big_reads_out_of_order_keeps_its_read_ahead(seed: int, reach: int) -> None:
+    # 1 MiB reads (the raised kernel read-ahead) answered out of order: the
+    # stream stays one (its windows keep coming, so the reads are hits), and
+    # no byte is ever fetched twice, straggler or not
+    rng = random.Random(seed)
+    size = 48 * MiB
+    order = _shuffled_nearby(size // MiB, rng, reach)
+    stream = StreamState()
+    fetched: list[Span] = []
+    misses = 0
+    for i in order:
+        plan, stream = plan_read(
+            i * MiB, MiB, size, fetched, stream, budget=64 * MiB, background=True
+        )
+        new = list(plan.fetch) + list(plan.ahead)
+        for span in new:  # windows land at once here: nothing is in flight
+            assert gaps(span.start, span.end, fetched) == [span], (span, i)
+        fetched = sorted(fetched + new, key=lambda s: s.start)
+        misses += bool(plan.fetch)
+    assert gaps(0, size, fetched) == []
+    assert misses <= 4, misses
+
+
+def test_a_straggler_plans_no_window_behind_the_streams_head() -> None:
+    # reads at 10 and 11 MiB planned; the one at 9 arrives last, after the
+    # window at 12 MiB was read and dropped: nothing behind 12 is planned again
+    head = StreamState(11 * MiB, 12 * MiB, 6, 0, 12 * MiB)
+    cached = [Span(0, 9 * MiB)]  # 9..12 were read and pushed out; 12.. in flight
+    inflight = [Span(12 * MiB, 13 * MiB)]
+    plan, after = plan_read(
+        8 * MiB, MiB, 64 * MiB, cached, head, budget=BUDGET, inflight=inflight, background=True
+    )
+    assert after == head  # a straggler: the stream is where it was
+    assert all(span.start >= 12 * MiB for span in plan.ahead), plan.ahead
