@@ -172,6 +172,12 @@ class Prefetch:
     def _stir(self) -> None:
         self._lists_idle = self._files_idle = False
 
+    def idle(self) -> bool:
+        """Whether the last plan found nothing to start and nothing has
+        happened since that could change that (a plan now returns no job,
+        unless time alone expired something)."""
+        return self._lists_idle and self._files_idle
+
     def saw_readdir(self, path: str, now: float) -> None:
         self._stir()
         self._ahead_dirs.pop(path, None)

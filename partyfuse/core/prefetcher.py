@@ -58,6 +58,11 @@ from .walk import parent_of
 
 log = logging.getLogger(__name__)
 
+#: Seconds an idle policy goes without its listings ahead and the streams
+#: being checked again (a listing going stale, a stream ending: neither is
+#: urgent, and anything the program does plans at once).
+RECHECK = 1.0
+
 Store = Callable[[str, list[Entry], float], object]
 """Keeps a listing of a folder asked for at a time (``Namespace.store``)."""
 
@@ -78,6 +83,7 @@ class Prefetcher:
         self._store = store
         self._listing: dict[str, _ListGate] = {}
         self._evictions = -1
+        self._full_due = float("-inf")
 
     # ---- what the program did (call without the lock) --------------------
 
@@ -145,6 +151,12 @@ class Prefetcher:
         shared, policy = self._shared, self.policy
         now = shared.clock()
         blocks, dirs = shared.blocks, shared.dirs
+        if policy.idle() and blocks.evictions == self._evictions and now < self._full_due:
+            # nothing happened that a plan could act on: skip the checks below
+            # too (each listing held ahead, every handle), which cost more than
+            # the plan itself on every open of a cached file
+            return []
+        self._full_due = now + RECHECK
         if blocks.evictions != self._evictions:
             self._evictions = blocks.evictions
             for path in policy.unread():

@@ -431,3 +431,47 @@ def test_listings_fetched_ahead_are_not_pushed_out_by_the_walker_before_use() ->
     fs, _, seen = walk_tree(10, 2)  # 110 folders below w
     assert len(seen) == 111
     assert fs.stats.prefetch_lists >= 100
+
+
+def test_an_idle_fetch_ahead_costs_an_open_no_look_at_the_listings() -> None:
+    # a second copy of the files of a folder the cache holds whole, its
+    # subfolders listed ahead meanwhile: once a plan found nothing to do, opens
+    # of cached files neither plan nor look at each listing held ahead (that
+    # checking cost more than the plan itself on every open)
+    files = {**folder(40), **{f"p/s{k}/x": payload(100, k) for k in range(6)}}
+    jobs = Jobs()
+    fs, t, _ = memory_fs(files, spawn=jobs, file_blocks=64, dir_max=64)
+    dirs = fs._prefetch._shared.dirs
+    looks = 0
+    real_fresh = dirs.fresh
+
+    def counted(*args: Any, **kw: Any) -> Any:
+        nonlocal looks
+        looks += 1
+        return real_fresh(*args, **kw)
+
+    dirs.fresh = counted  # type: ignore[method-assign]
+
+    def copy_files() -> tuple[dict[str, bytes], list[int]]:
+        out, per_open = {}, []
+        fs.readdir("/")  # a walk from the top: its subfolders are listed ahead
+        for name, attrs in fs.readdir("/p"):
+            if attrs is not None and attrs.is_dir:
+                continue
+            before = looks
+            fh = fs.open(f"/p/{name}", os.O_RDONLY)
+            per_open.append(looks - before)
+            out[name] = read_all(fs, f"/p/{name}", fh=fh)
+            fs.release(f"/p/{name}", fh)
+            jobs.run()
+        return out, per_open
+
+    copy_files()
+    jobs.run()
+    assert fs.stats.prefetch_lists >= 4  # subfolders listed ahead, not used yet
+    requests = len(t.log)
+    got, per_open = copy_files()
+    assert got == {k.removeprefix("p/"): v for k, v in files.items() if k.count("/") == 1}
+    assert len(t.log) == requests  # all from the cache
+    # every REPLAN_OPENS opens plan again; the others look at nothing
+    assert per_open.count(0) >= len(per_open) - len(per_open) // 8 - 1, per_open
