@@ -219,10 +219,10 @@ class Adapter:
         if self._read_ahead_kb and self.mountpoint:
             # Here, before init returns, while the kernel holds every other
             # request: a file takes the window in force when it is opened, so a
-            # program that opened one the moment the mount appeared read it in
-            # 128 KiB requests for good (a bimodal benchmark: 260 or 450 MiB/s).
-            # Two file reads and a write, none on the mount; only if the mount
-            # is not listed yet do the retries go to a thread.
+            # program that opened one the moment the mount appeared (a script,
+            # a benchmark) would read it in 128 KiB requests for good.  Two
+            # file reads and a write, none on the mount; only if the mount is
+            # not listed yet do the retries go to a thread.
             if not self._raise_read_ahead(wait=0.0):
                 threading.Thread(
                     target=self._raise_read_ahead, name="partyfuse-readahead", daemon=True
