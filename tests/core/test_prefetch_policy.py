@@ -50,6 +50,18 @@ def paths(jobs: list[FileJob | ListJob]) -> list[str]:
     return [j.path for j in jobs]
 
 
+class CountedTree(Tree):
+    """A Tree that counts the listings a plan looks at (``looks``)."""
+
+    def __init__(self, held: Mapping[str, list[Entry]]) -> None:
+        super().__init__(held)
+        self.looks = 0
+
+    def __call__(self, path: str) -> Mapping[str, Entry] | None:
+        self.looks += 1
+        return super().__call__(path)
+
+
 def reading_ahead(listing: Listing) -> tuple[Prefetch, list[str]]:
     """A program listed folder p and opened p/f000; every job planned since has
     landed at once, until nothing more is due.  The policy, and what it fetched."""
@@ -242,40 +254,27 @@ def test_a_failed_job_is_not_tried_again_for_a_while() -> None:
 
 
 def test_a_landing_with_the_window_full_costs_no_walk_through_the_listings() -> None:
-    tree = Tree({"p": [f(f"f{i:03d}") for i in range(100)]})
-    looks = 0
-
-    def counted(path: str) -> Mapping[str, Entry] | None:
-        nonlocal looks
-        looks += 1
-        return tree(path)
-
-    pf, _ = reading_ahead(counted)
-    looks = 0
-    assert pf.plan(counted, never, now=0.0, file_budget=64 * MiB, dir_room=8) == []
-    assert looks == 0  # nothing happened since the last scan found nothing
+    tree = CountedTree({"p": [f(f"f{i:03d}") for i in range(100)]})
+    pf, _ = reading_ahead(tree)
+    tree.looks = 0
+    assert pf.plan(tree, never, now=0.0, file_budget=64 * MiB, dir_room=8) == []
+    assert tree.looks == 0  # nothing happened since the last scan found nothing
     # the program opens the next files, each fetched ahead: the window moves
     # by one file each time, which is not worth a scan until REPLAN_OPENS of them
     for i in range(1, REPLAN_OPENS):
         assert pf.saw_open(f"p/f{i:03d}", 0.0)
-        assert pf.plan(counted, never, now=0.0, file_budget=64 * MiB, dir_room=8) == []
-    assert looks == 0
+        assert pf.plan(tree, never, now=0.0, file_budget=64 * MiB, dir_room=8) == []
+    assert tree.looks == 0
     assert pf.saw_open(f"p/f{REPLAN_OPENS:03d}", 0.0)
-    got = pf.plan(counted, never, now=0.0, file_budget=64 * MiB, dir_room=8)
+    got = pf.plan(tree, never, now=0.0, file_budget=64 * MiB, dir_room=8)
     due = range(1 + FILE_WINDOW, 1 + REPLAN_OPENS + FILE_WINDOW)
-    assert paths(got) == [f"p/f{i:03d}" for i in due] and looks > 0
+    assert paths(got) == [f"p/f{i:03d}" for i in due] and tree.looks > 0
 
 
 def test_opens_of_files_already_cached_plan_like_opens_of_files_fetched_ahead() -> None:
     # a second copy of a folder the cache still holds: nothing was fetched ahead
     # this time, and nothing needs catching up, so no scan per open
-    tree = Tree({"p": [f(f"f{i:03d}") for i in range(100)]})
-    looks = 0
-
-    def counted(path: str) -> Mapping[str, Entry] | None:
-        nonlocal looks
-        looks += 1
-        return tree(path)
+    tree = CountedTree({"p": [f(f"f{i:03d}") for i in range(100)]})
 
     def always(path: str, entry: Entry) -> bool:
         return True
@@ -283,19 +282,19 @@ def test_opens_of_files_already_cached_plan_like_opens_of_files_fetched_ahead() 
     pf = Prefetch()
     pf.saw_readdir("p", 0.0)
     pf.saw_open("p/f000", 0.0, held=True)
-    assert pf.plan(counted, always, now=0.0, file_budget=64 * MiB, dir_room=8) == []
-    looks = 0
+    assert pf.plan(tree, always, now=0.0, file_budget=64 * MiB, dir_room=8) == []
+    tree.looks = 0
     for i in range(1, REPLAN_OPENS):
         assert not pf.saw_open(f"p/f{i:03d}", 0.0, held=True)  # not a fetch-ahead hit
-        assert pf.plan(counted, always, now=0.0, file_budget=64 * MiB, dir_room=8) == []
-    assert looks == 0
+        assert pf.plan(tree, always, now=0.0, file_budget=64 * MiB, dir_room=8) == []
+    assert tree.looks == 0
     pf.saw_open(f"p/f{REPLAN_OPENS:03d}", 0.0, held=True)
-    pf.plan(counted, always, now=0.0, file_budget=64 * MiB, dir_room=8)
-    assert looks > 0
-    looks = 0
+    pf.plan(tree, always, now=0.0, file_budget=64 * MiB, dir_room=8)
+    assert tree.looks > 0
+    tree.looks = 0
     pf.saw_open("p/f050", 0.0)  # not held: the program is ahead of the cache, plan at once
-    pf.plan(counted, never, now=0.0, file_budget=64 * MiB, dir_room=8)
-    assert looks > 0
+    pf.plan(tree, never, now=0.0, file_budget=64 * MiB, dir_room=8)
+    assert tree.looks > 0
 
 
 def test_an_open_the_prefetch_did_not_see_coming_plans_at_once() -> None:
