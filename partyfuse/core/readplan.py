@@ -18,7 +18,9 @@ Policy (sizes in bytes, ``W`` = stream window):
   a thumbnailer, does not pull megabytes).
 - backward stream (this read ends where the last one started): same, backwards.
 - other reads up to 64 KiB: 64 KiB either side (Windows and many tools issue 4 KiB
-  and 64 KiB reads around the same spot: headers, thumbnails).
+  and 64 KiB reads around the same spot: headers, thumbnails); after
+  ``SPARSE_AFTER`` such reads in a row that all missed (their padding never
+  read), 16 KiB either side, until a read is served by the cache again.
 - larger random reads: twice the read size either side, at least 256 KiB and
   at most 4 MiB.
 - the padded window never exceeds the stream's share of the cache budget
@@ -69,6 +71,14 @@ MiB = 1 << 20
 
 SMALL_READ = 64 * KiB
 SMALL_PAD = 64 * KiB
+#: Random small reads in a row whose padding went unread, after which a read
+#: is padded by ``SPARSE_PAD`` only (until one is served by the cache again):
+#: uniformly random reads of a big file (a database, a disk image, the
+#: benchmark) then fetch a third of the bytes, which on nginx halves the cost
+#: of an answer on loopback (64 KiB and less go out in one piece) and on a
+#: 100 Mbit/s link saves 8 ms of transfer a read.
+SPARSE_AFTER = 4
+SPARSE_PAD = 16 * KiB
 MEDIUM_PAD_MIN = 256 * KiB
 MEDIUM_PAD_MAX = 4 * MiB
 STREAM_WINDOW_MIN = 256 * KiB
@@ -110,6 +120,9 @@ class StreamState(NamedTuple):
     """Length of the current run of backward-sequential reads."""
     run_bytes: int = 0
     """Bytes read by the current run (forward or backward)."""
+    misses: int = 0
+    """Reads in a row that were neither sequential nor served by the cache:
+    the padding they brought was never read (see ``SPARSE_AFTER``)."""
 
 
 @dataclass(frozen=True)
@@ -271,7 +284,7 @@ def plan_read(
         window = stream_window(new_stream.run_bytes, cap)
         left, right = max(0, window - needed), 0
     elif needed <= SMALL_READ:
-        left = right = SMALL_PAD
+        left = right = SMALL_PAD if stream.misses < SPARSE_AFTER else SPARSE_PAD
     else:
         left = right = max(MEDIUM_PAD_MIN, min(MEDIUM_PAD_MAX, 2 * needed))
     left = min(left, start)
@@ -291,6 +304,8 @@ def plan_read(
             lo = min(start, span.end)
 
     fetch = tuple(g for g in gaps(lo, hi, cached) if g.start < end and g.end > start)
+    if fetch and not new_stream.forward and not new_stream.backward:
+        new_stream = new_stream._replace(misses=stream.misses + 1)
 
     ahead: list[Span] = []
     if background and ahead_slots > 0:

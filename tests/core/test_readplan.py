@@ -9,6 +9,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from partyfuse.core.readplan import (
+    SMALL_PAD,
+    SPARSE_AFTER,
+    SPARSE_PAD,
     STREAM_WINDOW_MAX,
     ReadPlan,
     Span,
@@ -196,3 +199,26 @@ def test_a_straggler_plans_no_window_behind_the_streams_head() -> None:
     )
     assert after == head  # a straggler: the stream is where it was
     assert all(span.start >= 12 * MiB for span in plan.ahead), plan.ahead
+
+
+def test_padding_that_random_reads_never_use_shrinks_and_comes_back_on_a_hit() -> None:
+    # uniformly random 16 KiB reads of a big file: the 64 KiB either side each
+    # miss brings are never read; after a few such misses a read brings less
+    # (on nginx a 48 KiB answer costs half a 144 KiB one on loopback, and on a
+    # 100 Mbit/s link a third of the transfer), and a hit restores the padding
+    size = 256 * MiB
+    rng = random.Random(3)
+    stream, cached, fetched = StreamState(), [], []
+    for slot in rng.sample(range(60), SPARSE_AFTER + 3):  # never the same spot twice
+        at = slot * 4 * MiB + 2 * MiB
+        plan, stream = plan_read(at, 16 * KiB, size, cached, stream, budget=BUDGET)
+        fetched.append(sum(len(s) for s in plan.fetch))
+        cached += plan.fetch
+    assert fetched[:SPARSE_AFTER] == [16 * KiB + 2 * SMALL_PAD] * SPARSE_AFTER
+    assert all(n == 16 * KiB + 2 * SPARSE_PAD for n in fetched[SPARSE_AFTER:]), fetched
+    # a read the padding brought: it did get used, so full padding again
+    hit_at = cached[-1].start
+    plan, stream = plan_read(hit_at, 4 * KiB, size, cached, stream, budget=BUDGET)
+    assert plan.fetch == ()
+    plan, stream = plan_read(62 * 4 * MiB, 16 * KiB, size, cached, stream, budget=BUDGET)
+    assert sum(len(s) for s in plan.fetch) == 16 * KiB + 2 * SMALL_PAD
