@@ -164,43 +164,40 @@ class Fetcher:
         path, span = handle.path, pending.span
 
         def job() -> None:
-            pending.gate.__enter__()  # a fresh gate: never blocks
-            try:
-                # a job that waited in the spawner's queue may find readers
-                # fetched part of its range meanwhile, or are fetching it now
-                # (they found it not started, so nobody to wait for): fetch
-                # only what nobody has or is bringing
-                with self._shared.lock:
-                    pending.started = True
-                    held = self._shared.blocks.spans(path, pending.version)
-                    busy = [
-                        p.span
-                        for p in self.pending(path, pending.version)
-                        if p.started and p is not pending
-                    ]
-                known = [Span(s, s + len(d)) for s, d in held] + busy
-                todo = gaps(span.start, span.end, known)
-                if debug():
-                    what = f"fetched {spans_text(todo)}" if todo else "already read"
-                    log.debug("read-ahead /%s %s %s", path, spans_text([span]), what)
-                for part in todo:
-                    data = self.fetch(path, entry, part, "ahead")
-                    with self._shared.lock:
-                        # a late read-ahead must not push out a newer version's blocks
-                        if self._shared.blocks.version_of(path) in (None, pending.version):
-                            self._shared.blocks.insert(path, pending.version, part.start, data)
-            except Exception as e:  # the foreground read will meet it again and report it
-                log.debug("read-ahead of %s [%d:%d) failed: %r", path, span.start, span.end, e)
-            finally:
-                # no longer in flight *before* the gate opens: the read waiting
-                # on it plans the next windows at once.  The other way round it
-                # saw this window still in flight, found no slot free and
-                # started none, so a stream drained its read-ahead every few
-                # windows and stalled on a miss (LAN: 81% of the link).
+            with pending.gate:
                 try:
-                    self._landed(handle, pending)
+                    # a job that waited in the spawner's queue may find readers
+                    # fetched part of its range meanwhile, or are fetching it now
+                    # (they found it not started, so nobody to wait for): fetch
+                    # only what nobody has or is bringing
+                    with self._shared.lock:
+                        pending.started = True
+                        held = self._shared.blocks.spans(path, pending.version)
+                        busy = [
+                            p.span
+                            for p in self.pending(path, pending.version)
+                            if p.started and p is not pending
+                        ]
+                    known = [Span(s, s + len(d)) for s, d in held] + busy
+                    todo = gaps(span.start, span.end, known)
+                    if debug():
+                        what = f"fetched {spans_text(todo)}" if todo else "already read"
+                        log.debug("read-ahead /%s %s %s", path, spans_text([span]), what)
+                    for part in todo:
+                        data = self.fetch(path, entry, part, "ahead")
+                        with self._shared.lock:
+                            # a late read-ahead must not push out a newer version's blocks
+                            if self._shared.blocks.version_of(path) in (None, pending.version):
+                                self._shared.blocks.insert(path, pending.version, part.start, data)
+                except Exception as e:  # the foreground read will meet it again and report it
+                    log.debug("read-ahead of %s [%d:%d) failed: %r", path, span.start, span.end, e)
                 finally:
-                    pending.gate.__exit__(None, None, None)
+                    # no longer in flight *before* the gate opens: the read waiting
+                    # on it plans the next windows at once.  The other way round it
+                    # saw this window still in flight, found no slot free and
+                    # started none, so a stream drained its read-ahead every few
+                    # windows and stalled on a miss (LAN: 81% of the link).
+                    self._landed(handle, pending)
 
         # could it not start, forget the promise: reads fetch those bytes
         self._shared.start(job, lambda: self._landed(handle, pending))
