@@ -25,7 +25,6 @@ import functools
 import logging
 import os
 import threading
-import time
 from collections import Counter
 from collections.abc import Callable
 from typing import Any, Protocol, TypeVar
@@ -238,12 +237,7 @@ class Adapter:
         waiting would not change)."""
         assert self.mountpoint is not None
         try:
-            said = raise_read_ahead(
-                self.mountpoint,
-                self._read_ahead_kb,
-                wait=wait,
-                sleep=_no_sleep if not wait else time.sleep,
-            )
+            said = raise_read_ahead(self.mountpoint, self._read_ahead_kb, wait=wait)
         except Exception as ex:  # an optimisation: never a reason to fail the mount
             log.debug("read-ahead left alone: %r", ex)
             return True
@@ -271,10 +265,6 @@ class Adapter:
         log.debug("FUSE session ends")
         if self._on_destroy is not None:
             self._on_destroy()
-
-
-def _no_sleep(seconds: float) -> None:
-    return None
 
 
 _GUARDED = (

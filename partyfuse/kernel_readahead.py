@@ -73,7 +73,9 @@ def raise_read_ahead(
     """
     real = mountpoint
     device = None
-    for _ in range(max(1, int(wait / 0.05))):
+    for attempt in range(max(1, int(wait / 0.05))):
+        if attempt:
+            sleep(0.05)  # not after the last look: ``wait=0`` looks once and returns
         try:
             with open(mountinfo, "rb") as f:
                 device = mount_device(real, f.read())
@@ -81,7 +83,6 @@ def raise_read_ahead(
             return f"read-ahead left alone: {mountinfo}: {ex.strerror}"
         if device is not None:
             break
-        sleep(0.05)
     if device is None:
         return f"read-ahead left alone: {real} in {mountinfo}: {NOT_LISTED}"
     path = os.path.join(sysfs, device, "read_ahead_kb")
