@@ -96,6 +96,13 @@ _OTHER = Link("other")
 _PARENT = Link("parent")
 
 
+#: An href that is only a name, and a "/" after a folder's: no entity, escape,
+#: query, fragment, colon, blank or other "/".  Servers write almost every entry
+#: so; such an href resolves to the same child as through the rules below,
+#: without them (a third of the time nginx's page parse took).
+_PLAIN = re.compile(r"[^&%?#:/\s]+/?")
+
+
 def resolve_href(href_attr: str, dir_path: bytes, *, casefold: bool = False) -> Link:
     """Classify one href relative to the listed directory ``dir_path`` (decoded, "/"-ended).
 
@@ -106,6 +113,16 @@ def resolve_href(href_attr: str, dir_path: bytes, *, casefold: bool = False) -> 
     own entries that way.  The path is split on raw "/" before decoding, so an
     encoded "%2F" stays inside the name (where the builder refuses it).
     """
+    if _PLAIN.fullmatch(href_attr) is not None:
+        slash = href_attr.endswith("/")
+        name = href_attr[:-1] if slash else href_attr
+        if name not in (".", ".."):
+            return Link("child", name.encode("utf-8", "surrogateescape"), slash)
+    return resolve_by_rules(href_attr, dir_path, casefold=casefold)
+
+
+def resolve_by_rules(href_attr: str, dir_path: bytes, *, casefold: bool = False) -> Link:
+    """``resolve_href`` for any href (the plain ones included)."""
     href = html.unescape(href_attr).strip()
     if not href or "?" in href or "#" in href:
         return _OTHER
