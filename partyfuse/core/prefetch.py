@@ -49,7 +49,7 @@ pass back and forth; the walk order both follow is ``walk``'s, pure.
 
 from __future__ import annotations
 
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
@@ -163,6 +163,12 @@ class Prefetch:
         """Opens of files fetched ahead since the file window was last scanned."""
         self._budget_full = False
         """The last scan stopped at the budget: each file opened frees room."""
+        self._ready: deque[tuple[str, Entry]] = deque()
+        """Files the last scan found due but had no slot for, in its order: a
+        job that lands frees a slot for the next of them without a new scan
+        (a scan per landing was most of the policy's time in a ``cp -r`` on
+        loopback).  Each is checked again when taken; anything that could
+        change the order clears them and the next plan scans."""
         self._batches = 0
         self.consumed: OrderedDict[str, None] = OrderedDict()
         """Files fetched ahead and then opened (their blocks go first once released)."""
@@ -170,7 +176,12 @@ class Prefetch:
     # ---- what the filesystem saw ----------------------------------------
 
     def _stir(self) -> None:
-        self._lists_idle = self._files_idle = False
+        self._lists_idle = False
+        self._rescan_files()
+
+    def _rescan_files(self) -> None:
+        self._files_idle = False
+        self._ready.clear()
 
     def idle(self) -> bool:
         """Whether the last plan found nothing to start and nothing has
@@ -206,13 +217,13 @@ class Prefetch:
             self._walk(self._root(folder, now), now).reader = path
         hit = self._unread.pop(path, None) is not None
         if not hit and not held:
-            self._files_idle = False
+            self._rescan_files()
             return False
         if hit:
             _remember(self.consumed, path, None)
         self._opens_unplanned += 1
         if self._budget_full or self._opens_unplanned >= REPLAN_OPENS:
-            self._files_idle = False
+            self._rescan_files()
         return hit
 
     def forget(self, path: str, now: float) -> None:
@@ -315,9 +326,15 @@ class Prefetch:
         order, within ``budget`` (alone, or in batches of one folder)."""
         jobs: list[Job] = []
         if budget != self._budget_seen:
-            self._budget_seen, self._files_idle = budget, False
+            self._budget_seen = budget
+            self._rescan_files()
         if self._files_idle:
             return jobs
+        if self._ready and batch <= 1:
+            jobs = self._take_ready(held, now, slots, budget)
+            slots -= len(jobs)
+            if self._ready or self._files_idle or slots <= 0:
+                return jobs
         self._opens_unplanned = 0
         self._budget_full = False
         reserved = self._reserved()
@@ -325,6 +342,8 @@ class Prefetch:
         window = FILE_WINDOW if batch <= 1 else 2 * batch
         group: list[FileJob] = []  # the batch being filled: one folder, one slot
         group_bytes = 0
+        ready: list[tuple[str, Entry]] = []  # due, no slot left (single files only)
+        ready_bytes = reserved
         for root, walk in walks:
             if walk.reader is None or self._files_idle or reserved >= budget:
                 continue
@@ -337,7 +356,7 @@ class Prefetch:
                 if n >= window:
                     window_cut = True
                     break
-                if slots <= 0 and not group:
+                if slots <= 0 and not group and batch > 1:
                     files_cut = True
                     break
                 if path in self.inflight or path in self._unread:
@@ -346,6 +365,13 @@ class Prefetch:
                     continue
                 size = entry.size
                 if size is None or size == 0 or size > SMALL_FILE_MAX or held(path, entry):
+                    continue
+                if slots <= 0 and batch <= 1:
+                    files_cut = True
+                    ready_bytes += charge(size)
+                    if ready_bytes > budget:
+                        break
+                    ready.append((path, entry))
                     continue
                 if reserved + charge(size) > budget:
                     self._budget_full = True
@@ -383,6 +409,37 @@ class Prefetch:
             group = []
         if not files_cut:
             self._files_idle = True
+        self._ready = deque(ready)
+        return jobs
+
+    def _take_ready(self, held: Held, now: float, slots: int, budget: int) -> list[Job]:
+        """Jobs for the files the last scan found due, in its order, checked
+        again as a scan would check them."""
+        jobs: list[Job] = []
+        reserved = self._reserved()
+        ready = self._ready
+        while ready and slots > 0:
+            path, entry = ready[0]
+            if (
+                path in self.inflight
+                or path in self._unread
+                or self._lately(self._opened, path, now)
+                or self._lately(self._tried, path, now)
+                or held(path, entry)
+            ):
+                ready.popleft()
+                continue
+            size = charge(entry.size or 0)
+            if reserved + size > budget:
+                self._budget_full = self._files_idle = True
+                ready.clear()
+                break
+            ready.popleft()
+            job = FileJob(path, entry)
+            jobs.append(job)
+            self.inflight[path] = job
+            reserved += size
+            slots -= 1
         return jobs
 
     def finished(self, job: Job, landed: bool, now: float) -> None:

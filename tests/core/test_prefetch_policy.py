@@ -128,6 +128,52 @@ def test_an_open_in_a_listed_folder_fetches_the_next_files_within_the_concurrenc
     assert paths(more) == [f"p/{names[1 + CONCURRENCY]}"]
 
 
+def test_a_landing_that_frees_a_slot_takes_the_next_file_without_a_new_scan() -> None:
+    # the first scan ran out of slots: what it found due waits for them, so each
+    # landing starts the next file in the same order a scan would, looking at no listing
+    names = [f"f{i:02d}" for i in range(40)]
+    tree = CountedTree({"p": [f(n) for n in names]})
+    pf = Prefetch()
+    pf.saw_readdir("p", 0.0)
+    pf.saw_open("p/f00", 0.0)
+    jobs = pf.plan(tree, never, now=0.0, file_budget=64 * MiB, dir_room=8)
+    assert len(jobs) == CONCURRENCY
+    started = paths(jobs)
+    for n in range(FILE_WINDOW - CONCURRENCY):
+        tree.looks = 0
+        pf.finished(jobs[n], True, 0.0)
+        more = pf.plan(tree, never, now=0.0, file_budget=64 * MiB, dir_room=8)
+        assert len(more) == 1 and tree.looks == 0
+        jobs += more
+        started += paths(more)
+    assert started == [f"p/{n}" for n in names[1 : 1 + FILE_WINDOW]]
+    # the window is used up: the next landing scans, and finds nothing more due
+    pf.finished(jobs[FILE_WINDOW - CONCURRENCY], True, 0.0)
+    assert pf.plan(tree, never, now=0.0, file_budget=64 * MiB, dir_room=8) == []
+
+
+def test_files_waiting_for_a_slot_are_checked_again_when_their_turn_comes() -> None:
+    names = [f"f{i:02d}" for i in range(40)]
+    tree = CountedTree({"p": [f(n) for n in names]})
+    pf = Prefetch()
+    pf.saw_readdir("p", 0.0)
+    pf.saw_open("p/f00", 0.0)
+    jobs = pf.plan(tree, never, now=0.0, file_budget=64 * MiB, dir_room=8)
+    nxt = f"p/{names[1 + CONCURRENCY]}"
+    after = f"p/{names[2 + CONCURRENCY]}"
+
+    def cached(path: str, entry: Entry) -> bool:
+        return path == nxt  # read by the program meanwhile
+
+    pf.finished(jobs[0], True, 0.0)
+    assert paths(pf.plan(tree, cached, now=0.0, file_budget=64 * MiB, dir_room=8)) == [after]
+    # a budget that no longer fits the next file: nothing starts
+    pf.finished(jobs[1], True, 0.0)
+    assert pf.plan(tree, never, now=0.0, file_budget=64 * MiB, dir_room=8) != []
+    pf.finished(jobs[2], True, 0.0)
+    assert pf.plan(tree, never, now=0.0, file_budget=4 * KiB, dir_room=8) == []
+
+
 def test_the_window_ends_files_ahead_of_the_reader() -> None:
     _, fetched = reading_ahead(Tree({"p": [f(f"f{i:03d}") for i in range(100)]}))
     assert fetched == [f"p/f{i:03d}" for i in range(1, 1 + FILE_WINDOW)]
