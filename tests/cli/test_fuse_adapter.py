@@ -338,9 +338,36 @@ def test_the_spawner_runs_a_streams_windows_at_once() -> None:
     met: list[int] = []
     for _ in range(AHEAD_WINDOWS):
         sp(lambda: met.append(together.wait()))  # each waits for all the others
-    sp._pool.shutdown(wait=True)
+    sp.shutdown(wait=True)
     assert sorted(met) == list(range(AHEAD_WINDOWS))  # nobody timed out waiting
 
+
+
+def test_the_spawner_keeps_to_its_workers_and_drops_what_never_started() -> None:
+    import threading
+
+    sp = Spawner(workers=3)
+    release = threading.Event()
+    running = threading.Semaphore(0)
+    ran: list[int] = []
+
+    def job(n: int) -> None:
+        ran.append(n)
+        running.release()
+        release.wait(10)
+
+    for n in range(9):
+        sp(lambda n=n: job(n))
+    for _ in range(3):
+        assert running.acquire(timeout=5)
+    assert not running.acquire(timeout=0.2)  # three workers, all busy: the rest wait
+    assert len(sp._threads) == 3
+    sp.shutdown()  # the six waiting are dropped, the three running finish
+    release.set()
+    for t in sp._threads:
+        t.join(5)
+        assert not t.is_alive()
+    assert sorted(ran) == [0, 1, 2]
 
 def test_malloc_is_tuned_on_linux_only() -> None:
     from partyfuse.memtune import tune_malloc
