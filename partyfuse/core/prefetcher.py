@@ -62,6 +62,11 @@ log = logging.getLogger(__name__)
 #: being checked again (a listing going stale, a stream ending: neither is
 #: urgent, and anything the program does plans at once).
 RECHECK = 1.0
+#: Seconds between looks at whether the listings fetched ahead are still
+#: fresh.  One gone stale meanwhile only holds its place in the room (and its
+#: pin) a little longer; looking at every plan, twice per folder a walk lists,
+#: was two thirds of the dir cache lookups a ``find`` cost.
+AHEAD_RECHECK = 0.25
 
 Store = Callable[[str, list[Entry], float], object]
 """Keeps a listing of a folder asked for at a time (``Namespace.store``)."""
@@ -84,6 +89,7 @@ class Prefetcher:
         self._listing: dict[str, _ListGate] = {}
         self._evictions = -1
         self._full_due = float("-inf")
+        self._ahead_due = float("-inf")
 
     # ---- what the program did (call without the lock) --------------------
 
@@ -162,10 +168,12 @@ class Prefetcher:
             for path in policy.unread():
                 if blocks.version_of(path) is None:
                     policy.forget(path, now)  # pushed out before the program opened it
-        for path in policy.ahead_dirs():
-            if dirs.fresh(path, now) is None:
-                policy.forget_dir(path)
-                dirs.unpin(path)
+        if now >= self._ahead_due:
+            self._ahead_due = now + AHEAD_RECHECK
+            for path in policy.ahead_dirs():
+                if dirs.fresh(path, now) is None:
+                    policy.forget_dir(path)
+                    dirs.unpin(path)
         # a large file being streamed has read windows sized to the whole cache
         streaming = shared.handles.streaming_over(SMALL_FILE_MAX, now - STREAM_IDLE)
         file_budget = 0 if blocks.max_blocks == 0 or streaming else blocks.bound // 2

@@ -50,26 +50,31 @@ def walk_order(listing: Listing, at: str, root: str) -> Iterator[tuple[str, bool
                 continue
             if later:
                 path = _join(up, entry.name)
-                listed = listing(path) is not None
-                yield path, listed
-                if listed:
-                    yield from _below(listing, path)
+                sub = listing(path)
+                yield path, sub is not None
+                if sub is not None:
+                    yield from _below(listing, path, sub)
             elif entry.name == name:
                 later = True
         node = up
 
 
-def _below(listing: Listing, folder: str) -> Iterator[tuple[str, bool]]:
-    held = listing(folder)
+def _below(
+    listing: Listing, folder: str, held: Mapping[str, Entry] | None = None
+) -> Iterator[tuple[str, bool]]:
+    """The folders under ``folder`` in walk order; ``held``: its listing, if
+    the caller has it already (each folder's listing is looked up once)."""
     if held is None:
-        return
+        held = listing(folder)
+        if held is None:
+            return
     for entry in held.values():
         if entry.is_dir:
             path = _join(folder, entry.name)
-            listed = listing(path) is not None
-            yield path, listed
-            if listed:
-                yield from _below(listing, path)
+            sub = listing(path)
+            yield path, sub is not None
+            if sub is not None:
+                yield from _below(listing, path, sub)
 
 
 def files_after(listing: Listing, reader: str, root: str) -> Iterator[tuple[str, Entry]]:
