@@ -475,3 +475,32 @@ def test_an_idle_fetch_ahead_costs_an_open_no_look_at_the_listings() -> None:
     assert len(t.log) == requests  # all from the cache
     # every REPLAN_OPENS opens plan again; the others look at nothing
     assert per_open.count(0) >= len(per_open) - len(per_open) // 8 - 1, per_open
+
+
+def test_listings_fetched_ahead_are_let_go_once_stale_without_a_look_at_every_plan() -> None:
+    from partyfuse.core.prefetcher import AHEAD_RECHECK
+
+    files, _ = tree(4, 2)
+    jobs = Jobs()
+    fs, _, clock = memory_fs(files, spawn=jobs, dir_ttl=1.0, dir_max=64)
+    pf, dirs = fs._prefetch, fs._prefetch._shared.dirs
+    fs.readdir("/w")
+    fs.readdir("/w/d0")  # a walk: the folders after it are listed ahead
+    jobs.run()
+    ahead = set(pf.policy.ahead_dirs())
+    assert ahead and ahead <= dirs._pinned
+    looked: list[str] = []
+    real_fresh = dirs.fresh
+
+    def counted(path: str, *args: Any, **kw: Any) -> Any:
+        looked.append(path)
+        return real_fresh(path, *args, **kw)
+
+    dirs.fresh = counted  # type: ignore[method-assign]
+    clock.advance(AHEAD_RECHECK / 2)
+    for _ in range(5):
+        pf.pump()
+    assert not ahead & set(looked)  # looked at once per AHEAD_RECHECK, not per plan
+    clock.advance(1.0)  # past -cds 1: every listing held ahead is stale now
+    pf.pump()
+    assert pf.policy.ahead_dirs() == [] and not ahead & dirs._pinned
