@@ -91,6 +91,31 @@ class BlockCache:
             return []
         return [(s, fb.data[s]) for s in fb.starts]
 
+    def spans_over(
+        self, path: str, version: FileVersion, lo: int, hi: int, tail: int
+    ) -> list[tuple[int, bytes]]:
+        """The blocks of ``path`` at ``version`` that reach into ``[lo, hi)`` or
+        past ``tail``, sorted by offset: ``spans`` for a plan's horizon (see
+        ``readplan.plan_horizon``), by bisection."""
+        fb = self._files.get(path)
+        if fb is None:
+            return []
+        if fb.version != version:
+            self.drop(path)
+            return []
+        starts, data = fb.starts, fb.data
+        i = max(0, bisect.bisect_right(starts, lo) - 1)
+        j = bisect.bisect_left(starts, hi)
+        k = max(0, bisect.bisect_right(starts, tail) - 1)
+        # the two runs of candidates, [i, j) and [k, end), as one run when they meet
+        runs = [(min(i, k), len(starts))] if k <= j else [(i, j), (k, len(starts))]
+        return [
+            (s, data[s])
+            for a, b in runs
+            for s in starts[a:b]
+            if (s + len(data[s]) > lo and s < hi) or s + len(data[s]) > tail
+        ]
+
     def slice(
         self, path: str, version: FileVersion, start: int, end: int
     ) -> tuple[bytes, list[int]] | None:
@@ -175,7 +200,11 @@ class BlockCache:
             fb = None
         if fb is None:
             fb = self._files[path] = _FileBlocks(version)
-        have = [Span(s, s + len(fb.data[s])) for s in fb.starts]
+        # only the blocks that reach into [start, end) can cover part of it
+        starts = fb.starts
+        first = max(0, bisect.bisect_right(starts, start) - 1)
+        stop = bisect.bisect_left(starts, start + len(data))
+        have = [Span(s, s + len(fb.data[s])) for s in starts[first:stop]]
         # a piece merges only when the whole of it fits the neighbour block, and
         # only for inserts under one block: a fetch of n bytes then takes at
         # most ceil(n / 1 MiB) new blocks, so a fetch the planner sized to the

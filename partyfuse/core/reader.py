@@ -20,7 +20,7 @@ from .fetcher import Fetcher, assemble, debug, log_plan
 from .handles import STREAM_IDLE, FileHandle
 from .model import Entry
 from .namespace import Namespace, split
-from .readplan import AHEAD_WINDOWS, ReadPlan, StreamState, plan_hit, plan_read
+from .readplan import AHEAD_WINDOWS, ReadPlan, StreamState, plan_hit, plan_horizon, plan_read
 from .shared import Shared
 from .spans import Span
 
@@ -133,7 +133,8 @@ class Reader:
         waited = False
         while True:
             with shared.lock:
-                held = blocks.spans(path, version)
+                lo, hi, tail = plan_horizon(offset, size, file_size, handle.stream, blocks.bound)
+                held = blocks.spans_over(path, version, lo, hi, tail)
                 pending = fetcher.pending(path, version)
                 now = shared.clock()
                 handle.last_read = now

@@ -238,6 +238,24 @@ def _split_padding(left: int, right: int, allowed: int, prefer_right: bool) -> t
     return left, right
 
 
+def plan_horizon(
+    offset: int, size: int, file_size: int, stream: StreamState, budget: int
+) -> tuple[int, int, int]:
+    """``(lo, hi, tail)``: ``plan_read`` looks at no cached span that lies
+    outside ``[lo, hi)`` and ``[tail, file_size)``, so the caller may pass
+    only those (the same plan: a property test compares).
+
+    A read pads and streams within the cache budget from the read, or from the
+    stream's head for its windows, and a media file's tail comes early; a
+    random reader of a big file leaves hundreds of blocks cached far from
+    where it reads, and handing every one of them to each plan cost more than
+    the request (300 µs a 4 KiB read on loopback)."""
+    start = max(0, min(offset, file_size))
+    end = max(start, min(offset + max(size, 0), file_size))
+    reach = max(0, budget)
+    return start - reach, max(end, stream.last_end) + reach, max(0, file_size - MEDIA_TAIL)
+
+
 def plan_read(
     offset: int,
     size: int,
