@@ -83,13 +83,16 @@ class BlockCache:
     def spans(self, path: str, version: FileVersion) -> list[tuple[int, bytes]]:
         """Every block of ``path`` at ``version``, sorted by offset (a snapshot:
         bytes objects are immutable, so the caller may use them after eviction)."""
+        fb = self._blocks_at(path, version)
+        return [] if fb is None else [(s, fb.data[s]) for s in fb.starts]
+
+    def _blocks_at(self, path: str, version: FileVersion) -> _FileBlocks | None:
+        """``path``'s blocks if they are of ``version``; another version's are dropped."""
         fb = self._files.get(path)
-        if fb is None:
-            return []
-        if fb.version != version:
+        if fb is not None and fb.version != version:
             self.drop(path)
-            return []
-        return [(s, fb.data[s]) for s in fb.starts]
+            return None
+        return fb
 
     def spans_over(
         self, path: str, version: FileVersion, lo: int, hi: int, tail: int
@@ -97,11 +100,8 @@ class BlockCache:
         """The blocks of ``path`` at ``version`` that reach into ``[lo, hi)`` or
         past ``tail``, sorted by offset: ``spans`` for a plan's horizon (see
         ``readplan.plan_horizon``), by bisection."""
-        fb = self._files.get(path)
+        fb = self._blocks_at(path, version)
         if fb is None:
-            return []
-        if fb.version != version:
-            self.drop(path)
             return []
         starts, data = fb.starts, fb.data
         i = max(0, bisect.bisect_right(starts, lo) - 1)

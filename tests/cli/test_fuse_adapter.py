@@ -342,7 +342,6 @@ def test_the_spawner_runs_a_streams_windows_at_once() -> None:
     assert sorted(met) == list(range(AHEAD_WINDOWS))  # nobody timed out waiting
 
 
-
 def test_the_spawner_keeps_to_its_workers_and_drops_what_never_started() -> None:
     import threading
 
@@ -368,6 +367,7 @@ def test_the_spawner_keeps_to_its_workers_and_drops_what_never_started() -> None
         t.join(5)
         assert not t.is_alive()
     assert sorted(ran) == [0, 1, 2]
+
 
 def test_malloc_is_tuned_on_linux_only() -> None:
     from partyfuse.memtune import tune_malloc

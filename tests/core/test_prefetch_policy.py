@@ -128,15 +128,21 @@ def test_an_open_in_a_listed_folder_fetches_the_next_files_within_the_concurrenc
     assert paths(more) == [f"p/{names[1 + CONCURRENCY]}"]
 
 
+def copy_started(names: list[str]) -> tuple[CountedTree, Prefetch, list[FileJob | ListJob]]:
+    """A program listed folder p (``names``) and opened its first file: the
+    tree, the policy and the jobs of its first plan (every slot taken)."""
+    tree = CountedTree({"p": [f(n) for n in names]})
+    pf = Prefetch()
+    pf.saw_readdir("p", 0.0)
+    pf.saw_open(f"p/{names[0]}", 0.0)
+    return tree, pf, pf.plan(tree, never, now=0.0, file_budget=64 * MiB, dir_room=8)
+
+
 def test_a_landing_that_frees_a_slot_takes_the_next_file_without_a_new_scan() -> None:
     # the first scan ran out of slots: what it found due waits for them, so each
     # landing starts the next file in the same order a scan would, looking at no listing
     names = [f"f{i:02d}" for i in range(40)]
-    tree = CountedTree({"p": [f(n) for n in names]})
-    pf = Prefetch()
-    pf.saw_readdir("p", 0.0)
-    pf.saw_open("p/f00", 0.0)
-    jobs = pf.plan(tree, never, now=0.0, file_budget=64 * MiB, dir_room=8)
+    tree, pf, jobs = copy_started(names)
     assert len(jobs) == CONCURRENCY
     started = paths(jobs)
     for n in range(FILE_WINDOW - CONCURRENCY):
@@ -154,11 +160,7 @@ def test_a_landing_that_frees_a_slot_takes_the_next_file_without_a_new_scan() ->
 
 def test_files_waiting_for_a_slot_are_checked_again_when_their_turn_comes() -> None:
     names = [f"f{i:02d}" for i in range(40)]
-    tree = CountedTree({"p": [f(n) for n in names]})
-    pf = Prefetch()
-    pf.saw_readdir("p", 0.0)
-    pf.saw_open("p/f00", 0.0)
-    jobs = pf.plan(tree, never, now=0.0, file_budget=64 * MiB, dir_room=8)
+    tree, pf, jobs = copy_started(names)
     nxt = f"p/{names[1 + CONCURRENCY]}"
     after = f"p/{names[2 + CONCURRENCY]}"
 
