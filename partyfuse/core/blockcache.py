@@ -22,6 +22,7 @@ read never stitches bytes of two versions together.
 from __future__ import annotations
 
 import bisect
+import math
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
@@ -43,6 +44,16 @@ class _FileBlocks:
     starts: list[int] = field(default_factory=list)
     """Sorted start offsets of this file's blocks."""
     data: dict[int, bytes] = field(default_factory=dict)
+
+
+def _overlapping(fb: _FileBlocks, lo: int, hi: float) -> list[int]:
+    """Starts of ``fb``'s blocks that reach into ``[lo, hi)``, by bisection
+    (blocks never overlap, so they are the one holding ``lo`` and those after
+    it up to ``hi``)."""
+    starts = fb.starts
+    i = max(0, bisect.bisect_right(starts, lo) - 1)
+    j = bisect.bisect_left(starts, hi)
+    return [s for s in starts[i:j] if s + len(fb.data[s]) > lo]
 
 
 def same_version(kept: FileVersion, seen: FileVersion) -> bool:
@@ -103,18 +114,8 @@ class BlockCache:
         fb = self._blocks_at(path, version)
         if fb is None:
             return []
-        starts, data = fb.starts, fb.data
-        i = max(0, bisect.bisect_right(starts, lo) - 1)
-        j = bisect.bisect_left(starts, hi)
-        k = max(0, bisect.bisect_right(starts, tail) - 1)
-        # the two runs of candidates, [i, j) and [k, end), as one run when they meet
-        runs = [(min(i, k), len(starts))] if k <= j else [(i, j), (k, len(starts))]
-        return [
-            (s, data[s])
-            for a, b in runs
-            for s in starts[a:b]
-            if (s + len(data[s]) > lo and s < hi) or s + len(data[s]) > tail
-        ]
+        near = _overlapping(fb, lo, hi) + _overlapping(fb, tail, math.inf)
+        return [(s, fb.data[s]) for s in sorted(set(near))]
 
     def slice(
         self, path: str, version: FileVersion, start: int, end: int
@@ -201,10 +202,7 @@ class BlockCache:
         if fb is None:
             fb = self._files[path] = _FileBlocks(version)
         # only the blocks that reach into [start, end) can cover part of it
-        starts = fb.starts
-        first = max(0, bisect.bisect_right(starts, start) - 1)
-        stop = bisect.bisect_left(starts, start + len(data))
-        have = [Span(s, s + len(fb.data[s])) for s in starts[first:stop]]
+        have = [Span(s, s + len(fb.data[s])) for s in _overlapping(fb, start, start + len(data))]
         # a piece merges only when the whole of it fits the neighbour block, and
         # only for inserts under one block: a fetch of n bytes then takes at
         # most ceil(n / 1 MiB) new blocks, so a fetch the planner sized to the

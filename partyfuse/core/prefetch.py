@@ -359,13 +359,9 @@ class Prefetch:
                 if slots <= 0 and not group and batch > 1:
                     files_cut = True
                     break
-                if path in self.inflight or path in self._unread:
+                if not self._file_due(path, entry, held, now):
                     continue
-                if self._lately(self._opened, path, now) or self._lately(self._tried, path, now):
-                    continue
-                size = entry.size
-                if size is None or size == 0 or size > SMALL_FILE_MAX or held(path, entry):
-                    continue
+                size = entry.size or 0
                 if slots <= 0 and batch <= 1:
                     files_cut = True
                     ready_bytes += charge(size)
@@ -420,13 +416,7 @@ class Prefetch:
         ready = self._ready
         while ready and slots > 0:
             path, entry = ready[0]
-            if (
-                path in self.inflight
-                or path in self._unread
-                or self._lately(self._opened, path, now)
-                or self._lately(self._tried, path, now)
-                or held(path, entry)
-            ):
+            if not self._file_due(path, entry, held, now):
                 ready.popleft()
                 continue
             size = charge(entry.size or 0)
@@ -441,6 +431,17 @@ class Prefetch:
             reserved += size
             slots -= 1
         return jobs
+
+    def _file_due(self, path: str, entry: Entry, held: Held, now: float) -> bool:
+        """Whether a file in the window is worth fetching ahead now: small with
+        an exact size, not in flight, fetched, opened or tried lately, nor
+        held by the cache (a scan asks, and a file waiting for a slot again)."""
+        if path in self.inflight or path in self._unread:
+            return False
+        if self._lately(self._opened, path, now) or self._lately(self._tried, path, now):
+            return False
+        size = entry.size
+        return size is not None and 0 < size <= SMALL_FILE_MAX and not held(path, entry)
 
     def finished(self, job: Job, landed: bool, now: float) -> None:
         """A job is over: ``landed`` says whether its result is now held."""
