@@ -1,4 +1,4 @@
-"""The ``http.client`` connections the pool lends, bound by the call's deadline.
+"""The connections (wire.py) the pool lends, bound by the call's deadline.
 
 Each connection carries a ``Budget``: the deadline of the exchange it is
 lent to.  It connects (TLS handshake included) under min(connect timeout,
@@ -6,14 +6,13 @@ time left), as the pool sets it; then its socket asks the budget before every
 send and every recv of the headers and the body and waits at most min(read
 timeout, time left), so a server that stalls or trickles a byte at a time
 ends the call with a TimeoutError when the deadline passes, though each recv
-returns.  An answer's head is read by head.py (``HeadCut`` when
-the connection cut it short).  The pool (pool.py) sets the deadline and
+returns.  An answer is read by wire.py (``HeadCut`` when the connection
+cut its head short).  The pool (pool.py) sets the deadline and
 decides what to retry.
 """
 
 from __future__ import annotations
 
-import http.client
 import select
 import socket
 import ssl
@@ -21,8 +20,8 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from .head import FastHeadResponse
 from .urls import BaseUrl
+from .wire import WireConnection
 
 __all__ = ["BoundedSSLSocket", "Budget", "budget_of", "dropped", "new_connection"]
 
@@ -99,77 +98,59 @@ class BoundedSSLSocket(_Budgeted, ssl.SSLSocket):
     """What an https pool's SSLContext wraps sockets in (``sslsocket_class``)."""
 
 
-class _Timeouts:
-    """Connect under the connect timeout, then wait for answers under the read
-    one, never past the deadline of the exchange the connection is lent to;
-    an answer counts only once its head is whole (``head.FastHeadResponse``)."""
-
-    response_class: type[http.client.HTTPResponse] = FastHeadResponse
-    read_timeout: float
-    budget: Budget
-    sock: Any
-    timeout: float | None
-    _create_connection: Callable[..., socket.socket]
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._create_connection = self._open_bounded  # http.client's hook for the socket
-
-    def _open_bounded(self, address: Any, timeout: Any, source: Any = None) -> socket.socket:
-        """http.client's ``_create_connection``, giving a socket that keeps the budget."""
-        plain = socket.create_connection(address, timeout, source)
-        sock = _BoundedSocket(plain.family, plain.type, plain.proto, fileno=plain.detach())
-        sock.settimeout(self.timeout)
-        return sock
-
-    def connect(self) -> None:
-        super().connect()  # type: ignore[misc]  # https: includes the TLS handshake
-        sock = self.sock
-        if sock is not None:
-            sock.settimeout(self.read_timeout)
-            if isinstance(sock, _Budgeted):
-                sock.budget = self.budget
-
-
-class _HTTPConnection(_Timeouts, http.client.HTTPConnection):
-    pass
-
-
-class _HTTPSConnection(_Timeouts, http.client.HTTPSConnection):
-    pass
-
-
 def new_connection(
     base: BaseUrl,
     context: ssl.SSLContext | None,
     timeout: tuple[float, float],
     deadline: float,
-) -> http.client.HTTPConnection:
+) -> WireConnection:
     """A connection to ``base``'s origin (https when ``context`` is given) that
     opens its socket on first use; ``timeout`` is (connect, read)."""
     connect_timeout, read_timeout = timeout
-    conn: _HTTPConnection | _HTTPSConnection
-    if context is not None:
-        conn = _HTTPSConnection(base.host, base.port, timeout=connect_timeout, context=context)
-    else:
-        conn = _HTTPConnection(base.host, base.port, timeout=connect_timeout)
-    conn.read_timeout = read_timeout
-    conn.budget = Budget(read_timeout, deadline)
+    budget = Budget(read_timeout, deadline)
+
+    def open_socket(conn: WireConnection) -> socket.socket:
+        """Connect (and shake hands) under the connect timeout the pool set,
+        then wait for answers under the read one, never past the deadline."""
+        plain = socket.create_connection((base.host, base.port), conn.timeout)
+        try:
+            plain.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:
+            pass
+        sock: socket.socket = _BoundedSocket(
+            plain.family, plain.type, plain.proto, fileno=plain.detach()
+        )
+        sock.settimeout(conn.timeout)
+        if context is not None:
+            sock = context.wrap_socket(sock, server_hostname=base.host)
+        sock.settimeout(read_timeout)
+        if isinstance(sock, _Budgeted):
+            sock.budget = budget
+        return sock
+
+    conn = WireConnection(
+        base.host,
+        base.port,
+        host_header=base.netloc,
+        timeout=connect_timeout,
+        open_socket=open_socket,
+    )
+    conn.budget = budget
     return conn
 
 
-def budget_of(conn: http.client.HTTPConnection) -> Budget:
+def budget_of(conn: WireConnection) -> Budget:
     """The budget of a connection ``new_connection`` made."""
-    budget: Budget = conn.budget  # type: ignore[attr-defined]
+    budget: Budget = conn.budget
     return budget
 
 
-def dropped(conn: http.client.HTTPConnection) -> bool:
+def dropped(conn: WireConnection) -> bool:
     """An idle keep-alive socket that is readable was closed by the server
     (or holds garbage); either way it must not carry the next request."""
     sock = conn.sock
     if sock is None:
-        return False  # closed on our side: http.client reconnects by itself
+        return False  # closed on our side: it reconnects by itself
     try:
         if hasattr(select, "poll"):
             p = select.poll()

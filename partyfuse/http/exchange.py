@@ -203,7 +203,7 @@ class Exchange:
 
 def read_exact(r: Response, want: int) -> bytes:
     """Up to ``want`` body bytes.  An unencoded body is read in one call
-    (http.client loops until it has them all or the body ends), which is what
+    (wire.py loops until it has them all or the body ends), which is what
     keeps a 4 KiB read cheap."""
     if (r.headers.get("Content-Encoding") or "identity").strip().lower() != "identity":
         return read_all(r, limit=want)

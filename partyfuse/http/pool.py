@@ -3,12 +3,12 @@ and the retry loop every exchange goes through.
 
 Redirects are only followed within the mount's origin (see transport.py), so
 every exchange goes to one (scheme, host, port) and one pool of
-``http.client`` connections serves them all, each lent to one exchange at a
+connections (wire.py) serves them all, each lent to one exchange at a
 time.  This is the transport's hot path: a FUSE read of a small file is one
 ranged GET, so nothing is done per request that can be done once (no URL
 re-parsing, no header dictionaries rebuilt, no retry or timeout objects
 cloned): a general-purpose client cost several times the client CPU of a
-bare ``http.client`` exchange.
+bare ``http.client`` exchange, and that exchange three times wire.py's.
 
 Retries: connection errors, timeouts and a connection dropped before the
 answer or inside its head (``HeadCut``: http.client would take a head cut
@@ -23,8 +23,9 @@ start of the outermost ``call_scope`` on the thread (the transport opens one
 per call, so its body retries share it; a FUSE operation may open one around
 all its calls), else from the request.
 
-The connections are made in connections.py and the answers read in
-response.py; this module exports the names its callers use from both.
+The connections are made in connections.py, the answers read by wire.py
+and handed out by response.py; this module exports the names its callers
+use from them.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ from .response import EXCHANGE_ERRORS, Headers, Response
 from .retry import CALL_TIMEOUT, RETRY_STATUSES, RetryPolicy, bounded_call, call_scope, scope_start
 from .tls import TlsOptions, default_context
 from .urls import BaseUrl
+from .wire import WireConnection
 
 __all__ = [
     "EXCHANGE_ERRORS",
@@ -98,18 +100,18 @@ class ConnectionPool:
             # the sockets it wraps check the call's deadline before each recv
             self._context.sslsocket_class = BoundedSSLSocket
         self._lock = threading.Lock()
-        self._idle: list[http.client.HTTPConnection] = []
+        self._idle: list[WireConnection] = []
         self._closed = False
         self.connections_made = 0
         """Connection objects created (each opens its socket on first use)."""
 
-    def _new(self) -> http.client.HTTPConnection:
+    def _new(self) -> WireConnection:
         conn = new_connection(self._base, self._context, self._timeout, self.deadline)
         with self._lock:
             self.connections_made += 1
         return conn
 
-    def _get(self) -> http.client.HTTPConnection:
+    def _get(self) -> WireConnection:
         with self._lock:
             if self._closed:
                 raise RuntimeError("transport is closed")
@@ -117,10 +119,10 @@ class ConnectionPool:
         if conn is None:
             return self._new()
         if dropped(conn):
-            conn.close()  # reopened by http.client on the next request
+            conn.close()  # it opens a new socket on the next request
         return conn
 
-    def put(self, conn: http.client.HTTPConnection) -> None:
+    def put(self, conn: WireConnection) -> None:
         with self._lock:
             if not self._closed and len(self._idle) < self._max_idle:
                 self._idle.append(conn)

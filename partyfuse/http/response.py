@@ -14,6 +14,7 @@ import zlib
 from typing import Any, Protocol
 
 from .head import Fields
+from .wire import WireConnection, WireResponse
 
 __all__ = ["DRAIN_MAX", "EXCHANGE_ERRORS", "Headers", "Lender", "Response"]
 
@@ -26,7 +27,7 @@ EXCHANGE_ERRORS: tuple[type[BaseException], ...] = (OSError, http.client.HTTPExc
 class Lender(Protocol):
     """Where a response gives its connection back (the pool)."""
 
-    def put(self, conn: http.client.HTTPConnection) -> None: ...
+    def put(self, conn: WireConnection) -> None: ...
 
 
 Headers = Fields  # the name the rest of the transport knows
@@ -38,14 +39,12 @@ class Response:
 
     __slots__ = ("status", "headers", "_raw", "_conn", "_pool", "_decoder", "_bytes", "_bad")
 
-    def __init__(
-        self, raw: http.client.HTTPResponse, conn: http.client.HTTPConnection, pool: Lender
-    ) -> None:
+    def __init__(self, raw: WireResponse, conn: WireConnection, pool: Lender) -> None:
         self.status = raw.status
         fields = raw.headers
         self.headers = fields if isinstance(fields, Fields) else Fields(fields.items())
         self._raw = raw
-        self._conn: http.client.HTTPConnection | None = conn
+        self._conn: WireConnection | None = conn
         self._pool = pool
         self._bytes = 0
         self._decoder: Any = None

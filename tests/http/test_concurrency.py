@@ -89,16 +89,16 @@ def test_short_lived_threads_do_not_pile_up_connections(cpp_anon):
 
 
 def test_sequential_reads_reuse_one_keep_alive_connection(cpp_anon, monkeypatch):
-    import http.client
+    from partyfuse.http.wire import WireConnection
 
     connects = []
-    real_connect = http.client.HTTPConnection.connect
+    real_connect = WireConnection.connect
 
     def counting_connect(self):
         connects.append(self)
         return real_connect(self)
 
-    monkeypatch.setattr(http.client.HTTPConnection, "connect", counting_connect)
+    monkeypatch.setattr(WireConnection, "connect", counting_connect)
     t = transport(cpp_anon.url)
     e = next(e for e in t.list_dir("sizes") if e.name == "1m+3.bin")
     for off in range(0, e.size, 65536):

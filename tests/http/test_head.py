@@ -1,49 +1,37 @@
-"""The head reader against http.client's own, on the same bytes.
+"""The answer reader (wire.py) against http.client's own, on the same bytes.
 
-For every well-formed head the fast response must end up where the stock one
-does (status, reason, version, fields in order, chunked, length, keep-alive);
-where they differ on purpose (a head cut short) the test says so.
+For every well-formed head the wire's response must end up where the stock
+one does (status, reason, version, fields in order, chunked, length,
+keep-alive), however the bytes are split between recv calls; where they
+differ on purpose (a head cut short) the test says so.
 """
 
 from __future__ import annotations
 
 import http.client
 import io
+from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from partyfuse.http.head import MAX_LINES, FastHeadResponse, Fields, HeadCut, read_fields
+from partyfuse.http.head import MAX_LINES, Fields, HeadCut, plain_fields, read_fields
+from tests.support.wire_socks import stock_answer as _stock
+from tests.support.wire_socks import wire_answer as _wire
 
 
-class _Sock:
-    def __init__(self, data: bytes) -> None:
-        self._data = data
-
-    def makefile(self, mode: str) -> io.BufferedReader:
-        return io.BufferedReader(io.BytesIO(self._data))
-
-
-def _begin(
-    cls: type[http.client.HTTPResponse], data: bytes, method: str = "GET"
-) -> http.client.HTTPResponse:
-    r = cls(_Sock(data), method=method)  # type: ignore[arg-type]
-    r.begin()
-    return r
-
-
-def _state(r: http.client.HTTPResponse) -> tuple[object, ...]:
+def _state(r: Any) -> tuple[object, ...]:
     return (
         r.status,
         r.reason,
         r.version,
         list(r.headers.items()),
-        r.chunked,  # type: ignore[attr-defined]
+        r.chunked,
         r.length,
         r.will_close,
-        r.getheader("content-type"),
-        r.getheader("x-missing", "dflt"),
+        r.headers.get("content-type"),
+        r.headers.get("x-missing", "dflt"),
     )
 
 
@@ -88,21 +76,25 @@ def heads(draw: st.DrawFn) -> bytes:
     return ("".join(line + eol for line in lines) + eol).encode("iso-8859-1") + b"body"
 
 
-@given(heads(), st.sampled_from(["GET", "HEAD"]))
-def test_same_as_http_client(data: bytes, method: str) -> None:
-    assert _state(_begin(FastHeadResponse, data, method)) == _state(
-        _begin(http.client.HTTPResponse, data, method)
-    )
+_cuts = st.lists(st.integers(1, 400), max_size=6)
+
+
+@given(heads(), st.sampled_from(["GET", "HEAD"]), _cuts)
+def test_same_as_http_client(data: bytes, method: str, cuts: list[int]) -> None:
+    assert _state(_wire(data, method, cuts)) == _state(_stock(data, method))
 
 
 def test_body_follows_the_head() -> None:
-    r = _begin(FastHeadResponse, b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nbodyrest")
+    r = _wire(b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nbodyrest")
     assert r.read() == b"body"
 
 
-def test_a_100_answer_is_skipped() -> None:
-    data = b"HTTP/1.1 100 Continue\r\nX-A: 1\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
-    r = _begin(FastHeadResponse, data)
+@pytest.mark.parametrize("interim", [b"100 Continue", b"103 Early Hints"])
+def test_an_interim_answer_is_skipped(interim: bytes) -> None:
+    data = (
+        b"HTTP/1.1 " + interim + b"\r\nX-A: 1\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+    )
+    r = _wire(data)
     assert (r.status, r.headers.items(), r.read()) == (200, [("Content-Length", "2")], b"ok")
 
 
@@ -117,24 +109,40 @@ def test_a_100_answer_is_skipped() -> None:
 )
 def test_a_head_cut_short_is_an_error(data: bytes) -> None:
     with pytest.raises(HeadCut):
-        _begin(FastHeadResponse, data)
+        _wire(data)
 
 
 def test_limits_are_http_clients() -> None:
     ok = b"HTTP/1.1 200 OK\r\n" + b"X: 1\r\n" * (MAX_LINES - 1) + b"\r\n"
-    assert len(_begin(FastHeadResponse, ok).headers) == MAX_LINES - 1
+    assert len(_wire(ok).headers) == MAX_LINES - 1
     too_many = b"HTTP/1.1 200 OK\r\n" + b"X: 1\r\n" * MAX_LINES + b"\r\n"
-    for cls in (FastHeadResponse, http.client.HTTPResponse):
+    for begin in (_wire, _stock):
         with pytest.raises(http.client.HTTPException, match="more than"):
-            _begin(cls, too_many)
-    long = b"HTTP/1.1 200 OK\r\nX: " + b"a" * 70000 + b"\r\n\r\n"
-    with pytest.raises(http.client.LineTooLong):
-        _begin(FastHeadResponse, long)
+            begin(too_many)
+    for long in (
+        b"HTTP/1.1 200 OK\r\nX: " + b"a" * 70000 + b"\r\n\r\n",
+        b"HTTP/1.1 200 " + b"a" * 70000 + b"\r\n\r\n",
+    ):
+        for begin in (_wire, _stock):
+            with pytest.raises(http.client.LineTooLong):
+                begin(long)
 
 
-def test_unknown_protocol() -> None:
-    with pytest.raises(http.client.UnknownProtocol):
-        _begin(FastHeadResponse, b"HTTP/2.0 200 OK\r\n\r\n")
+@pytest.mark.parametrize(
+    ("data", "error"),
+    [
+        (b"HTTP/2.0 200 OK\r\n\r\n", http.client.UnknownProtocol),
+        (b"", http.client.RemoteDisconnected),
+        (b"hello\r\n\r\n", http.client.BadStatusLine),
+        (b"HTTP/1.1 2x0 OK\r\n\r\n", http.client.BadStatusLine),
+        (b"HTTP/1.1 99 OK\r\n\r\n", http.client.BadStatusLine),
+        (b"HTTP/1.1\r\n\r\n", http.client.BadStatusLine),
+    ],
+)
+def test_bad_status_lines_fail_as_in_http_client(data: bytes, error: type[Exception]) -> None:
+    for begin in (_wire, _stock):
+        with pytest.raises(error):
+            begin(data)
 
 
 def test_a_line_without_colon_is_dropped_not_the_rest() -> None:
@@ -147,3 +155,27 @@ def test_fields_lookup() -> None:
     assert f.get("SET-COOKIE") == "a" and f.get_all("set-cookie") == ["a", "b"]
     assert f.get("nope") is None and f.get("nope", "d") == "d" and f.get_all("nope") is None
     assert "etag" in f and "nope" not in f and list(f) == ["Set-Cookie", "set-cookie", "ETag"]
+
+
+_line = st.one_of(
+    st.sampled_from(["A: 1", "b:2 ", " folded", "\tfolded", "", "no colon", "C:", ":"]),
+    st.text(alphabet=st.sampled_from("aZ0-: \t\r\n\x00\xe9;="), max_size=12),
+)
+
+
+@given(st.lists(_line, max_size=8))
+def test_the_plain_block_path_reads_what_read_fields_reads(lines: list[str]) -> None:
+    block = "\r\n".join(lines).encode("iso-8859-1")
+    fast = plain_fields(block)
+    if fast is not None:
+        assert fast == read_fields(io.BufferedReader(io.BytesIO(block + b"\r\n\r\n")))
+
+
+def test_the_plain_block_path_takes_ordinary_heads() -> None:
+    block = b'Content-Length: 4\r\nETag:  "x" \r\nX-Empty:\r\ngarbage\r\nA: b: c'
+    assert plain_fields(block) == [
+        ("Content-Length", "4"),
+        ("ETag", '"x" '),
+        ("X-Empty", ""),
+        ("A", "b: c"),
+    ]
