@@ -15,7 +15,7 @@ import logging
 import threading
 import time
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from typing import TypeVar
 from urllib.parse import urljoin, urlsplit
 
@@ -161,6 +161,38 @@ class Exchange:
             parts = urlsplit(url)
             target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         raise ProtocolError(f"{what}: too many redirects")
+
+    def pipeline(
+        self, targets: list[tuple[str, dict[str, str]]], *, what: str
+    ) -> Generator[Response, None, None]:
+        """GET answers for (target, extra headers) of ``targets``, sent together
+        on one connection (see ``ConnectionPool.pipeline``), each finished
+        once the caller takes the next.  Never to copyparty (no PW header), no
+        redirects followed, nothing retried: the caller asks for what did not
+        come on its own."""
+        t0 = time.monotonic()
+        requests = [(target, self.headers(extra, copyparty=False)) for target, extra in targets]
+        answers = self._pool.pipeline("GET", requests)
+        n = 0
+        try:
+            for r in answers:
+                n += 1
+                self._count()
+                try:
+                    yield r
+                finally:
+                    r.finish()
+        except EXCHANGE_ERRORS as e:
+            raise connection_error(e, self.base, what) from None
+        finally:
+            answers.close()
+            log.debug(
+                "GET %d of %d pipelined from %s, %.0f ms",
+                n,
+                len(targets),
+                self.origin,
+                (time.monotonic() - t0) * 1000,
+            )
 
     def head_status(self, target: str, *, copyparty: bool) -> int | None:
         """The status a HEAD of ``target`` gets without following redirects; None if unreachable."""

@@ -34,7 +34,7 @@ import http.client
 import ssl
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from typing import Any
 
 from .answers import retry_delay
@@ -68,6 +68,18 @@ def retry_after(value: str | None, cap: float) -> float | None:
     """Seconds a ``Retry-After`` (delay or HTTP date) asks for, capped."""
     secs = retry_delay(value, time.time())
     return None if secs is None else min(secs, cap)
+
+
+class _Kept:
+    """Where the answers of a pipeline but the last give their connection
+    back: it stays with the pipeline, which puts it back once (``done``)."""
+
+    def __init__(self, conn: WireConnection) -> None:
+        self.conn = conn
+        self.done = False
+
+    def put(self, conn: WireConnection) -> None:
+        pass
 
 
 class ConnectionPool:
@@ -178,6 +190,47 @@ class ConnectionPool:
                 attempt += 1
                 continue
             return r
+
+    def pipeline(
+        self, method: str, requests: list[tuple[str, dict[str, Any]]]
+    ) -> Generator[Response, None, None]:
+        """The answers to ``requests`` (target, headers), sent together on one
+        connection, in order: each is given once the one before it was read
+        to its end or finished.  When an answer ends the connection (a
+        server's keep-alive limit, an answer not read to its end), the
+        requests not answered yet are sent again on a new one; nothing else is
+        retried: an error ends the answers, and the caller asks for what did
+        not come on its own.  The connection goes back to the pool after the
+        last answer (or closed, when the caller stops early)."""
+        deadline = (scope_start() or time.monotonic()) + self.deadline
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError(f"no answer within the call timeout ({self.deadline:g} s)")
+        conn = self._get()
+        budget_of(conn).deadline = deadline
+        conn.timeout = min(self._connect_timeout, left)
+        kept = _Kept(conn)
+        last = len(requests) - 1
+        try:
+            conn.request_many(method, requests)
+            for i in range(len(requests)):
+                if conn.sock is None and i:
+                    # the answer before ended the connection: ask again for the rest
+                    conn.timeout = min(self._connect_timeout, deadline - time.monotonic())
+                    conn.request_many(method, requests[i:])
+                raw = conn.getresponse()
+                if i == last:
+                    kept.done = True  # the last answer puts the connection back
+                    yield Response(raw, conn, self)
+                else:
+                    yield Response(raw, conn, kept)
+        except BaseException:
+            conn.close()
+            raise
+        finally:
+            if not kept.done:
+                conn.close()  # answers left unread, or the caller stopped early
+                self.put(conn)
 
     def close(self) -> None:
         with self._lock:

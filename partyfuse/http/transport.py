@@ -35,7 +35,7 @@ from dataclasses import replace
 from urllib.parse import quote
 
 from .. import __version__
-from ..core.errors import Changed, Forbidden, ProtocolError
+from ..core.errors import Changed, Forbidden, ProtocolError, TransportError
 from ..core.listings.copyparty import copyparty_access
 from ..core.model import Entry, FileVersion, Listing
 from . import tarbatch
@@ -75,6 +75,17 @@ log = logging.getLogger(__name__)
 #: length is checked and the connection kept); a bigger one only up to the
 #: asked end, then its connection is dropped.
 SMALL_BODY = 1 << 20
+#: Servers whose listings show they answer requests sent together on one
+#: connection, in order (HTTP/1.1 pipelining): nginx, Apache, lighttpd and IIS
+#: do.  Python's http.server closes after each answer, and a server not known
+#: might wait for each answer to be read first: their files go one request at
+#: a time.  copyparty gets a tar of the files instead.
+PIPELINE_DIALECTS = frozenset({"nginx", "nginx-json", "nginx-xml", "apache", "lighttpd", "iis"})
+#: Most requests sent together on one connection.
+PIPELINE_MAX = 32
+#: Pipelines in a row that brought at most one answer before the server
+#: stops being sent them (it closes the connection after each answer).
+PIPELINE_FAILURES = 2
 
 
 class HttpTransport:
@@ -137,6 +148,7 @@ class HttpTransport:
         self._dates: Memo[str, tuple[int, float]] = Memo()
         self._said_no_ranges = False
         self._batches_refused = False
+        self._pipelines_cut = 0  # pipelines in a row that ended at their first answer
 
     # -- public --------------------------------------------------------
 
@@ -256,27 +268,78 @@ class HttpTransport:
     @property
     def batch_files(self) -> bool:
         """Whether ``read_files`` works here: copyparty's tar of chosen files,
-        until the server refused one (``--no-zip``, archives for admins only).
-        False until a listing showed the server is copyparty."""
-        return self.dialect in COPYPARTY_DIALECTS and not self._batches_refused
+        until the server refused one (``--no-zip``, archives for admins only);
+        pipelined GETs on servers that take them (``PIPELINE_DIALECTS``),
+        until pipelines keep ending at their first answer.  False until a
+        listing showed which server it is."""
+        dialect = self.dialect
+        if dialect in COPYPARTY_DIALECTS:
+            return not self._batches_refused
+        return dialect in PIPELINE_DIALECTS and self._pipelines_cut < PIPELINE_FAILURES
 
     def read_files(self, folder: str, entries: Sequence[Entry]) -> Iterator[tuple[Entry, bytes]]:
-        """Several files of directory ``folder`` in one request (see tarbatch.py).
+        """Several files of directory ``folder``, with few requests.
 
-        Yields (entry, bytes) only for files whose name, size and whole-second
-        mtime in the archive equal ``entries``' -- each at most once, in the
-        server's order; any other file is skipped.  A body cut short yields the
-        files complete before the cut, then raises (ProtocolError, Transient):
-        whatever was not yielded is for ``read_range``.  Not retried -- the
-        caller falls back to single reads.  Only on copyparty (``batch_files``);
-        elsewhere raises ProtocolError without sending anything.
+        copyparty: one request (a tar, see tarbatch.py); it yields (entry,
+        bytes) only for files whose name, size and whole-second mtime in the
+        archive equal ``entries'``.  Other servers (``PIPELINE_DIALECTS``):
+        each file's whole-file GET, sent together on one connection, each
+        answer judged as a ``read_range`` of the whole file would judge it.
+        Each file at most once, in any order; any other file is skipped.  A
+        body cut short yields the files complete before the cut, then raises
+        (ProtocolError, Transient): whatever was not yielded is for
+        ``read_range``.  Not retried -- the caller falls back to single reads.
+        Where ``batch_files`` is False, raises ProtocolError without sending
+        anything.
         """
         if not self.batch_files:
-            raise ProtocolError(f"{self.base}: batch downloads need copyparty")
+            raise ProtocolError(f"{self.base}: this server takes no batch downloads")
+        if self.dialect not in COPYPARTY_DIALECTS:
+            return self._pipelined(folder, entries)
         wanted = {e.name: e for e in entries if tarbatch.askable(e)}
         if len(wanted) > tarbatch.MAX_FILES:
             raise ValueError(f"at most {tarbatch.MAX_FILES} files per batch")
         return self._batch(folder, wanted)
+
+    def _pipelined(self, folder: str, entries: Sequence[Entry]) -> Iterator[tuple[Entry, bytes]]:
+        reads = []
+        for entry in entries:
+            if entry.is_dir or not entry.size or entry.size > self._small_body:
+                continue
+            path = f"{folder}/{entry.name}" if folder else entry.name
+            key = (path, entry.version())
+            validator = validator_to_send(entry, self._validators.get(key), copyparty=False)
+            headers = {"Range": range_header(0, entry.size), "Accept-Encoding": "identity"}
+            if validator:
+                headers["If-Range"] = validator
+            req = ReadRequest(path, 0, entry.size, entry, validator)
+            reads.append((req, key, self._file_url(path, entry), headers))
+        for first in range(0, len(reads), PIPELINE_MAX):
+            part = reads[first : first + PIPELINE_MAX]
+            what = f"{len(part)} files of {folder or '/'!r}"
+            answers = self._exchange.pipeline([(t, h) for _, _, t, h in part], what=what)
+            came = 0
+            try:
+                for (req, key, _, _), r in zip(part, answers, strict=True):
+                    came += 1
+                    decision = decide_read(
+                        req, r.status, r.headers, small_body=self._small_body, now=time.time()
+                    )
+                    try:
+                        data = self._take(req, decision, r, key)
+                    except Changed:
+                        self._validators.pop(key)
+                        self._dates.pop(req.path)
+                        continue
+                    except TransportError:
+                        continue  # not found, refused, a wrong answer: read alone, if at all
+                    except EXCHANGE_ERRORS as e:
+                        raise connection_error(e, self.base, req.what) from None
+                    yield req.entry, data
+            finally:
+                answers.close()
+                if len(part) > 1:
+                    self._pipelines_cut = self._pipelines_cut + 1 if came <= 1 else 0
 
     def _batch(self, folder: str, wanted: dict[str, Entry]) -> Iterator[tuple[Entry, bytes]]:
         if not wanted:
@@ -413,4 +476,4 @@ class HttpTransport:
             )
 
 
-__all__ = ["AUTH_HEADERS", "HttpTransport", "SMALL_BODY"]
+__all__ = ["AUTH_HEADERS", "PIPELINE_DIALECTS", "PIPELINE_MAX", "HttpTransport", "SMALL_BODY"]

@@ -82,16 +82,18 @@ class WireConnection:
         self._buf = b""
         self._pos = 0
         self._busy = False  # an answer's body is still on the wire
+        self._waiting = 0  # answers sent for and not begun
+        self._method = "GET"
 
     # -- the socket --------------------------------------------------------------
 
     def connect(self) -> None:
         self.sock = self._open_socket(self)
-        self._buf, self._pos, self._busy = b"", 0, False
+        self._buf, self._pos, self._busy, self._waiting = b"", 0, False, 0
 
     def close(self) -> None:
         sock, self.sock = self.sock, None
-        self._buf, self._pos, self._busy = b"", 0, False
+        self._buf, self._pos, self._busy, self._waiting = b"", 0, False, 0
         if sock is not None:
             try:
                 sock.close()
@@ -188,11 +190,30 @@ class WireConnection:
         headers: dict[str, Any] | None = None,
     ) -> None:
         """Send ``method target`` with ``headers`` (and ``body``) in one piece."""
-        if self._busy:
-            self.close()  # the last answer was not read to its end: never reuse that
+        self._send(self._encode(method, target, body, headers or {}), method, 1)
+
+    def request_many(self, method: str, requests: list[tuple[str, dict[str, Any]]]) -> None:
+        """Send one ``method`` request per (target, headers) of ``requests``,
+        all in one piece (HTTP/1.1 pipelining); ``getresponse`` then gives
+        their answers in the same order, each once the one before was read to
+        its end."""
+        data = b"".join([self._encode(method, t, None, h) for t, h in requests])
+        self._send(data, method, len(requests))
+
+    def _send(self, data: bytes, method: str, answers: int) -> None:
+        if self._busy or self._waiting:
+            self.close()  # the last answers were not all read: never reuse that
+        if self.sock is None:
+            self.connect()
+        self._method = method
+        self._waiting = answers
+        self.sock.sendall(data)
+
+    def _encode(
+        self, method: str, target: str, body: bytes | None, fields: dict[str, Any]
+    ) -> bytes:
         if _BAD_TARGET(target):
             raise http.client.InvalidURL(f"URL can't contain control characters. {target!r}")
-        fields = headers or {}
         block = "".join(
             [
                 f"{name}: {value.decode('latin-1') if isinstance(value, bytes) else value}\r\n"
@@ -210,15 +231,15 @@ class WireConnection:
         elif method in _BODY_METHODS:
             extra += "Content-Length: 0\r\n"
         data = f"{method} {target} HTTP/1.1{self._head}{block}{extra}\r\n".encode("latin-1")
-        if body:
-            data += body
-        if self.sock is None:
-            self.connect()
-        self._method = method
-        self.sock.sendall(data)
+        return data + body if body else data
 
     def getresponse(self) -> WireResponse:
-        """The answer's status and head; its body is read from the response."""
+        """The next answer's status and head; its body is read from the response."""
+        if self.sock is None or not self._waiting or self._busy:
+            # an earlier answer ended the connection, or was not read to its end
+            self.close()
+            raise http.client.RemoteDisconnected("the connection ended before this answer")
+        self._waiting -= 1
         try:
             r = WireResponse(self, self._method)
         except BaseException:
@@ -233,7 +254,7 @@ class WireConnection:
     def _done(self, r: WireResponse) -> None:
         """The answer ``r`` was read to its end."""
         self._busy = False
-        if r.will_close or self.leftover():
+        if r.will_close or (not self._waiting and self.leftover()):
             self.close()
 
 

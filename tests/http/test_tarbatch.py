@@ -189,12 +189,15 @@ def test_a_body_cut_midway_yields_the_complete_files_then_raises(socket_server, 
     assert server.connections == 1
 
 
-def test_non_copyparty_declares_no_batches_and_refuses(fake_server):
+def test_a_server_without_tar_or_pipelines_declares_no_batches_and_refuses(fake_server):
+    # not copyparty, and not a server known to answer pipelined requests
+    # (test_pipelining.py has the ones that do)
     tree = Tree()
     tree.add_file("a.txt", b"hello")
     server = fake_server("nginx", tree)
-    t = transport(server.url())
+    t = transport(server.url(), dialect="generic")
     entries = t.list_dir("")
+    assert [e.name for e in entries] == ["a.txt"]
     assert not t.batch_files and not supports_batches(t)
     before = t.requests
     with pytest.raises(ProtocolError):

@@ -186,3 +186,29 @@ def test_a_body_cut_short_closes_the_connection() -> None:
     conn.request("GET", "/", headers={})
     assert conn.getresponse().read() == b"ok"
     assert len(socks.made) == 2
+
+
+def test_pipelined_requests_go_in_one_piece_and_answers_come_in_order() -> None:
+    sock = PieceSock(OK2 + b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nConnection: close\r\n\r\nend")
+    conn = wire_for(sock)
+    conn.request_many("GET", [("/a", {}), ("/b", {"Range": "bytes=0-1"})])
+    assert sock.sent == (
+        b"GET /a HTTP/1.1\r\nHost: h\r\nAccept-Encoding: identity\r\n\r\n"
+        b"GET /b HTTP/1.1\r\nHost: h\r\nRange: bytes=0-1\r\nAccept-Encoding: identity\r\n\r\n"
+    )
+    assert conn.getresponse().read() == b"ok"
+    assert conn.sock is sock  # the next answer's bytes are not taken for garbage
+    assert conn.getresponse().read() == b"end"
+    assert conn.sock is None  # it said the connection ends
+    with pytest.raises(http.client.RemoteDisconnected):
+        conn.getresponse()
+
+
+def test_a_pipelined_answer_not_read_to_its_end_ends_the_rest() -> None:
+    sock = PieceSock(b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nbody" + OK2)
+    conn = wire_for(sock)
+    conn.request_many("GET", [("/a", {}), ("/b", {})])
+    assert conn.getresponse().read(1) == b"b"
+    with pytest.raises(http.client.RemoteDisconnected):
+        conn.getresponse()
+    assert sock.closed
