@@ -163,6 +163,10 @@ class Prefetch:
         """Opens of files fetched ahead since the file window was last scanned."""
         self._budget_full = False
         """The last scan stopped at the budget: each file opened frees room."""
+        self._window_full = False
+        """The last scan filled every reader's file window: a new listing changes
+        what comes next only a little, so it waits for the next scan an open
+        asks for (a scan per folder listed was a third of them in a ``cp -r``)."""
         self._ready: deque[tuple[str, Entry]] = deque()
         """Files the last scan found due but had no slot for, in its order: a
         job that lands frees a slot for the next of them without a new scan
@@ -179,6 +183,13 @@ class Prefetch:
         self._lists_idle = False
         self._rescan_files()
 
+    def _stir_lists(self) -> None:
+        """A listing came or was used: the walks go on from it, and the file
+        window too unless the last scan filled it."""
+        self._lists_idle = False
+        if not self._window_full:
+            self._rescan_files()
+
     def _rescan_files(self) -> None:
         self._files_idle = False
         self._ready.clear()
@@ -190,7 +201,7 @@ class Prefetch:
         return self._lists_idle and self._files_idle
 
     def saw_readdir(self, path: str, now: float) -> None:
-        self._stir()
+        self._stir_lists()
         self._ahead_dirs.pop(path, None)
         _remember(self._listed, path, now)
         root = self._root(path, now)
@@ -200,13 +211,16 @@ class Prefetch:
     def saw_listing_used(self, path: str) -> None:
         """A held listing answered the program (a lookup in it, a readdir)."""
         if self._ahead_dirs.pop(path, None) is not None:
-            self._stir()
+            self._stir_lists()
 
     def saw_open(self, path: str, now: float, held: bool = False) -> bool:
         """A file was opened; returns whether it had been fetched ahead.
 
         Only the file window can change (listings ahead follow readdir), and
-        it is scanned again at once on a miss, else every ``REPLAN_OPENS``.
+        it is scanned again at once on a miss (a file neither fetched ahead
+        nor in flight: the program went elsewhere), else every
+        ``REPLAN_OPENS``.  A file in flight is not a miss: with batches on
+        loopback the program keeps catching up with the batch being fetched.
         ``held``: the cache has the whole file already (read before, or
         fetched ahead earlier), so the program is not ahead of the fetches and
         the open is planned like a hit (a re-copy of a cached folder scanned
@@ -216,7 +230,7 @@ class Prefetch:
         if folder is not None and self._recent(folder, now):
             self._walk(self._root(folder, now), now).reader = path
         hit = self._unread.pop(path, None) is not None
-        if not hit and not held:
+        if not hit and not held and path not in self.inflight:
             self._rescan_files()
             return False
         if hit:
@@ -344,6 +358,7 @@ class Prefetch:
         group_bytes = 0
         ready: list[tuple[str, Entry]] = []  # due, no slot left (single files only)
         ready_bytes = reserved
+        window_full = True
         for root, walk in walks:
             if walk.reader is None or self._files_idle or reserved >= budget:
                 continue
@@ -395,6 +410,7 @@ class Prefetch:
                 jobs.append(job)
                 self.inflight[path] = job
                 reserved += charge(size)
+            window_full = window_full and window_cut
             if window_cut and 0 < len(group) < batch // 2:
                 # the window cut this batch short: wait until it can be a real one
                 for job in group:
@@ -405,6 +421,7 @@ class Prefetch:
             group = []
         if not files_cut:
             self._files_idle = True
+        self._window_full = window_full
         self._ready = deque(ready)
         return jobs
 
@@ -446,8 +463,10 @@ class Prefetch:
     def finished(self, job: Job, landed: bool, now: float) -> None:
         """A job is over: ``landed`` says whether its result is now held."""
         self.inflight.pop(job.path, None)
-        if isinstance(job, ListJob) or not landed:
-            self._stir()  # a new listing shows more; a failure frees budget
+        if not landed:
+            self._stir()  # a failure frees budget
+        elif isinstance(job, ListJob):
+            self._stir_lists()  # a new listing shows more
         if not landed:
             _remember(self._tried, job.path, now)
             return

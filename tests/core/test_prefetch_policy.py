@@ -351,3 +351,39 @@ def test_an_open_the_prefetch_did_not_see_coming_plans_at_once() -> None:
     assert not pf.saw_open("p/f060", 0.0)  # a jump past the window: a miss
     got = pf.plan(tree, never, now=0.0, file_budget=64 * MiB, dir_room=8)
     assert paths(got)[0] == "p/f061"
+
+
+def test_an_open_of_a_file_in_flight_is_no_miss_and_costs_no_scan() -> None:
+    # on loopback the program keeps catching up with the fetches: the file it
+    # opens is still on its way, which says nothing new about what is due
+    tree = CountedTree({"p": [f(f"f{i:03d}") for i in range(4)]})
+    pf = Prefetch()
+    pf.saw_readdir("p", 0.0)
+    pf.saw_open("p/f000", 0.0)
+    jobs = pf.plan(tree, never, now=0.0, file_budget=64 * MiB, dir_room=0)
+    assert paths(jobs) == ["p/f001", "p/f002", "p/f003"]
+    tree.looks = 0
+    assert not pf.saw_open("p/f001", 0.0)  # in flight: not fetched ahead yet
+    assert pf.plan(tree, never, now=0.0, file_budget=64 * MiB, dir_room=0) == []
+    assert tree.looks == 0
+    pf.saw_open("p/other", 0.0)  # neither fetched nor in flight: the program went elsewhere
+    pf.plan(tree, never, now=0.0, file_budget=64 * MiB, dir_room=0)
+    assert tree.looks > 0
+
+
+def test_a_listing_that_lands_scans_the_file_window_only_when_it_was_not_full() -> None:
+    files = [f(f"f{i:03d}") for i in range(100)]
+    tree = CountedTree({"p": [*files, d("q")]})
+    pf, _ = reading_ahead(tree)  # every file of the window fetched: it is full
+    tree.looks = 0
+    tree.held["p/q"] = {"g": f("g")}
+    pf.finished(ListJob("p/q"), True, 0.0)
+    assert pf.plan(tree, never, now=0.0, file_budget=64 * MiB, dir_room=0) == []
+    assert tree.looks == 0  # p/q/g is far past the window: no scan for it
+    # a short folder: the window reached past it, so the new listing's files are due
+    small = CountedTree({"p": [f("f000"), f("f001"), d("q")]})
+    pf, fetched = reading_ahead(small)
+    assert fetched == ["p/f001"]
+    small.held["p/q"] = {"g": f("g")}
+    pf.finished(ListJob("p/q"), True, 0.0)
+    assert paths(pf.plan(small, never, now=0.0, file_budget=64 * MiB, dir_room=0)) == ["p/q/g"]
