@@ -6,7 +6,7 @@ from __future__ import annotations
 import http.client
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from partyfuse.http.wire import WireConnection
@@ -212,3 +212,20 @@ def test_a_pipelined_answer_not_read_to_its_end_ends_the_rest() -> None:
     with pytest.raises(http.client.RemoteDisconnected):
         conn.getresponse()
     assert sock.closed
+
+
+@settings(max_examples=40)
+@given(
+    st.integers(0, 2),
+    st.lists(st.integers(1, 200_000), max_size=6),
+    st.lists(st.integers(1_000, 150_000), min_size=1, max_size=4),
+)
+def test_a_big_body_is_read_exactly_and_never_past_its_end(extra: int, cuts, sizes) -> None:
+    # bodies of BIG_BODY and more go straight from the socket into the result
+    body = bytes(range(256)) * 600  # 150 KiB
+    first = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body) + body
+    conn = wire_for(PieceSock(first + OK2 * extra, cuts))
+    conn.request_many("GET", [("/", {})] * (1 + extra))
+    assert _read_all(conn.getresponse(), sizes) == (body, None)
+    for _ in range(extra):
+        assert conn.getresponse().read() == b"ok"

@@ -43,6 +43,11 @@ class PieceSock:
         self._pieces[0] = piece[n:]
         return piece[:n]
 
+    def recv_into(self, buffer: Any, n: int = 0) -> int:
+        data = self.recv(n or len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
     def sendall(self, data: bytes) -> None:
         self.sent += data
 
