@@ -161,6 +161,9 @@ class Prefetch:
         self._budget_seen = -1
         self._opens_unplanned = 0
         """Opens of files fetched ahead since the file window was last scanned."""
+        self._replan_opens = REPLAN_OPENS
+        """Opens that move the window enough for a scan: with batches, a quarter
+        of its files (a batch starts with at least half a batch of them)."""
         self._budget_full = False
         """The last scan stopped at the budget: each file opened frees room."""
         self._window_full = False
@@ -219,8 +222,9 @@ class Prefetch:
         Only the file window can change (listings ahead follow readdir), and
         it is scanned again at once on a miss (a file neither fetched ahead
         nor in flight: the program went elsewhere), else every
-        ``REPLAN_OPENS``.  A file in flight is not a miss: with batches on
-        loopback the program keeps catching up with the batch being fetched.
+        ``REPLAN_OPENS`` (a quarter of the window with batches).  A file in
+        flight is not a miss: with batches on loopback the program keeps
+        catching up with the batch being fetched.
         ``held``: the cache has the whole file already (read before, or
         fetched ahead earlier), so the program is not ahead of the fetches and
         the open is planned like a hit (a re-copy of a cached folder scanned
@@ -236,7 +240,7 @@ class Prefetch:
         if hit:
             _remember(self.consumed, path, None)
         self._opens_unplanned += 1
-        if self._budget_full or self._opens_unplanned >= REPLAN_OPENS:
+        if self._budget_full or self._opens_unplanned >= self._replan_opens:
             self._rescan_files()
         return hit
 
@@ -354,6 +358,7 @@ class Prefetch:
         reserved = self._reserved()
         files_cut = False
         window = FILE_WINDOW if batch <= 1 else 2 * batch
+        self._replan_opens = REPLAN_OPENS if batch <= 1 else max(REPLAN_OPENS, window // 4)
         group: list[FileJob] = []  # the batch being filled: one folder, one slot
         group_bytes = 0
         ready: list[tuple[str, Entry]] = []  # due, no slot left (single files only)

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from partyfuse.core.blockcache import charge
 from partyfuse.core.model import Entry
 from partyfuse.core.prefetch import (
+    BATCH_MAX,
     CONCURRENCY,
     FILE_WINDOW,
     REPLAN_OPENS,
@@ -387,3 +388,27 @@ def test_a_listing_that_lands_scans_the_file_window_only_when_it_was_not_full() 
     small.held["p/q"] = {"g": f("g")}
     pf.finished(ListJob("p/q"), True, 0.0)
     assert paths(pf.plan(small, never, now=0.0, file_budget=64 * MiB, dir_room=0)) == ["p/q/g"]
+
+
+def test_with_batches_opens_scan_again_every_quarter_of_the_window() -> None:
+    # a batch starts with at least half a batch of files: scanning every
+    # REPLAN_OPENS opens of a 2 * BATCH_MAX window found nothing to start
+    tree = CountedTree({"p": [f(f"f{i:03d}") for i in range(400)]})
+    pf = Prefetch()
+    pf.saw_readdir("p", 0.0)
+    pf.saw_open("p/f000", 0.0)
+    while jobs := pf.plan(tree, never, now=0.0, file_budget=64 * MiB, dir_room=0, batch=BATCH_MAX):
+        for job in jobs:
+            pf.finished(job, True, 0.0)
+    every = 2 * BATCH_MAX // 4
+    assert every > REPLAN_OPENS
+    tree.looks = 0
+    for i in range(1, every):
+        assert pf.saw_open(f"p/f{i:03d}", 0.0)
+        assert (
+            pf.plan(tree, never, now=0.0, file_budget=64 * MiB, dir_room=0, batch=BATCH_MAX) == []
+        )
+    assert tree.looks == 0
+    assert pf.saw_open(f"p/f{every:03d}", 0.0)
+    got = pf.plan(tree, never, now=0.0, file_budget=64 * MiB, dir_room=0, batch=BATCH_MAX)
+    assert tree.looks > 0 and got and all(isinstance(j, FileJob) and j.batch for j in got)
