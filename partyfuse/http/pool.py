@@ -74,8 +74,7 @@ class _Kept:
     """Where the answers of a pipeline but the last give their connection
     back: it stays with the pipeline, which puts it back once (``done``)."""
 
-    def __init__(self, conn: WireConnection) -> None:
-        self.conn = conn
+    def __init__(self) -> None:
         self.done = False
 
     def put(self, conn: WireConnection) -> None:
@@ -134,6 +133,17 @@ class ConnectionPool:
             conn.close()  # it opens a new socket on the next request
         return conn
 
+    def _lend(self, deadline: float) -> WireConnection:
+        """A connection for an exchange that must end by ``deadline``: its
+        sockets keep that deadline, a connect waits at most what is left."""
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError(f"no answer within the call timeout ({self.deadline:g} s)")
+        conn = self._get()
+        budget_of(conn).deadline = deadline
+        conn.timeout = min(self._connect_timeout, left)
+        return conn
+
     def put(self, conn: WireConnection) -> None:
         with self._lock:
             if not self._closed and len(self._idle) < self._max_idle:
@@ -152,12 +162,7 @@ class ConnectionPool:
         fresh_tried = False
         deadline = (scope_start() or time.monotonic()) + self.deadline
         while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise TimeoutError(f"no answer within the call timeout ({self.deadline:g} s)")
-            conn = self._get()
-            budget_of(conn).deadline = deadline
-            conn.timeout = min(self._connect_timeout, left)
+            conn = self._lend(deadline)
             reused = conn.sock is not None
             try:
                 conn.request(method, target, body=body, headers=headers)
@@ -203,13 +208,8 @@ class ConnectionPool:
         not come on its own.  The connection goes back to the pool after the
         last answer (or closed, when the caller stops early)."""
         deadline = (scope_start() or time.monotonic()) + self.deadline
-        left = deadline - time.monotonic()
-        if left <= 0:
-            raise TimeoutError(f"no answer within the call timeout ({self.deadline:g} s)")
-        conn = self._get()
-        budget_of(conn).deadline = deadline
-        conn.timeout = min(self._connect_timeout, left)
-        kept = _Kept(conn)
+        conn = self._lend(deadline)
+        kept = _Kept()
         last = len(requests) - 1
         try:
             conn.request_many(method, requests)

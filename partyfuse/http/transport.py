@@ -309,10 +309,7 @@ class HttpTransport:
             path = f"{folder}/{entry.name}" if folder else entry.name
             key = (path, entry.version())
             validator = validator_to_send(entry, self._validators.get(key), copyparty=False)
-            headers = {"Range": range_header(0, entry.size), "Accept-Encoding": "identity"}
-            if validator:
-                headers["If-Range"] = validator
-            req = ReadRequest(path, 0, entry.size, entry, validator)
+            req, headers = _ranged(path, 0, entry.size, entry, validator)
             reads.append((req, key, self._file_url(path, entry), headers))
         for first in range(0, len(reads), PIPELINE_MAX):
             part = reads[first : first + PIPELINE_MAX]
@@ -328,8 +325,7 @@ class HttpTransport:
                     try:
                         data = self._take(req, decision, r, key)
                     except Changed:
-                        self._validators.pop(key)
-                        self._dates.pop(req.path)
+                        self._forget(key)
                         continue
                     except TransportError:
                         continue  # not found, refused, a wrong answer: read alone, if at all
@@ -406,10 +402,7 @@ class HttpTransport:
         key: tuple[str, FileVersion],
         validator: str | None,
     ) -> bytes:
-        req = ReadRequest(path, start, end, entry, validator)
-        headers = {"Range": range_header(start, end), "Accept-Encoding": "identity"}
-        if validator:
-            headers["If-Range"] = validator
+        req, headers = _ranged(path, start, end, entry, validator)
         target = self._file_url(path, entry)
         with self._exchange.open(
             "GET", target, headers, what=req.what, copyparty=self.is_copyparty
@@ -420,11 +413,14 @@ class HttpTransport:
             try:
                 return self._take(req, decision, r, key)
             except Changed:
-                # forget what was learnt about this version: if the listing
-                # still describes it the same way, the next attempt starts afresh
-                self._validators.pop(key)
-                self._dates.pop(path)
+                self._forget(key)
                 raise
+
+    def _forget(self, key: tuple[str, FileVersion]) -> None:
+        """Forget what was learnt about a version that changed: if the listing
+        still describes it the same way, the next attempt starts afresh."""
+        self._validators.pop(key)
+        self._dates.pop(key[0])
 
     def _take(
         self,
@@ -474,6 +470,17 @@ class HttpTransport:
                 "from the start (slow)",
                 self.base.netloc,
             )
+
+
+def _ranged(
+    path: str, start: int, end: int, entry: Entry, validator: str | None
+) -> tuple[ReadRequest, dict[str, str]]:
+    """A read of ``[start, end)`` and the headers that ask for it (If-Range
+    with ``validator``, when there is one)."""
+    headers = {"Range": range_header(start, end), "Accept-Encoding": "identity"}
+    if validator:
+        headers["If-Range"] = validator
+    return ReadRequest(path, start, end, entry, validator), headers
 
 
 __all__ = ["AUTH_HEADERS", "PIPELINE_DIALECTS", "PIPELINE_MAX", "HttpTransport", "SMALL_BODY"]
