@@ -27,6 +27,10 @@ FILL_DIR_PLUS = 2
 #: Listings kept between a folder's readdir calls (one per open folder handle
 #: being read; a program that stops reading part way leaves one behind).
 KEPT_LISTINGS = 64
+#: Packed ``struct stat``s kept by their attributes: entries repeat them (a
+#: folder's files of one size and minute), and packing one field by field
+#: through mfusepy cost 9 µs, copying a packed one 0.6.
+KEPT_STATS = 4096
 
 
 def fuse_class(binding: Any) -> Any:
@@ -41,6 +45,19 @@ def fuse_class(binding: Any) -> Any:
     if c_stat is None or set_st_attrs is None or not hasattr(base, "readdir_fuse_3"):
         return base  # an mfusepy this was not written against: keep its own
 
+    def packed(attrs: dict[str, Any], use_ns: bool, kept: dict[Any, bytes]) -> Any:
+        """A ``struct stat`` holding ``attrs``, from the packed ones if seen before."""
+        key = (use_ns, *attrs.items())
+        raw = kept.get(key)
+        if raw is None:
+            st = c_stat()
+            set_st_attrs(st, attrs, use_ns)
+            if len(kept) >= KEPT_STATS:
+                kept.clear()
+            kept[key] = bytes(st)
+            return st
+        return c_stat.from_buffer_copy(raw)
+
     class PlusFUSE(base):  # type: ignore[misc, valid-type]
         _listed: OrderedDict[int, list[Any]]
 
@@ -54,6 +71,7 @@ def fuse_class(binding: Any) -> Any:
                 decoded = None if path is None else path.decode(self.encoding, self.errors)
                 items = self.operations.readdir(decoded, fh)
             encoding, errors, use_ns = self.encoding, self.errors, self.use_ns
+            kept = self.__dict__.setdefault("_stats", {})
             for pos in range(offset, len(items)):
                 item = items[pos]
                 if isinstance(item, str):
@@ -61,8 +79,7 @@ def fuse_class(binding: Any) -> Any:
                 else:
                     name, attrs = item[0], item[1]
                 if attrs:
-                    st = c_stat()
-                    set_st_attrs(st, attrs, use_ns)
+                    st = packed(attrs, use_ns, kept)
                     full = filler(buf, name.encode(encoding, errors), st, pos + 1, FILL_DIR_PLUS)
                 else:
                     full = filler(buf, name.encode(encoding, errors), None, pos + 1, 0)

@@ -4,6 +4,7 @@ thread (thread_state.py)."""
 
 from __future__ import annotations
 
+import ctypes
 import threading
 from types import SimpleNamespace
 from typing import Any
@@ -15,13 +16,19 @@ from partyfuse import readdir_plus, thread_state
 # ---- readdir_plus ------------------------------------------------------------
 
 
-class FakeStat:
-    def __init__(self) -> None:
-        self.fields: dict[str, Any] = {}
+class FakeStat(ctypes.Structure):
+    """A struct stat cut down to what the tests look at (packed like mfusepy's)."""
+
+    _fields_ = [("st_mode", ctypes.c_uint32), ("st_size", ctypes.c_int64)]
+
+
+SET_CALLS: list[dict[str, Any]] = []
 
 
 def fake_set_st_attrs(st: FakeStat, attrs: dict[str, Any], use_ns: bool = False) -> None:
-    st.fields.update(attrs)
+    SET_CALLS.append(attrs)
+    for key, value in attrs.items():
+        setattr(st, key, value)
 
 
 class BaseFUSE:
@@ -107,7 +114,7 @@ def test_every_name_once_in_order_with_attributes_where_known(room: int) -> None
         if i % 3 == 2:  # size unknown: no attributes, the kernel looks it up
             assert st is None and flags == 0
         else:
-            assert flags == readdir_plus.FILL_DIR_PLUS and st.fields["st_size"] == i
+            assert flags == readdir_plus.FILL_DIR_PLUS and st.st_size == i
     assert ops.asked == 1  # the later calls answer from the listing kept for this handle
 
 
@@ -183,3 +190,54 @@ def test_at_most_max_kept_threads(ensures: list[int], monkeypatch: pytest.Monkey
     monkeypatch.setattr(thread_state, "MAX_KEPT", 3)
     in_threads(5, calls=10)
     assert len(ensures) == 3 and thread_state.kept_count() == 3
+
+
+def test_entries_with_the_same_attributes_get_equal_but_separate_stats() -> None:
+    items: list[Any] = [".", ".."]
+    items += [(f"f{i}", {"st_mode": 0o100444, "st_size": i % 2}, 0) for i in range(6)]
+    SET_CALLS.clear()
+    got = read_all(fuse_for(Ops(items)), fh=1, room=1000)
+    stats = [e[1] for call in got.calls for e in call][2:]
+    assert [st.st_size for st in stats] == [0, 1, 0, 1, 0, 1]
+    assert all(st.st_mode == 0o100444 for st in stats)
+    assert len(SET_CALLS) == 2  # packed once per distinct set of attributes
+    stats[0].st_size = 99  # libfuse may write into what it was given: no other entry changes
+    assert [st.st_size for st in stats[1:]] == [1, 0, 1, 0, 1]
+
+
+def test_kept_stats_are_bounded() -> None:
+    n = readdir_plus.KEPT_STATS + 5
+    items: list[Any] = [".", ".."] + [(f"f{i}", {"st_size": i}, 0) for i in range(n)]
+    fuse = fuse_for(Ops(items))
+    got = read_all(fuse, fh=1, room=10_000)
+    stats = [e[1] for call in got.calls for e in call][2:]
+    assert [st.st_size for st in stats] == list(range(n))
+    assert 0 < len(fuse._stats) <= readdir_plus.KEPT_STATS
+
+
+def test_a_kept_stat_is_the_bindings_own_packing() -> None:
+    """Against the real mfusepy: a copy of a packed stat holds the same bytes
+    as one set field by field (times with their nanoseconds included)."""
+    import mfusepy  # a dependency of partyfuse on Linux
+
+    attrs = {
+        "st_mode": 0o100444,
+        "st_nlink": 1,
+        "st_size": 4096,
+        "st_mtime": 1.7e9 + 0.25,
+        "st_atime": 1.7e9 + 0.25,
+        "st_ctime": 1.7e9 + 0.25,
+        "st_blocks": 8,
+        "st_uid": 1000,
+        "st_gid": 1000,
+    }
+    module = SimpleNamespace(c_stat=mfusepy.c_stat, set_st_attrs=mfusepy.set_st_attrs)
+    b = SimpleNamespace(name="mfusepy", libfuse_major=3, FUSE=BaseFUSE, module=module)
+    fuse = object.__new__(readdir_plus.fuse_class(b))
+    fuse.encoding, fuse.errors, fuse.use_ns = "utf-8", "surrogateescape", False
+    fuse.operations = Ops([".", "..", ("a", attrs, 0), ("b", dict(attrs), 0)])
+    got = read_all(fuse, fh=1, room=10)
+    want = mfusepy.c_stat()
+    mfusepy.set_st_attrs(want, attrs, False)
+    stats = [e[1] for call in got.calls for e in call][2:]
+    assert [bytes(st) for st in stats] == [bytes(want)] * 2
