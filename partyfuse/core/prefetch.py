@@ -154,6 +154,12 @@ class Prefetch:
         """Folders listed ahead and not used yet, with when they landed."""
         self._expired_at = float("-inf")
         self._lists_idle = False
+        self._lists_need_room = False
+        self._lists_need_slot = False
+        """The last list scan stopped for want of a slot: any job ending frees one."""
+        """The last list scan stopped only because the listings ahead filled the
+        room: one landing does not change that (it moves from in flight to
+        ahead), the walker using one does."""
         self._files_idle = False
         """A scan found nothing to start and nothing has happened since that could
         change that (the common case when a job lands with the window full): the
@@ -232,7 +238,10 @@ class Prefetch:
         _remember(self._opened, path, now)
         folder = parent_of(path)
         if folder is not None and self._recent(folder, now):
-            self._walk(self._root(folder, now), now).reader = path
+            walk = self._walk(self._root(folder, now), now)
+            if walk.reader is None:
+                self._rescan_files()  # the walk's first file: its window is new
+            walk.reader = path
         hit = self._unread.pop(path, None) is not None
         if not hit and not held and path not in self.inflight:
             self._rescan_files()
@@ -292,6 +301,11 @@ class Prefetch:
             jobs += self._plan_files(
                 listing, held, walks, now, slots - len(jobs), file_budget, batch
             )
+        elif not any(w.reader is not None for _, w in walks):
+            # no walk reads files (a ``find``): only an open can change that,
+            # and the first open of a walk scans (saw_open); every window is
+            # full, vacuously, so listings landing leave it alone
+            self._files_idle = self._window_full = True
         return jobs
 
     def _plan_lists(
@@ -306,17 +320,20 @@ class Prefetch:
         list_slots = min(slots, share - lists_inflight)
         room -= len(self._ahead_dirs) + lists_inflight
         lists_cut = False
+        slots_cut = False  # a cut a job ending (a slot freed) could lift
         for root, walk in walks:
             if walk.at is None or self._lists_idle:
                 continue
             if room <= 0 or list_slots <= 0:
                 lists_cut = True
+                slots_cut |= room > 0
                 continue
             # folders listed ahead and not used are at most ``room``: looking
             # further than a few times that finds nothing the walker needs soon
             for path, listed in limited(walk_order(listing, walk.at, root), 4 * room):
                 if room <= 0 or list_slots <= 0:
                     lists_cut = True
+                    slots_cut |= room > 0
                     break
                 if listed or path in self.inflight or path in self._ahead_dirs:
                     continue
@@ -326,7 +343,9 @@ class Prefetch:
                 self.inflight[path] = jobs[-1]
                 room -= 1
                 list_slots -= 1
-        if not lists_cut:
+        self._lists_need_room = lists_cut and not slots_cut
+        self._lists_need_slot = slots_cut
+        if not slots_cut:
             self._lists_idle = True
         return jobs
 
@@ -465,13 +484,20 @@ class Prefetch:
         size = entry.size
         return size is not None and 0 < size <= SMALL_FILE_MAX and not held(path, entry)
 
-    def finished(self, job: Job, landed: bool, now: float) -> None:
-        """A job is over: ``landed`` says whether its result is now held."""
+    def finished(self, job: Job, landed: bool, now: float, *, folders: bool = True) -> None:
+        """A job is over: ``landed`` says whether its result is now held;
+        ``folders``, for a listing, whether it shows subfolders."""
         self.inflight.pop(job.path, None)
         if not landed:
             self._stir()  # a failure frees budget
         elif isinstance(job, ListJob):
-            self._stir_lists()  # a new listing shows more
+            if self._lists_need_slot or (folders and not self._lists_need_room):
+                self._stir_lists()  # a new listing shows more, or a slot is free
+            elif not self._window_full:
+                # nothing new to list (a folder without subfolders, most of a
+                # tree; or no room before the walker uses a listing ahead:
+                # saw_readdir, saw_listing_used), but its files are new
+                self._rescan_files()
         if not landed:
             _remember(self._tried, job.path, now)
             return

@@ -73,11 +73,13 @@ Store = Callable[[str, list[Entry], float], object]
 
 
 class _ListGate:
-    __slots__ = ("gate", "started")
+    __slots__ = ("gate", "started", "claimed")
 
     def __init__(self, gate: AbstractContextManager[Any]) -> None:
         self.gate = gate
         self.started = False
+        self.claimed = False
+        """The program asked for the folder before the job started, and lists it itself."""
 
 
 class Prefetcher:
@@ -131,7 +133,14 @@ class Prefetcher:
         """The gate of a listing of ``path`` being fetched ahead right now, if
         any: wait on it instead of listing again.  Call under the lock."""
         held = self._listing.get(path)
-        return held.gate if held is not None and held.started else None
+        if held is None:
+            return None
+        if not held.started:
+            # still queued behind other jobs: the caller lists the folder now
+            # and the job, when its turn comes, does not list it a second time
+            held.claimed = True
+            return None
+        return held.gate
 
     # ---- jobs ------------------------------------------------------------
 
@@ -213,16 +222,18 @@ class Prefetcher:
     def _start(self, job: Job, token: Any) -> None:
         def run() -> None:
             landed = False
+            folders = False  # a listing that landed shows subfolders
             try:
                 if isinstance(job, FileJob):
                     landed = self._fetch_file(job, token)
                 else:
-                    landed = self._list(job, token)
+                    shown = self._list(job, token)
+                    landed, folders = shown is not None, bool(shown)
             except Exception as e:  # the foreground call will meet it and report it
                 log.debug("fetch-ahead of /%s failed: %r", job.path, e)
             finally:
                 with self._shared.lock:
-                    self.policy.finished(job, landed, self._shared.clock())
+                    self.policy.finished(job, landed, self._shared.clock(), folders=folders)
                     if landed and isinstance(job, ListJob):
                         # counted against the room until used: out of the LRU's reach
                         self._shared.dirs.pin(job.path)
@@ -342,22 +353,25 @@ class Prefetcher:
             for job, pending in waiting.values():
                 self._fetcher.release(job.path, [pending])
 
-    def _list(self, job: ListJob, gate: _ListGate) -> bool:
+    def _list(self, job: ListJob, gate: _ListGate) -> int | None:
+        """List a folder ahead: how many subfolders it shows, None if it did not land."""
         path = job.path
         gate.gate.__enter__()  # a fresh gate: never blocks
         try:
             with self._shared.lock:
+                if gate.claimed:
+                    return None
                 gate.started = True
                 held = self._shared.dirs.fresh(path) is not None
             if held:
-                return False
+                return None
             log.debug("list ahead /%s", path)
             asked_at = self._shared.clock()
             entries = self._fetcher.list_dir(path)
             with self._shared.lock:
                 self._shared.stats.prefetch_lists += 1
             self._store(path, entries, asked_at)
-            return True
+            return sum(e.is_dir for e in entries)
         finally:
             with self._shared.lock:
                 if self._listing.get(path) is gate:

@@ -425,6 +425,35 @@ def test_a_listing_of_a_folder_being_listed_ahead_waits_for_it() -> None:
     assert len(t.requests("list", "w/d1")) == 1
 
 
+def test_a_listing_still_queued_is_listed_by_the_walker_and_not_again_by_its_job() -> None:
+    # one CPU, every worker busy: the walker reaches a folder whose listing
+    # ahead has not started yet and lists it itself; the job, starting while
+    # that listing is still on its way, must not list the folder a second time
+    files, _ = tree(2, 1)
+    t = Gated(files)
+    t.gate.set()
+    jobs = Jobs()
+    fs = make_fs(t, lock_factory=threading.Lock, spawn=jobs)
+    fs.readdir("/w")
+    fs.readdir("/w/d0")  # a walk: the listing of w/d1 is queued
+    assert jobs.queue
+    t.gate.clear()
+    t.entered.clear()
+    got: list[Any] = []
+    walker = threading.Thread(target=lambda: got.append(fs.readdir("/w/d1")))
+    walker.start()
+    assert t.entered.wait(10)  # the walker is inside list_dir("w/d1")
+    job = threading.Thread(target=jobs.run)
+    job.start()
+    job.join(10)  # it lists nothing, so it does not wait for the gate
+    assert not job.is_alive()
+    t.gate.set()
+    walker.join(10)
+    assert [name for name, _ in got[0]] == ["x.txt"]
+    assert len(t.requests("list", "w/d1")) == 1
+    assert fs.stats.prefetch_lists == 0
+
+
 def test_listings_fetched_ahead_are_not_pushed_out_by_the_walker_before_use() -> None:
     # -cdn 24 (the default) and a wide tree: the walker's own listings must
     # not push out the ones listed ahead of it, or they are listed again

@@ -412,3 +412,70 @@ def test_with_batches_opens_scan_again_every_quarter_of_the_window() -> None:
     assert pf.saw_open(f"p/f{every:03d}", 0.0)
     got = pf.plan(tree, never, now=0.0, file_budget=64 * MiB, dir_room=0, batch=BATCH_MAX)
     assert tree.looks > 0 and got and all(isinstance(j, FileJob) and j.batch for j in got)
+
+
+def test_a_listing_that_lands_with_the_room_full_costs_no_walk_through_the_listings() -> None:
+    # a find on a fast server: listings ahead land faster than the walker uses
+    # them; each landing moves one from in flight to ahead, which frees no room
+    tree = CountedTree({"": [d("top")], "top": [d(f"s{i}") for i in range(10)], "top/s0": []})
+    pf = Prefetch()
+    pf.saw_readdir("top", 0.0)
+    pf.saw_readdir("top/s0", 0.0)
+    jobs = pf.plan(tree, never, now=0.0, file_budget=0, dir_room=2)
+    assert paths(jobs) == ["top/s1", "top/s2"]
+    tree.held["top/s1"] = {}
+    pf.finished(jobs[0], True, 0.0)
+    tree.looks = 0
+    assert pf.plan(tree, never, now=0.0, file_budget=0, dir_room=2) == []
+    assert tree.looks == 0 and pf.idle()  # nothing to plan until the walker moves
+    pf.saw_readdir("top/s1", 0.0)  # it uses one: room for the next folder
+    assert paths(pf.plan(tree, never, now=0.0, file_budget=0, dir_room=2)) == ["top/s3"]
+
+
+def test_a_landing_while_the_slots_were_full_plans_again() -> None:
+    tree = Tree({"": [d("top")], "top": [d(f"s{i}") for i in range(40)], "top/s0": []})
+    pf = Prefetch()
+    pf.saw_readdir("top", 0.0)
+    pf.saw_readdir("top/s0", 0.0)
+    jobs = pf.plan(tree, never, now=0.0, file_budget=0, dir_room=4 * CONCURRENCY)
+    assert len(jobs) == CONCURRENCY  # room left, no slot left
+    tree.held[jobs[0].path] = {}
+    pf.finished(jobs[0], True, 0.0, folders=False)  # no new folder, but a slot is free again
+    assert paths(pf.plan(tree, never, now=0.0, file_budget=0, dir_room=4 * CONCURRENCY)) == [
+        f"top/s{CONCURRENCY + 1}"
+    ]
+
+
+def test_a_walk_that_opens_its_first_file_scans_the_file_window_at_once() -> None:
+    # a find-like walk leaves the file window idle; the first file the program
+    # opens, even one the cache holds already, starts it
+    tree = Tree({"": [d("top")], "top": [d("s0")], "top/s0": [f("a"), f("b"), f("c")]})
+    pf = Prefetch()
+    pf.saw_readdir("top", 0.0)
+    pf.saw_readdir("top/s0", 0.0)
+    assert pf.plan(tree, never, now=0.0, file_budget=MiB, dir_room=0) == []
+    assert pf.idle()
+    pf.saw_open("top/s0/a", 0.0, held=True)
+    assert paths(pf.plan(tree, never, now=0.0, file_budget=MiB, dir_room=0)) == [
+        "top/s0/b",
+        "top/s0/c",
+    ]
+
+
+def test_a_landing_without_subfolders_costs_no_walk_through_the_listings() -> None:
+    # most folders of a tree are leaves: their listing shows nothing new to list
+    tree = CountedTree({"": [d("top")], "top": [d(f"s{i}") for i in range(3)], "top/s0": []})
+    pf = Prefetch()
+    pf.saw_readdir("top", 0.0)
+    pf.saw_readdir("top/s0", 0.0)
+    jobs = pf.plan(tree, never, now=0.0, file_budget=0, dir_room=4)
+    assert paths(jobs) == ["top/s1", "top/s2"]  # all the walk shows, within the room
+    tree.held["top/s1"] = {"x": f("x")}
+    pf.finished(jobs[0], True, 0.0, folders=False)
+    tree.looks = 0
+    assert pf.plan(tree, never, now=0.0, file_budget=0, dir_room=4) == []
+    assert tree.looks == 0
+    # one that shows subfolders does
+    tree.held["top/s2"] = {"y": d("y")}
+    pf.finished(jobs[1], True, 0.0, folders=True)
+    assert paths(pf.plan(tree, never, now=0.0, file_budget=0, dir_room=4)) == ["top/s2/y"]
