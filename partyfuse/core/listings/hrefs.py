@@ -100,7 +100,7 @@ _PARENT = Link("parent")
 #: query, fragment, colon, blank or other "/".  Servers write almost every entry
 #: so; such an href resolves to the same child as through the rules below,
 #: without them (a third of the time nginx's page parse took).
-_PLAIN = re.compile(r"[^&%?#:/\s]+/?")
+PLAIN_HREF = re.compile(r"[^&%?#:/\s]+/?")
 
 
 def resolve_href(href_attr: str, dir_path: bytes, *, casefold: bool = False) -> Link:
@@ -113,7 +113,7 @@ def resolve_href(href_attr: str, dir_path: bytes, *, casefold: bool = False) -> 
     own entries that way.  The path is split on raw "/" before decoding, so an
     encoded "%2F" stays inside the name (where the builder refuses it).
     """
-    if _PLAIN.fullmatch(href_attr) is not None:
+    if PLAIN_HREF.fullmatch(href_attr) is not None:
         slash = href_attr.endswith("/")
         name = href_attr[:-1] if slash else href_attr
         if name not in (".", ".."):
