@@ -23,11 +23,17 @@ from typing import Any, TypeVar
 
 from .errors import FsError
 from .handles import FileHandle
-from .model import Entry, FileVersion
+from .model import BLOCK_SIZE, Entry, FileVersion
 from .readplan import ReadPlan
 from .shared import Shared
 from .spans import Span, gaps
-from .transport import BatchTransport, Transport, supports_batches
+from .transport import (
+    BatchTransport,
+    BlockTransport,
+    Transport,
+    supports_batches,
+    supports_blocks,
+)
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +84,7 @@ class Fetcher:
         self.transport = transport
         self._shared = shared
         self._inflight: dict[str, list[Pending]] = {}
+        self._blocks = supports_blocks(transport)
 
     # ---- transport calls (never under the lock) ------------------------
 
@@ -115,11 +122,33 @@ class Fetcher:
         """Exactly the bytes of ``span``, or an error (a short body is EIO)."""
         start, end = span.start, span.end
         data = self.call(kind, lambda: self.transport.read_range(path, start, end, entry))
-        with self._shared.lock:
-            self._shared.stats.bytes_fetched += len(data)
-        if len(data) != len(span):
-            raise FsError(errno.EIO, f"{path}: got {len(data)} bytes for {len(span)}")
+        self._check(path, span, len(data))
         return data
+
+    def fetch_blocks(
+        self, path: str, entry: Entry, span: Span, kind: str
+    ) -> list[tuple[int, bytes]]:
+        """The bytes of ``span`` as (offset, piece), pieces of a cache block
+        each where the transport can hand them so (stored without a copy),
+        else one piece; or an error (a short body is EIO)."""
+        if not self._blocks:
+            return [(span.start, self.fetch(path, entry, span, kind))]
+        transport: BlockTransport = self.transport  # type: ignore[assignment]
+        start, end = span.start, span.end
+        pieces = self.call(kind, lambda: transport.read_blocks(path, start, end, entry, BLOCK_SIZE))
+        self._check(path, span, sum(len(p) for p in pieces))
+        out = []
+        pos = start
+        for piece in pieces:
+            out.append((pos, piece))
+            pos += len(piece)
+        return out
+
+    def _check(self, path: str, span: Span, got: int) -> None:
+        with self._shared.lock:
+            self._shared.stats.bytes_fetched += got
+        if got != len(span):
+            raise FsError(errno.EIO, f"{path}: got {got} bytes for {len(span)}")
 
     # ---- fetches in flight ---------------------------------------------
 
@@ -184,11 +213,12 @@ class Fetcher:
                         what = f"fetched {spans_text(todo)}" if todo else "already read"
                         log.debug("read-ahead /%s %s %s", path, spans_text([span]), what)
                     for part in todo:
-                        data = self.fetch(path, entry, part, "ahead")
+                        pieces = self.fetch_blocks(path, entry, part, "ahead")
                         with self._shared.lock:
                             # a late read-ahead must not push out a newer version's blocks
                             if self._shared.blocks.version_of(path) in (None, pending.version):
-                                self._shared.blocks.insert(path, pending.version, part.start, data)
+                                for at, data in pieces:
+                                    self._shared.blocks.insert(path, pending.version, at, data)
                 except Exception as e:  # the foreground read will meet it again and report it
                     log.debug("read-ahead of %s [%d:%d) failed: %r", path, span.start, span.end, e)
                 finally:

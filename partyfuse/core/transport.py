@@ -72,6 +72,23 @@ class BatchTransport(Transport, Protocol):
         ...
 
 
+class BlockTransport(Transport, Protocol):
+    """A Transport that can hand a range over in pieces of a given size, each
+    its own bytes, read as they came: read-ahead windows of several cache
+    blocks are then one request and are stored without cutting (a copy of
+    every byte).  Optional: the core checks ``supports_blocks``."""
+
+    def read_blocks(self, path: str, start: int, end: int, entry: Entry, size: int) -> list[bytes]:
+        """``read_range``'s bytes, as pieces of ``size`` bytes (the last may be
+        shorter), with the same guarantees and errors."""
+        ...
+
+
+def supports_blocks(transport: Transport) -> bool:
+    """Whether ``transport`` is a BlockTransport."""
+    return callable(getattr(transport, "read_blocks", None))
+
+
 def supports_batches(transport: Transport) -> bool:
     """Whether ``transport`` is a BatchTransport that can batch right now."""
     return bool(getattr(transport, "batch_files", False)) and callable(

@@ -250,6 +250,27 @@ def read_exact(r: Response, want: int) -> bytes:
     return data
 
 
+def read_pieces(r: Response, want: int, size: int) -> list[bytes]:
+    """Up to ``want`` body bytes as pieces of ``size`` bytes (the last may be
+    shorter), each read straight from the socket into its own bytes: a read of
+    several cache blocks is stored without cutting it up.  Fewer bytes when
+    the body ends first."""
+    if (r.headers.get("Content-Encoding") or "identity").strip().lower() != "identity":
+        data = read_exact(r, want)  # decoded: cut up (never seen on a ranged read)
+        return [data[i : i + size] for i in range(0, len(data), size)] or [b""]
+    pieces: list[bytes] = []
+    got = 0
+    while got < want:
+        ask = min(size, want - got)
+        piece = read_exact(r, ask)
+        if piece:
+            pieces.append(piece)
+            got += len(piece)
+        if len(piece) < ask:
+            break  # the body ended
+    return pieces or [b""]
+
+
 def read_all(r: Response, limit: int | None = None) -> bytes:
     """The (decoded) body, cut at ``limit`` bytes."""
     length = r.length_remaining

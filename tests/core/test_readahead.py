@@ -6,11 +6,13 @@ import os
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
 from fakes.memory import MemoryTransport
 from partyfuse.core.errors import Transient
+from partyfuse.core.model import BLOCK_SIZE, Entry
 from partyfuse.core.readplan import AHEAD_WINDOWS
 from tests.support.fs import (
     KiB,
@@ -228,3 +230,36 @@ def test_a_window_is_out_of_flight_before_the_reads_waiting_on_it_wake() -> None
     for job in list(jobs):
         job()
     assert _Gate.seen == [True] * len(windows)
+
+
+class BlockHanding(MemoryTransport):
+    """A BlockTransport: hands a range over in pieces, remembering each one."""
+
+    def __init__(self, *a: Any, **kw: Any) -> None:
+        super().__init__(*a, **kw)
+        self.handed: list[tuple[int, bytes]] = []
+
+    def read_blocks(self, path: str, start: int, end: int, entry: Entry, size: int) -> list[bytes]:
+        data = self.read_range(path, start, end, entry)
+        pieces = [bytes(data[i : i + size]) for i in range(0, len(data), size)]
+        self.handed += [(start + i * size, p) for i, p in enumerate(pieces)]
+        return pieces
+
+
+def test_windows_of_several_blocks_are_stored_as_the_transport_handed_them() -> None:
+    # a read-ahead window is one request of several blocks; cutting it into
+    # blocks would copy every byte of a stream once more
+    data = payload(40 * MiB)
+    t = BlockHanding({"f": data})
+    fs = make_fs(t, file_blocks=32, spawn=lambda job: job())
+    assert read_all(fs, "/f", chunk=MiB) == data
+    windows = [e - s for s, e in ranges(t.log)]
+    assert max(windows) > BLOCK_SIZE  # windows of several blocks: fewer requests
+    assert_disjoint(ranges(t.log))
+    # every block kept where a window was handed over is that very piece (the
+    # rest came from the reads' own fetches)
+    handed = dict(t.handed)
+    blocks = fs._blocks
+    kept = [(s, d) for s, d in blocks.spans("f", blocks.version_of("f")) if s in handed]
+    assert len(kept) >= 8
+    assert all(d is handed[s] for s, d in kept)

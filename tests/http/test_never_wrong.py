@@ -65,14 +65,23 @@ def server():
     start=st.integers(0, len(DATA) - 1),
     length=st.integers(1, 20_000),
     small=st.booleans(),
+    piece=st.sampled_from([0, 1, 1000, 4096]),
 )
-def test_a_read_is_exact_or_an_error(server, mode, start, length, small):
+def test_a_read_is_exact_or_an_error(server, mode, start, length, small, piece):
+    """``piece``: read with ``read_blocks`` in pieces of that size (0: ``read_range``)."""
     server.clear()
     server.expect_request("/f").respond_with_handler(lambda r: respond(mode, r))
     t = transport(server.url_for("/"), dialect="nginx", small_body=100_000 if small else 1000)
     end = min(start + length, len(DATA))
+    entry = Entry("f", False, len(DATA), 0.0)
     try:
-        got = t.read_range("f", start, end, Entry("f", False, len(DATA), 0.0))
+        if piece:
+            pieces = t.read_blocks("f", start, end, entry, piece)
+            # each its own bytes, of the size asked, but the last
+            assert all(len(p) == piece for p in pieces[:-1]) and 0 < len(pieces[-1]) <= piece
+            got = b"".join(pieces)
+        else:
+            got = t.read_range("f", start, end, entry)
     except TransportError:
         assert mode not in ("honest", "full")  # good answers must be accepted
         return
