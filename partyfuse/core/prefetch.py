@@ -343,10 +343,11 @@ class Prefetch:
                 self.inflight[path] = jobs[-1]
                 room -= 1
                 list_slots -= 1
+        # nothing more until something changes: a slot freed (``finished``),
+        # room made (the walker uses a listing ahead), a listing that shows more
         self._lists_need_room = lists_cut and not slots_cut
         self._lists_need_slot = slots_cut
-        if not slots_cut:
-            self._lists_idle = True
+        self._lists_idle = True
         return jobs
 
     def _plan_files(
@@ -490,6 +491,9 @@ class Prefetch:
         self.inflight.pop(job.path, None)
         if not landed:
             self._stir()  # a failure frees budget
+        elif isinstance(job, FileJob):
+            if self._lists_need_slot:
+                self._lists_idle = False  # its slot can take a listing now
         elif isinstance(job, ListJob):
             if self._lists_need_slot or (folders and not self._lists_need_room):
                 self._stir_lists()  # a new listing shows more, or a slot is free

@@ -479,3 +479,25 @@ def test_a_landing_without_subfolders_costs_no_walk_through_the_listings() -> No
     tree.held["top/s2"] = {"y": d("y")}
     pf.finished(jobs[1], True, 0.0, folders=True)
     assert paths(pf.plan(tree, never, now=0.0, file_budget=0, dir_room=4)) == ["top/s2/y"]
+
+
+def test_listings_cut_for_want_of_a_slot_wait_for_a_job_to_end_without_a_scan() -> None:
+    # a cp -r: listings have their share of the slots in flight; every open
+    # used to walk the listings again to find that none could start
+    top = [d(f"s{i}") for i in range(20)]
+    tree = CountedTree({"": [d("top")], "top": top, "top/s0": [f("f0"), f("f1")]})
+    pf = Prefetch()
+    pf.saw_readdir("top", 0.0)
+    pf.saw_readdir("top/s0", 0.0)
+    pf.saw_open("top/s0/f0", 0.0)
+    jobs = pf.plan(tree, never, now=0.0, file_budget=8 * MiB, dir_room=16)
+    lists = [j for j in jobs if isinstance(j, ListJob)]
+    assert len(lists) == CONCURRENCY // 2 and len(jobs) < CONCURRENCY  # slots left, share not
+    tree.looks = 0
+    assert pf.plan(tree, never, now=0.0, file_budget=8 * MiB, dir_room=16) == []
+    assert tree.looks == 0
+    assert pf.idle()  # so the filesystem skips planning at each open (Prefetcher._plan)
+    tree.held[lists[0].path] = {}
+    pf.finished(lists[0], True, 0.0, folders=False)  # its share is free again
+    more = pf.plan(tree, never, now=0.0, file_budget=8 * MiB, dir_room=16)
+    assert paths(more) == [f"top/s{CONCURRENCY // 2 + 1}"]
