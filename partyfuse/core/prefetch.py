@@ -155,11 +155,11 @@ class Prefetch:
         self._expired_at = float("-inf")
         self._lists_idle = False
         self._lists_need_room = False
-        self._lists_need_slot = False
-        """The last list scan stopped for want of a slot: any job ending frees one."""
         """The last list scan stopped only because the listings ahead filled the
         room: one landing does not change that (it moves from in flight to
         ahead), the walker using one does."""
+        self._lists_need_slot = False
+        """The last list scan stopped for want of a slot: any job ending frees one."""
         self._files_idle = False
         """A scan found nothing to start and nothing has happened since that could
         change that (the common case when a job lands with the window full): the

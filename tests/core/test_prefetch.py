@@ -406,16 +406,24 @@ def test_a_listing_fetched_ahead_ages_from_when_it_was_asked() -> None:
     assert len(t.requests("list", "w/d1")) == 2
 
 
-def test_a_listing_of_a_folder_being_listed_ahead_waits_for_it() -> None:
+def listing_queued() -> tuple[RemoteFS, Gated, Jobs]:
+    """A walk over w (w, then w/d0 listed) whose listing ahead of w/d1 is
+    queued, with the transport's gate shut for whatever lists w/d1 next."""
     files, _ = tree(2, 1)
     t = Gated(files)
     t.gate.set()
     jobs = Jobs()
     fs = make_fs(t, lock_factory=threading.Lock, spawn=jobs)
     fs.readdir("/w")
-    fs.readdir("/w/d0")  # a walk: the listing of w/d1 is queued
+    fs.readdir("/w/d0")
+    assert jobs.queue
     t.gate.clear()
     t.entered.clear()
+    return fs, t, jobs
+
+
+def test_a_listing_of_a_folder_being_listed_ahead_waits_for_it() -> None:
+    fs, t, jobs = listing_queued()
     worker = threading.Thread(target=jobs.queue.pop(0))
     worker.start()
     assert t.entered.wait(10)  # the job is inside list_dir("w/d1"), holding its gate
@@ -429,16 +437,7 @@ def test_a_listing_still_queued_is_listed_by_the_walker_and_not_again_by_its_job
     # one CPU, every worker busy: the walker reaches a folder whose listing
     # ahead has not started yet and lists it itself; the job, starting while
     # that listing is still on its way, must not list the folder a second time
-    files, _ = tree(2, 1)
-    t = Gated(files)
-    t.gate.set()
-    jobs = Jobs()
-    fs = make_fs(t, lock_factory=threading.Lock, spawn=jobs)
-    fs.readdir("/w")
-    fs.readdir("/w/d0")  # a walk: the listing of w/d1 is queued
-    assert jobs.queue
-    t.gate.clear()
-    t.entered.clear()
+    fs, t, jobs = listing_queued()
     got: list[Any] = []
     walker = threading.Thread(target=lambda: got.append(fs.readdir("/w/d1")))
     walker.start()

@@ -414,13 +414,19 @@ def test_with_batches_opens_scan_again_every_quarter_of_the_window() -> None:
     assert tree.looks > 0 and got and all(isinstance(j, FileJob) and j.batch for j in got)
 
 
+def walking_top() -> Prefetch:
+    """A policy that saw a program list "top", then "top/s0": a walk under way."""
+    pf = Prefetch()
+    pf.saw_readdir("top", 0.0)
+    pf.saw_readdir("top/s0", 0.0)
+    return pf
+
+
 def test_a_listing_that_lands_with_the_room_full_costs_no_walk_through_the_listings() -> None:
     # a find on a fast server: listings ahead land faster than the walker uses
     # them; each landing moves one from in flight to ahead, which frees no room
     tree = CountedTree({"": [d("top")], "top": [d(f"s{i}") for i in range(10)], "top/s0": []})
-    pf = Prefetch()
-    pf.saw_readdir("top", 0.0)
-    pf.saw_readdir("top/s0", 0.0)
+    pf = walking_top()
     jobs = pf.plan(tree, never, now=0.0, file_budget=0, dir_room=2)
     assert paths(jobs) == ["top/s1", "top/s2"]
     tree.held["top/s1"] = {}
@@ -434,9 +440,7 @@ def test_a_listing_that_lands_with_the_room_full_costs_no_walk_through_the_listi
 
 def test_a_landing_while_the_slots_were_full_plans_again() -> None:
     tree = Tree({"": [d("top")], "top": [d(f"s{i}") for i in range(40)], "top/s0": []})
-    pf = Prefetch()
-    pf.saw_readdir("top", 0.0)
-    pf.saw_readdir("top/s0", 0.0)
+    pf = walking_top()
     jobs = pf.plan(tree, never, now=0.0, file_budget=0, dir_room=4 * CONCURRENCY)
     assert len(jobs) == CONCURRENCY  # room left, no slot left
     tree.held[jobs[0].path] = {}
@@ -450,9 +454,7 @@ def test_a_walk_that_opens_its_first_file_scans_the_file_window_at_once() -> Non
     # a find-like walk leaves the file window idle; the first file the program
     # opens, even one the cache holds already, starts it
     tree = Tree({"": [d("top")], "top": [d("s0")], "top/s0": [f("a"), f("b"), f("c")]})
-    pf = Prefetch()
-    pf.saw_readdir("top", 0.0)
-    pf.saw_readdir("top/s0", 0.0)
+    pf = walking_top()
     assert pf.plan(tree, never, now=0.0, file_budget=MiB, dir_room=0) == []
     assert pf.idle()
     pf.saw_open("top/s0/a", 0.0, held=True)
@@ -465,9 +467,7 @@ def test_a_walk_that_opens_its_first_file_scans_the_file_window_at_once() -> Non
 def test_a_landing_without_subfolders_costs_no_walk_through_the_listings() -> None:
     # most folders of a tree are leaves: their listing shows nothing new to list
     tree = CountedTree({"": [d("top")], "top": [d(f"s{i}") for i in range(3)], "top/s0": []})
-    pf = Prefetch()
-    pf.saw_readdir("top", 0.0)
-    pf.saw_readdir("top/s0", 0.0)
+    pf = walking_top()
     jobs = pf.plan(tree, never, now=0.0, file_budget=0, dir_room=4)
     assert paths(jobs) == ["top/s1", "top/s2"]  # all the walk shows, within the room
     tree.held["top/s1"] = {"x": f("x")}
@@ -486,9 +486,7 @@ def test_listings_cut_for_want_of_a_slot_wait_for_a_job_to_end_without_a_scan() 
     # used to walk the listings again to find that none could start
     top = [d(f"s{i}") for i in range(20)]
     tree = CountedTree({"": [d("top")], "top": top, "top/s0": [f("f0"), f("f1")]})
-    pf = Prefetch()
-    pf.saw_readdir("top", 0.0)
-    pf.saw_readdir("top/s0", 0.0)
+    pf = walking_top()
     pf.saw_open("top/s0/f0", 0.0)
     jobs = pf.plan(tree, never, now=0.0, file_budget=8 * MiB, dir_room=16)
     lists = [j for j in jobs if isinstance(j, ListJob)]
