@@ -107,8 +107,9 @@ BASE_MIB = 56
 PER_CF = 1.6
 #: Transient bytes are briefly held this many times.
 COPIES = 2
-#: Read-ahead windows in flight per stream, 1 MiB each (readplan.AHEAD_WINDOWS).
-AHEAD_MIB = 4
+#: Read-ahead windows in flight per stream: readplan.AHEAD_WINDOWS (4) of at most
+#: readplan.AHEAD_PIECE_MAX (2 MiB) each.
+AHEAD_MIB = 8
 #: Most one read's fetch takes: the read (at most 1 MiB) plus a stream window (8 MiB).
 READ_MIB = 9
 
