@@ -353,8 +353,8 @@ class Prefetcher:
             for job, pending in waiting.values():
                 self._fetcher.release(job.path, [pending])
 
-    def _list(self, job: ListJob, gate: _ListGate) -> int | None:
-        """List a folder ahead: how many subfolders it shows, None if it did not land."""
+    def _list(self, job: ListJob, gate: _ListGate) -> bool | None:
+        """List a folder ahead: whether it shows subfolders, None if it did not land."""
         path = job.path
         gate.gate.__enter__()  # a fresh gate: never blocks
         try:
@@ -371,7 +371,7 @@ class Prefetcher:
             with self._shared.lock:
                 self._shared.stats.prefetch_lists += 1
             self._store(path, entries, asked_at)
-            return sum(e.is_dir for e in entries)
+            return any(e.is_dir for e in entries)
         finally:
             with self._shared.lock:
                 if self._listing.get(path) is gate:

@@ -256,8 +256,7 @@ def read_pieces(r: Response, want: int, size: int) -> list[bytes]:
     several cache blocks is stored without cutting it up.  Fewer bytes when
     the body ends first."""
     if (r.headers.get("Content-Encoding") or "identity").strip().lower() != "identity":
-        data = read_exact(r, want)  # decoded: cut up (never seen on a ranged read)
-        return [data[i : i + size] for i in range(0, len(data), size)] or [b""]
+        return cut(read_exact(r, want), size)  # decoded (never seen on a ranged read)
     pieces: list[bytes] = []
     got = 0
     while got < want:
@@ -269,6 +268,12 @@ def read_pieces(r: Response, want: int, size: int) -> list[bytes]:
         if len(piece) < ask:
             break  # the body ended
     return pieces or [b""]
+
+
+def cut(data: bytes, size: int) -> list[bytes]:
+    """``data`` in pieces of ``size`` bytes (the last may be shorter; [b""] for
+    none): for bodies that could not be read piece by piece (a copy)."""
+    return [data[i : i + size] for i in range(0, len(data), size)] or [b""]
 
 
 def read_all(r: Response, limit: int | None = None) -> bytes:

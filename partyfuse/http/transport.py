@@ -60,7 +60,7 @@ from .answers import (
 )
 from .auth import AUTH_HEADERS, Credentials
 from .errors import connection_error
-from .exchange import Exchange, read_exact, read_pieces, read_slice
+from .exchange import Exchange, cut, read_exact, read_pieces, read_slice
 from .listing import COPYPARTY_DIALECTS, Listings
 from .memo import KeyedLocks, Memo
 from .pool import EXCHANGE_ERRORS, ConnectionPool, Response, bounded_call
@@ -228,8 +228,8 @@ class HttpTransport:
 
     @bounded_call
     def read_range(self, path: str, start: int, end: int, entry: Entry) -> bytes:
-        pieces = self._read_pieces(path, start, end, entry, 0)
-        return pieces[0] if len(pieces) == 1 else b"".join(pieces)
+        (data,) = self._read_pieces(path, start, end, entry, 0)  # no size: one piece
+        return data
 
     @bounded_call
     def read_blocks(self, path: str, start: int, end: int, entry: Entry, size: int) -> list[bytes]:
@@ -466,8 +466,7 @@ class HttpTransport:
             if bad is not None:
                 raise bad
             # cut up when pieces were asked for (a server that ignores Range: rare)
-            pieces = [data[i : i + size] for i in range(0, len(data), size)] if size else [data]
-            pieces = pieces or [b""]
+            pieces = cut(data, size) if size else [data]
         elif isinstance(decision, NothingToRead):
             return [b""]
         else:

@@ -50,14 +50,6 @@ _HTML_LINE = re.compile(
 )
 
 
-def _add(out: ListingBuilder, link: Link, cols: tuple[str, ...]) -> None:
-    day, mon, year, hour, minute, size_tok = cols
-    mtime = utc_epoch(int(year), month_number(mon) or 0, int(day), int(hour), int(minute))
-    is_dir = size_tok == "-" or link.slash
-    size = None if is_dir else exact_or_rounded_size(size_tok)[1]
-    out.add_link(link, is_dir, size, mtime)
-
-
 #: Times read from rows, by their column text: a folder's entries share a few
 #: minutes, and reading one took a third of a plain row's cost.
 _TIMES: dict[tuple[str, ...], float] = {}
@@ -76,6 +68,19 @@ def _row_time(cols: tuple[str, ...]) -> float:
     return t
 
 
+def _columns(cols: tuple[str, ...], slash: bool) -> tuple[bool, int | None, float]:
+    """(is_dir, size, mtime) of a row's columns (day, month, year, hour,
+    minute, size); ``slash``: its href ends in "/"."""
+    size_tok = cols[5]
+    is_dir = size_tok == "-" or slash
+    size = None if is_dir else exact_or_rounded_size(size_tok)[1]
+    return is_dir, size, _row_time(cols[:5])
+
+
+def _add(out: ListingBuilder, link: Link, cols: tuple[str, ...]) -> None:
+    out.add_link(link, *_columns(cols, link.slash))
+
+
 def _add_plain(out: ListingBuilder, href: str, cols: tuple[str, ...]) -> bool:
     """``_add`` for a row whose href is an ASCII name as nginx writes most
     (``hrefs.PLAIN_HREF``), without resolving it into a Link: the name is the
@@ -86,15 +91,7 @@ def _add_plain(out: ListingBuilder, href: str, cols: tuple[str, ...]) -> bool:
     name = href[:-1] if slash else href
     if name in (".", ".."):
         return False
-    size_tok = cols[5]
-    is_dir = size_tok == "-" or slash
-    if is_dir:
-        size = None
-    elif size_tok.isascii() and size_tok.isdigit():
-        size = int(size_tok)
-    else:
-        size = exact_or_rounded_size(size_tok)[1]
-    out.add(name, is_dir, size, _row_time(cols[:5]))
+    out.add(name, *_columns(cols, slash))
     return True
 
 
