@@ -22,8 +22,8 @@ read never stitches bytes of two versions together.
 from __future__ import annotations
 
 import bisect
-import math
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from .model import BLOCK_SIZE, FileVersion
@@ -106,16 +106,18 @@ class BlockCache:
         return fb
 
     def spans_over(
-        self, path: str, version: FileVersion, lo: int, hi: int, tail: int
+        self, path: str, version: FileVersion, ranges: Sequence[tuple[int, float]]
     ) -> list[tuple[int, bytes]]:
-        """The blocks of ``path`` at ``version`` that reach into ``[lo, hi)`` or
-        past ``tail``, sorted by offset: ``spans`` for a plan's horizon (see
-        ``readplan.plan_horizon``), by bisection."""
+        """The blocks of ``path`` at ``version`` that reach into any of
+        ``ranges`` (``(lo, hi)`` each), sorted by offset: ``spans`` for a
+        plan's horizon (see ``readplan.plan_horizon``), by bisection."""
         fb = self._blocks_at(path, version)
-        if fb is None:
+        if fb is None or not ranges:
             return []
-        near = _overlapping(fb, lo, hi) + _overlapping(fb, tail, math.inf)
-        return [(s, fb.data[s]) for s in sorted(set(near))]
+        near = [s for lo, hi in ranges for s in _overlapping(fb, lo, hi)]
+        if len(ranges) > 1:
+            near = sorted(set(near))
+        return [(s, fb.data[s]) for s in near]
 
     def slice(
         self, path: str, version: FileVersion, start: int, end: int

@@ -133,8 +133,8 @@ class Reader:
         waited = False
         while True:
             with shared.lock:
-                lo, hi, tail = plan_horizon(offset, size, file_size, handle.stream, blocks.bound)
-                held = blocks.spans_over(path, version, lo, hi, tail)
+                horizon = plan_horizon(offset, size, file_size, handle.stream, blocks.bound)
+                held = blocks.spans_over(path, version, horizon)
                 pending = fetcher.pending(path, version)
                 now = shared.clock()
                 handle.last_read = now

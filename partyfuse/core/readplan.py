@@ -55,6 +55,7 @@ Policy (sizes in bytes, ``W`` = stream window):
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -248,22 +249,42 @@ def _split_padding(left: int, right: int, allowed: int, prefer_right: bool) -> t
     return left, right
 
 
+#: The ranges of a file, ``(lo, hi)`` each, whose cached spans a plan looks at.
+Horizon = tuple[tuple[int, float], ...]
+
+
 def plan_horizon(
     offset: int, size: int, file_size: int, stream: StreamState, budget: int
-) -> tuple[int, int, int]:
-    """``(lo, hi, tail)``: ``plan_read`` looks at no cached span that lies
-    outside ``[lo, hi)`` and ``[tail, file_size)``, so the caller may pass
-    only those (the same plan: a property test compares).
+) -> Horizon:
+    """The ranges ``plan_read`` looks at cached spans in: it looks at no span
+    that lies outside all of them, so the caller may pass only those (the
+    same plan: a property test compares).
 
-    A read pads and streams within the cache budget from the read, or from the
-    stream's head for its windows, and a media file's tail comes early; a
-    random reader of a big file leaves hundreds of blocks cached far from
-    where it reads, and handing every one of them to each plan cost more than
-    the request (300 µs a 4 KiB read on loopback)."""
+    A stream pads and reads ahead within the cache budget from the read (and
+    from its head, for a straggler), any other read pads by at most
+    ``MEDIUM_PAD_MAX``, and a media file's tail comes early.  A random reader
+    of a big file leaves hundreds of blocks cached far from where it reads:
+    handing every one of them to each plan cost more than the request (300 µs
+    a 4 KiB read on loopback), and so did the ones between a random read and
+    the one before it (a single range from one to the other held a third of
+    the cache, 50 blocks a read)."""
     start = max(0, min(offset, file_size))
     end = max(start, min(offset + max(size, 0), file_size))
-    reach = max(0, budget)
-    return start - reach, max(end, stream.last_end) + reach, max(0, file_size - MEDIA_TAIL)
+    if start >= end:
+        return ()
+    if budget <= 0:
+        return ((start, end),)
+    new = next_stream(stream, start, end)
+    near: Horizon
+    if new.forward:
+        head = max(end, new.last_end)
+        near = ((start, end + budget), (head, head + budget))
+    elif new.backward:
+        near = ((start - budget, end),)
+    else:
+        pad = min(budget, max(SMALL_PAD, MEDIUM_PAD_MAX))
+        near = ((start - pad, end + pad),)
+    return (*near, (max(0, file_size - MEDIA_TAIL), math.inf))
 
 
 def plan_read(
