@@ -277,8 +277,9 @@ def plan_horizon(
     new = next_stream(stream, start, end)
     near: Horizon
     if new.forward:
-        head = max(end, new.last_end)
-        near = ((start, end + budget), (head, head + budget))
+        # padding from the read, windows from the stream's head (a straggler's
+        # is past the read): neither reaches further than the budget
+        near = ((start, max(end, new.last_end) + budget),)
     elif new.backward:
         near = ((start - budget, end),)
     else:

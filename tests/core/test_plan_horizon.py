@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -112,3 +113,71 @@ def test_spans_over_gives_the_blocks_reaching_into_any_range(
         if (s + len(d) > lo * KiB and s < hi * KiB) or s + len(d) > tail * KiB
     ]
     assert got == want
+
+
+FILE = 200 * MiB
+MARK = 64 * MiB
+#: Plans random examples seldom build: (offset, size, stream, budget, the
+#: cached span that shapes the plan, background and media).
+REACHES = {
+    # without background read-ahead a stream's window may take the whole budget
+    "forward stream": (
+        MARK,
+        128 * KiB,
+        StreamState(MARK - 128 * KiB, MARK, 3, 0, 16 * MiB),
+        4 * MiB,
+        Span(MARK + 3 * MiB, MARK + 3 * MiB + UNIT),
+        False,
+        False,
+    ),
+    "backward stream": (
+        MARK - 128 * KiB,
+        128 * KiB,
+        StreamState(MARK, MARK + 128 * KiB, 0, 3, 16 * MiB),
+        4 * MiB,
+        Span(MARK - 3 * MiB - UNIT, MARK - 3 * MiB),
+        False,
+        False,
+    ),
+    # a read arriving 4 MiB behind its stream's head: windows start at the head
+    "straggler": (
+        MARK - 4 * MiB,
+        128 * KiB,
+        StreamState(MARK, MARK + MiB, 3, 0, 16 * MiB),
+        4 * MiB,
+        Span(MARK + 2 * MiB, MARK + 2 * MiB + UNIT),
+        True,
+        False,
+    ),
+    # a random read of 1 MiB pads 2 MiB either side
+    "random read": (
+        MARK,
+        MiB,
+        StreamState(),
+        12 * MiB,
+        Span(MARK + 2 * MiB, MARK + 2 * MiB + UNIT),
+        False,
+        False,
+    ),
+    # a media file's tail comes at its first read
+    "media tail": (
+        0,
+        4 * KiB,
+        StreamState(),
+        12 * MiB,
+        Span(FILE - MiB // 2, FILE - MiB // 2 + UNIT),
+        True,
+        True,
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(REACHES))
+def test_the_horizon_reaches_what_shapes_the_plan(case: str) -> None:
+    offset, size, stream, budget, span, background, media = REACHES[case]
+    kw = dict(budget=budget, background=background, media=media)
+    horizon = plan_horizon(offset, size, FILE, stream, budget)
+    near = [s for s in [span] if any(s.end > lo and s.start < hi for lo, hi in horizon)]
+    full = plan_read(offset, size, FILE, [span], stream, **kw)  # type: ignore[arg-type]
+    assert full != plan_read(offset, size, FILE, [], stream, **kw)  # type: ignore[arg-type]
+    assert plan_read(offset, size, FILE, near, stream, **kw) == full  # type: ignore[arg-type]
