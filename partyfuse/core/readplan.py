@@ -267,7 +267,7 @@ def plan_horizon(
     handing every one of them to each plan cost more than the request (300 µs
     a 4 KiB read on loopback), and so did the ones between a random read and
     the one before it (a single range from one to the other held a third of
-    the cache, 50 blocks a read)."""
+    the cache: 48 blocks a read on average)."""
     start = max(0, min(offset, file_size))
     end = max(start, min(offset + max(size, 0), file_size))
     if start >= end:

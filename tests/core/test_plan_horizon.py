@@ -21,7 +21,8 @@ UNIT = 64 * KiB  # spans on a coarse grid, so hypothesis finds adjacent and touc
 def uniform(lo: int, hi: int) -> st.SearchStrategy[int]:
     """An integer drawn evenly from ``[lo, hi]``: ``integers()`` favours the low
     end, which left most examples with no span (and no read) where padding,
-    windows and a media tail reach."""
+    windows and a media tail reach.  The Random is seeded by hypothesis, so a
+    failure replays (it shrinks only as far as the seed does)."""
     return st.randoms(use_true_random=True).map(lambda r: r.randint(lo, hi))
 
 
