@@ -203,6 +203,12 @@ class BlockCache:
             fb = None
         if fb is None:
             fb = self._files[path] = _FileBlocks(version)
+            if len(data) <= BLOCK_SIZE:
+                # the file's first block (a small file fetched whole, most
+                # inserts of a ``cp -r``): nothing to merge with, one block
+                self._put(fb, path, start, data)
+                self._evict()
+                return
         # only the blocks that reach into [start, end) can cover part of it
         have = [Span(s, s + len(fb.data[s])) for s in _overlapping(fb, start, start + len(data))]
         # a piece merges only when the whole of it fits the neighbour block, and
