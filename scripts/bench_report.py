@@ -134,6 +134,7 @@ def report(
             }
         med = {c: r.median for c, r in per.items()}
         entry["partyfuse_over_upstream"] = _ratio(med.get("partyfuse"), _best_upstream(med))
+        entry["partyfuse_over_upstream_rounds"] = _rounds(per)
         entry["partyfuse_over_raw"] = _ratio(med.get("partyfuse"), med.get("raw"))
         entry["upstream_over_raw"] = _ratio(med.get("upstream"), med.get("raw"))
         cpu = {c: r.cpu_median for c, r in per.items()}
@@ -143,6 +144,24 @@ def report(
         out["metrics"][mname] = entry
     out["summary"] = _summary(out["metrics"], tree)
     return out
+
+
+def _rounds(per: dict[str, Result]) -> list[float] | None:
+    """partyfuse over the better upstream in each round of runs.  Clients take
+    turns within a round, so a slow spell of the machine (minutes long here)
+    hits a round's clients alike: how far these spread says how far the
+    medians' ratio can be trusted.  None when a run failed (the rounds no
+    longer line up) or there is nothing to pair."""
+    pf = per.get("partyfuse")
+    ups = [r for c, r in per.items() if c in UPSTREAMS]
+    if pf is None or not ups or len(pf.runs) < 2:
+        return None
+    if any(r.failures or r.error or len(r.runs) != len(pf.runs) for r in (pf, *ups)):
+        return None
+    best = [max(u.runs[i] for u in ups) for i in range(len(pf.runs))]
+    if not all(best):
+        return None
+    return [p / b for p, b in zip(pf.runs, best, strict=True)]
 
 
 def _summary(metrics: dict[str, Any], tree: Tree) -> dict[str, Any]:
@@ -364,6 +383,15 @@ def format_table(rep: dict[str, Any], markdown: bool = False) -> str:
         )
     if cfg.get("random_seconds"):
         notes.append(f"random_4k stops after {cfg['random_seconds']:g} s (rate over reads done)")
+    rounds = [
+        f"{mname} " + " ".join(f"{x:.2f}x" for x in e["partyfuse_over_upstream_rounds"])
+        for mname, e in rep["metrics"].items()
+        if e.get("partyfuse_over_upstream_rounds")
+    ]
+    if rounds:
+        notes.append(
+            "pf/upstream round by round (the better upstream of each): " + "; ".join(rounds)
+        )
     emu = rep.get("linkemu")
     if emu:
         notes.append(

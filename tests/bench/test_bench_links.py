@@ -152,3 +152,39 @@ def test_a_failed_run_is_not_counted_and_is_named_under_the_table(tmp_path: Path
     table = format_table(rep)
     assert re.search(r"^cp_r\s+files/s\s+25\.0!\s+50\.0\s+2\.00x", table, re.M), table
     assert "FAILED upstream cp_r, 1 of 3 run(s) (not counted): run 3: cp -r failed" in table
+
+
+def test_each_round_is_also_compared_on_its_own(tmp_path: Path) -> None:
+    """Clients take turns within each round, so the machine's slow spells hit a
+    round's clients alike: the round-by-round ratios show how far the medians'
+    ratio can be trusted.  Rounds with a failed run are not paired."""
+    cfg, _ = bench.parse_args(["--link", "wan", "--metrics", "seq,cp_r", "--runs", "3"])
+    cfg.clients = ["upstream", "upstream_full", "partyfuse"]
+    tree = Tree(tmp_path, tmp_path / "b", "", 1 << 30, 0, "b", "s", "d", "", 1, [], [])
+
+    def res(*rates: float) -> Result:
+        return Result(runs=list(rates), reader_cpu=[0.0] * len(rates))
+
+    flaky = res(10.0, 10.0)
+    flaky.failures = ["run 2: cp -r failed"]
+    results = {
+        "seq": {
+            "upstream": res(10.0, 40.0, 20.0),
+            "upstream_full": res(20.0, 10.0, 20.0),
+            "partyfuse": res(30.0, 20.0, 10.0),
+        },
+        "cp_r": {
+            "upstream": flaky,
+            "upstream_full": res(1.0, 1.0, 1.0),
+            "partyfuse": res(2.0, 2.0, 2.0),
+        },
+    }
+    rep = report(cfg, tree, results, {})
+    # each round against the better upstream of that round: 30/20, 20/40, 10/20
+    assert rep["metrics"]["seq"]["partyfuse_over_upstream_rounds"] == [1.5, 0.5, 0.5]
+    assert rep["metrics"]["cp_r"]["partyfuse_over_upstream_rounds"] is None
+    rep["config"].update(skipped=[], link={"rtt_ms": 30.0, "mbit": 100.0})
+    table = format_table(rep, markdown=True)
+    line = "- pf/upstream round by round (the better upstream of each): seq 1.50x 0.50x 0.50x"
+    assert line in table
+    assert "cp_r 2" not in table
