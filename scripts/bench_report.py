@@ -153,15 +153,18 @@ def _rounds(per: dict[str, Result]) -> list[float] | None:
     medians' ratio can be trusted.  None when a run failed (the rounds no
     longer line up) or there is nothing to pair."""
     pf = per.get("partyfuse")
-    ups = [r for c, r in per.items() if c in UPSTREAMS]
+    ups = {c: r for c, r in per.items() if c in UPSTREAMS}
     if pf is None or not ups or len(pf.runs) < 2:
         return None
-    if any(r.failures or r.error or len(r.runs) != len(pf.runs) for r in (pf, *ups)):
+    if any(r.failures or r.error or len(r.runs) != len(pf.runs) for r in (pf, *ups.values())):
         return None
-    best = [max(u.runs[i] for u in ups) for i in range(len(pf.runs))]
-    if not all(best):
-        return None
-    return [p / b for p, b in zip(pf.runs, best, strict=True)]
+    rounds = []
+    for i, mine in enumerate(pf.runs):
+        ratio = _ratio(mine, _best_upstream({c: r.runs[i] for c, r in ups.items()}))
+        if ratio is None:
+            return None
+        rounds.append(ratio)
+    return rounds
 
 
 def _summary(metrics: dict[str, Any], tree: Tree) -> dict[str, Any]:
