@@ -69,13 +69,20 @@ def sha256_file(path: Path) -> str:
 REPO = Path(__file__).resolve().parent.parent
 
 
-def partyfuse_source(rev: str, work: Path) -> tuple[dict[str, str], str]:
+def partyfuse_source(
+    rev: str, work: Path, python: str = sys.executable
+) -> tuple[dict[str, str], str]:
     """The environment that makes `python -m partyfuse` run `rev` of this repo.
 
     The default is a committed revision exported to the work dir, never the
     live working tree: other sessions edit (and mutation-test) that tree while
     a benchmark runs, and a number for code nobody committed means nothing.
     PYTHONPATH wins over the editable install's finder.
+
+    The package is byte-compiled for ``python``, as pip does when it installs
+    one: without it every mount compiled every module before mounting where
+    PYTHONDONTWRITEBYTECODE is set (as on these machines), and the time to
+    mount measured the compiler (0.44 s against upstream's 0.21).
     """
     env = dict(os.environ)
     if rev == "worktree":
@@ -99,6 +106,11 @@ def partyfuse_source(rev: str, work: Path) -> tuple[dict[str, str], str]:
             raise BenchError(f"git archive {sha}: {archive.stderr.decode(errors='replace')}")
         subprocess.run(["tar", "-x", "-C", str(src)], input=archive.stdout, check=True)
         label = f"commit {sha[:12]} ({rev})"
+    compiled = subprocess.run(
+        [python, "-m", "compileall", "-q", str(src / "partyfuse")], capture_output=True
+    )
+    if compiled.returncode != 0:
+        raise BenchError(f"compileall {src / 'partyfuse'}: {compiled.stdout.decode()[-300:]}")
     env["PYTHONPATH"] = os.pathsep.join([str(src), *filter(None, [env.get("PYTHONPATH")])])
     return env, label
 
@@ -326,7 +338,7 @@ def run_bench(cfg: Config) -> dict[str, Any]:
         pf_env: dict[str, str] | None = None
         pf_source = None
         if "partyfuse" in cfg.clients:
-            pf_env, pf_source = partyfuse_source(cfg.partyfuse_rev, work)
+            pf_env, pf_source = partyfuse_source(cfg.partyfuse_rev, work, cfg.python)
             log(f"bench: partyfuse from {pf_source}")
             why = partyfuse_runnable(cfg.python, pf_env, work)
             if why is not None:

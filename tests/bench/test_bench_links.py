@@ -188,3 +188,19 @@ def test_each_round_is_also_compared_on_its_own(tmp_path: Path) -> None:
     line = "- pf/upstream round by round (the better upstream of each): seq 1.50x 0.50x 0.50x"
     assert line in table
     assert "cp_r 2" not in table
+
+
+def test_the_benchmarked_commit_comes_with_its_bytecode(tmp_path: Path) -> None:
+    """pip compiles a package's bytecode when it installs it; the exported
+    commit must have it too, or every mount compiles every module first and
+    the time to mount measures the compiler (where PYTHONDONTWRITEBYTECODE is
+    set, on every mount; elsewhere on the first)."""
+    env, label = bench.partyfuse_source("HEAD", tmp_path)
+    src = Path(env["PYTHONPATH"].split(":")[0]) / "partyfuse"
+    modules = sorted(p.relative_to(src) for p in src.rglob("*.py"))
+    assert modules and label.startswith("commit ")
+    tag = sys.implementation.cache_tag
+    missing = [
+        m for m in modules if not (src / m.parent / "__pycache__" / f"{m.stem}.{tag}.pyc").is_file()
+    ]
+    assert missing == []
