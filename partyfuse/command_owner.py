@@ -13,7 +13,6 @@ scripts/setup.sh and scripts/demo.sh, which then reinstall this package last.
 
 from __future__ import annotations
 
-import importlib.metadata
 import shutil
 import sys
 import sysconfig
@@ -55,14 +54,18 @@ def is_ours(script: Path) -> bool | None:
 
 def other_owners() -> list[str]:
     """Installed distributions other than this one that declare a ``partyfuse`` script."""
+    # imported here: every start would pay for it, and only a shadowed name needs it
+    import importlib.metadata
+
     owners = set()
-    for dist in importlib.metadata.distributions():
-        name = dist.metadata["Name"] or "?"
-        if name.lower() == "partyfuse":
-            continue
-        for ep in dist.entry_points:
-            if ep.group == "console_scripts" and ep.name == COMMAND:
-                owners.add(name)
+    # selected by group and name, so only the owners' METADATA is parsed (their
+    # names), not every installed distribution's: half the time, and this runs
+    # before the mount whenever the name is shadowed
+    for ep in importlib.metadata.entry_points(group="console_scripts", name=COMMAND):
+        dist = getattr(ep, "dist", None)
+        name = (dist.name if dist is not None else None) or "?"
+        if name.lower() != "partyfuse":
+            owners.add(name)
     return sorted(owners)
 
 
