@@ -10,6 +10,7 @@ and tox can pin a binding per environment with ``PARTYFUSE_FUSE``.
 from __future__ import annotations
 
 import codecs
+import ctypes
 import importlib
 import os
 import sys
@@ -82,14 +83,29 @@ def _register_codec() -> None:
         codecs.register(lookup)
 
 
+#: libfuse3's soname: its ABI has kept major version 3 since 3.0.
+LIBFUSE3_SONAME = "libfuse3.so.3"
+
+
+def _loadable(soname: str) -> bool:
+    """Whether the dynamic loader finds ``soname``: a dlopen through its cache,
+    where ``find_library`` runs ``ldconfig -p`` in a subprocess (5-13 ms)."""
+    try:
+        ctypes.CDLL(soname)
+    except OSError:
+        return False
+    return True
+
+
 def _prefer_libfuse3() -> None:
     # mfusepy looks for libfuse2 first on Linux; ask for libfuse3 when it is
     # there (the maintained library, no nonempty-mount quirks) unless the user
-    # already pinned a library.
+    # already pinned a library.  By name, not path: were mfusepy missing,
+    # fusepy (libfuse2's API) would take a FUSE_LIBRARY_PATH set here.
     if sys.platform.startswith("linux") and not (
         os.environ.get("FUSE_LIBRARY_PATH") or os.environ.get("FUSE_LIBRARY_NAME")
     ):
-        if find_library("fuse3"):
+        if _loadable(LIBFUSE3_SONAME) or find_library("fuse3"):
             os.environ["FUSE_LIBRARY_NAME"] = "fuse3"
 
 

@@ -31,13 +31,12 @@ def route_libfuse_log(binding: Binding) -> bool:
     """
     global _log_callback
     import ctypes
-    import ctypes.util
 
     lib = getattr(binding.module, "_libfuse", None)
     setter = getattr(lib, "fuse_set_log_func", None) if binding.libfuse_major >= 3 else None
     if setter is None or not sys.platform.startswith("linux"):
         return False
-    libc = ctypes.CDLL(ctypes.util.find_library("c"))
+    libc = ctypes.CDLL(None)  # the interpreter's C library; find_library would run ldconfig
     vsnprintf = libc.vsnprintf
     vsnprintf.argtypes = [ctypes.c_char_p, ctypes.c_size_t, ctypes.c_char_p, ctypes.c_void_p]
     libfuse_log = logging.getLogger("partyfuse.libfuse")

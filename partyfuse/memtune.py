@@ -14,7 +14,6 @@ fetches in flight are bounded, so what malloc keeps for reuse is too.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import logging
 import sys
 
@@ -39,9 +38,10 @@ def tune_malloc(platform: str | None = None) -> bool:
     plat = sys.platform if platform is None else platform
     if not plat.startswith("linux"):
         return False
-    name = ctypes.util.find_library("c")
     try:
-        libc = ctypes.CDLL(name)
+        # the C library the interpreter is linked with, by dlopen(NULL):
+        # find_library("c") would run ldconfig in a subprocess at every mount
+        libc = ctypes.CDLL(None)
         mallopt = libc.mallopt
     except (OSError, AttributeError, TypeError):  # musl has no mallopt
         return False

@@ -161,3 +161,44 @@ def test_a_plain_install_brings_mfusepy_on_linux_and_keeps_fusepy() -> None:
     deps = [d for d in deps if d and not d.startswith("#")]
     assert "mfusepy>=1.0; sys_platform == 'linux'" in deps
     assert "fusepy>=3.0.1" in deps
+
+
+def test_starting_a_mount_runs_ldconfig_at_most_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``ctypes.util.find_library`` runs ``ldconfig -p`` in a subprocess (5-13 ms
+    each here); a mount ran it four times before the kernel saw it.  Ours now
+    load by soname; only mfusepy's own lookup of FUSE_LIBRARY_NAME is left."""
+    import ctypes.util
+
+    from partyfuse.libfuse_log import route_libfuse_log
+    from partyfuse.memtune import tune_malloc
+
+    binding = fusebind.load()
+
+    def refuse(name: str) -> str | None:
+        raise AssertionError(f"find_library({name!r}) while mounting")
+
+    monkeypatch.setattr(ctypes.util, "find_library", refuse)
+    monkeypatch.setattr(fusebind, "find_library", refuse)
+    assert tune_malloc("linux") is (sys.platform.startswith("linux"))
+    route_libfuse_log(binding)  # True with libfuse3, False elsewhere; never find_library
+    if sys.platform.startswith("linux"):
+        for var in ("FUSE_LIBRARY_PATH", "FUSE_LIBRARY_NAME"):
+            monkeypatch.setenv(var, "")
+            monkeypatch.delenv(var)
+        fusebind._prefer_libfuse3()
+        assert os.environ.get("FUSE_LIBRARY_NAME") == (
+            "fuse3" if fusebind._loadable(fusebind.LIBFUSE3_SONAME) else None
+        )
+
+
+def test_libfuse3_is_still_preferred_where_only_ldconfig_knows_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(fusebind.sys, "platform", "linux")
+    monkeypatch.setattr(fusebind, "_loadable", lambda name: False)
+    monkeypatch.setattr(fusebind, "find_library", {"fuse3": "libfuse3.so.3"}.get)
+    for var in ("FUSE_LIBRARY_PATH", "FUSE_LIBRARY_NAME"):
+        monkeypatch.setenv(var, "")
+        monkeypatch.delenv(var)
+    fusebind._prefer_libfuse3()
+    assert os.environ["FUSE_LIBRARY_NAME"] == "fuse3"
