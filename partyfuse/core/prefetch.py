@@ -56,7 +56,7 @@ from typing import TypeVar
 
 from .blockcache import charge
 from .model import Entry
-from .walk import Listing, files_after, limited, parent_of, walk_order
+from .walk import Listing, files_after, parent_of, walk_order
 
 #: Most prefetch jobs in flight per mount (the spawner needs this many workers).
 CONCURRENCY = 8
@@ -160,6 +160,24 @@ class Prefetch:
         ahead), the walker using one does."""
         self._lists_need_slot = False
         """The last list scan stopped for want of a slot: any job ending frees one."""
+        self._lists_at_limit = False
+        """The last list scan stopped at its look limit, which moves with the walker."""
+        self._used_ahead: str | None = None
+        """The last folder listed ahead that the walker used: its readdir follows."""
+        self._lists_cut_at: str | None = None
+        """The first folder the last list scan found due and left unlisted for
+        want of room: the walker reaching a folder beside it (or above it) is
+        heading for it, so the room it frees goes to it at once."""
+        self._lists_seen: set[str] = set()
+        """Folders the last list scan saw listed, so looked into: the walker
+        reaching one shows that scan nothing new.  A folder past its view (an
+        order the dir cache cut, a listing landed since) is news."""
+        self._room_freed = 0
+        """Listings ahead used since the last list scan."""
+        self._refill = 1
+        """Listings ahead used that make a scan worth it when the room cut the
+        last one: a quarter of the room (a scan per listing used found one
+        folder to list each time, with three quarters of the room still ahead)."""
         self._files_idle = False
         """A scan found nothing to start and nothing has happened since that could
         change that (the common case when a job lands with the window full): the
@@ -210,17 +228,44 @@ class Prefetch:
         return self._lists_idle and self._files_idle
 
     def saw_readdir(self, path: str, now: float) -> None:
-        self._stir_lists()
-        self._ahead_dirs.pop(path, None)
+        """The program listed ``path``.  A folder listed ahead is no news: the
+        walker moved on within what the last scan saw, which, unless room or
+        its look limit cut it, found all there was (a find on loopback ran a
+        scan per folder this way, and most found nothing); any other folder
+        is: a new walk, or a listing the program made itself, whose folders
+        and files are new to every window."""
+        if self._ahead_dirs.pop(path, None) is not None:
+            self._used_listing_ahead(path)
+        elif path != self._used_ahead:
+            self._stir_lists()
+        self._used_ahead = None
         _remember(self._listed, path, now)
         root = self._root(path, now)
         if root != path:
             self._walk(root, now).at = path
 
     def saw_listing_used(self, path: str) -> None:
-        """A held listing answered the program (a lookup in it, a readdir)."""
+        """A held listing answered the program (a lookup in it, a readdir).
+        One listed ahead frees room; it adds no file to any window, which
+        moves only as files are opened."""
         if self._ahead_dirs.pop(path, None) is not None:
-            self._stir_lists()
+            self._used_ahead = path
+            self._used_listing_ahead(path)
+
+    def _used_listing_ahead(self, path: str) -> None:
+        self._room_freed += 1
+        if (
+            path not in self._lists_seen
+            or self._lists_at_limit
+            or (
+                self._lists_need_room
+                and (
+                    self._room_freed >= self._refill
+                    or (self._lists_cut_at or "").startswith(path.rpartition("/")[0] + "/")
+                )
+            )
+        ):
+            self._lists_idle = False
 
     def saw_open(self, path: str, now: float, held: bool = False) -> bool:
         """A file was opened; returns whether it had been fetched ahead.
@@ -318,27 +363,42 @@ class Prefetch:
             return jobs
         lists_inflight = sum(isinstance(j, ListJob) for j in self.inflight.values())
         list_slots = min(slots, share - lists_inflight)
+        # folders listed ahead or in flight come first in the walk order, and
+        # at most ``room`` of them: looking further than a few times that
+        # finds nothing the walker needs soon
+        limit = 4 * room
+        self._refill = max(1, room // 4)
+        self._room_freed = 0
         room -= len(self._ahead_dirs) + lists_inflight
         lists_cut = False
         slots_cut = False  # a cut a job ending (a slot freed) could lift
+        at_limit = False
+        seen = self._lists_seen = set()
+        cut_at = None  # the first folder due that the room left unlisted
         for root, walk in walks:
-            if walk.at is None or self._lists_idle:
+            if walk.at is None:
                 continue
-            if room <= 0 or list_slots <= 0:
-                lists_cut = True
-                slots_cut |= room > 0
+            if list_slots <= 0 and room > 0:
+                lists_cut = slots_cut = True
                 continue
-            # folders listed ahead and not used are at most ``room``: looking
-            # further than a few times that finds nothing the walker needs soon
-            for path, listed in limited(walk_order(listing, walk.at, root), 4 * room):
-                if room <= 0 or list_slots <= 0:
-                    lists_cut = True
-                    slots_cut |= room > 0
+            looks = 0
+            for path, listed in walk_order(listing, walk.at, root):
+                if looks >= limit:
+                    at_limit = True
                     break
-                if listed or path in self.inflight or path in self._ahead_dirs:
+                looks += 1
+                if listed:
+                    seen.add(path)
+                    continue
+                if path in self.inflight or path in self._ahead_dirs:
                     continue
                 if self._lately(self._tried, path, now):
                     continue
+                if room <= 0 or list_slots <= 0:
+                    lists_cut = True
+                    slots_cut |= room > 0
+                    cut_at = cut_at or path
+                    break
                 jobs.append(ListJob(path))
                 self.inflight[path] = jobs[-1]
                 room -= 1
@@ -347,6 +407,8 @@ class Prefetch:
         # room made (the walker uses a listing ahead), a listing that shows more
         self._lists_need_room = lists_cut and not slots_cut
         self._lists_need_slot = slots_cut
+        self._lists_at_limit = at_limit
+        self._lists_cut_at = cut_at
         self._lists_idle = True
         return jobs
 
@@ -511,6 +573,8 @@ class Prefetch:
                 self._unread[job.path] = (charge(size), now)
         else:
             self._ahead_dirs[job.path] = now
+            if not folders:
+                self._lists_seen.add(job.path)  # nothing in it to look into
 
     # ---- internals -------------------------------------------------------
 

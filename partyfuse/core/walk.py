@@ -105,10 +105,3 @@ def files_after(listing: Listing, reader: str, root: str) -> Iterator[tuple[str,
         for entry in sub.values():
             if not entry.is_dir:
                 yield _join(path, entry.name), entry
-
-
-def limited(order: Iterator[tuple[str, bool]], limit: int) -> Iterator[tuple[str, bool]]:
-    for n, item in enumerate(order):
-        if n >= limit:
-            return
-        yield item

@@ -499,3 +499,183 @@ def test_listings_cut_for_want_of_a_slot_wait_for_a_job_to_end_without_a_scan() 
     pf.finished(lists[0], True, 0.0, folders=False)  # its share is free again
     more = pf.plan(tree, never, now=0.0, file_budget=8 * MiB, dir_room=16)
     assert paths(more) == [f"top/s{CONCURRENCY // 2 + 1}"]
+
+
+def landed_ahead(pf: Prefetch, tree: Tree, jobs: list[FileJob | ListJob]) -> None:
+    """Every listing job in ``jobs`` lands, showing no subfolders."""
+    for job in jobs:
+        tree.held[job.path] = {}
+        pf.finished(job, True, 0.0, folders=False)
+
+
+def test_the_walker_reading_a_folder_listed_ahead_plans_nothing_the_last_scan_did_not_cut() -> None:
+    # a find on a fast server: the walker keeps reaching folders listed ahead;
+    # the scan before found every folder it could know of in flight or listed,
+    # and the walker moving on within them shows none new (most of the plans a
+    # find ran on loopback found nothing)
+    tree = CountedTree({"": [d("top")], "top": [d(f"s{i}") for i in range(4)], "top/s0": []})
+    pf = walking_top()
+    jobs = pf.plan(tree, never, now=0.0, file_budget=0, dir_room=16)
+    assert paths(jobs) == ["top/s1", "top/s2", "top/s3"]
+    landed_ahead(pf, tree, jobs)
+    assert pf.plan(tree, never, now=0.0, file_budget=0, dir_room=16) == []
+    tree.looks = 0
+    pf.saw_listing_used("top/s1")  # the walker's opendir finds it held
+    pf.saw_readdir("top/s1", 0.0)
+    assert pf.idle()
+    assert pf.plan(tree, never, now=0.0, file_budget=0, dir_room=16) == []
+    assert tree.looks == 0
+    # a folder the policy did not list ahead is news: plan at once
+    tree.held["top/s1"] = {"n": d("n")}
+    pf.saw_readdir("top/s1/n", 0.0)
+    assert not pf.idle()
+    assert paths(pf.plan(tree, never, now=0.0, file_budget=0, dir_room=16)) == []
+    tree.held["top/s1/n"] = {"m": d("m")}
+    pf.saw_readdir("top/s1/n", 0.0)  # listed by the walker itself again: its subfolders are new
+    assert paths(pf.plan(tree, never, now=0.0, file_budget=0, dir_room=16)) == ["top/s1/n/m"]
+
+
+def test_the_walker_reading_a_folder_listed_ahead_plans_again_when_the_room_was_full() -> None:
+    tree = Tree({"": [d("top")], "top": [d(f"s{i}") for i in range(10)], "top/s0": []})
+    pf = walking_top()
+    jobs = pf.plan(tree, never, now=0.0, file_budget=0, dir_room=2)
+    landed_ahead(pf, tree, jobs)
+    assert pf.plan(tree, never, now=0.0, file_budget=0, dir_room=2) == []
+    pf.saw_listing_used("top/s1")
+    pf.saw_readdir("top/s1", 0.0)
+    assert not pf.idle()
+    assert paths(pf.plan(tree, never, now=0.0, file_budget=0, dir_room=2)) == ["top/s3"]
+
+
+def test_the_walker_reading_a_folder_listed_ahead_plans_again_when_the_scan_hit_its_limit() -> None:
+    # a scan looks through at most four times the room: folders held already
+    # (listed by the program before) can fill that, and the walker moving on
+    # moves the limit with it
+    top = [d(f"s{i}") for i in range(12)]
+    tree = Tree({"": [d("top")], "top": top, "top/s0": []})
+    for i in range(2, 9):
+        tree.held[f"top/s{i}"] = {}
+    pf = walking_top()
+    jobs = pf.plan(tree, never, now=0.0, file_budget=0, dir_room=2)
+    assert paths(jobs) == ["top/s1"]  # s2..s8 held: the limit (8) ends the scan before s9
+    landed_ahead(pf, tree, jobs)
+    assert pf.plan(tree, never, now=0.0, file_budget=0, dir_room=2) == []
+    assert pf.idle()
+    pf.saw_listing_used("top/s1")
+    pf.saw_readdir("top/s1", 0.0)
+    assert not pf.idle()
+    assert paths(pf.plan(tree, never, now=0.0, file_budget=0, dir_room=2)) == ["top/s9"]
+
+
+def test_a_listing_used_adds_no_file_to_any_window_and_scans_none() -> None:
+    # a cp -r opening the next folder, listed ahead: the file window holds the
+    # same files as before (it moves with the files opened), so no scan
+    tree = CountedTree(
+        {
+            "": [d("top")],
+            "top": [d("s0"), d("s1")],
+            "top/s0": [f("a"), f("b")],
+            "top/s1": [f("c")],
+        }
+    )
+    pf = walking_top()
+    pf.saw_open("top/s0/a", 0.0)
+    while jobs := pf.plan(tree, never, now=0.0, file_budget=MiB, dir_room=16):
+        for job in jobs:
+            pf.finished(job, True, 0.0, folders=False)
+    pf.finished(ListJob("top/s1"), True, 0.0, folders=False)
+    assert pf.plan(tree, never, now=0.0, file_budget=MiB, dir_room=16) == []
+    tree.looks = 0
+    pf.saw_listing_used("top/s1")
+    pf.saw_readdir("top/s1", 0.0)
+    assert pf.plan(tree, never, now=0.0, file_budget=MiB, dir_room=16) == []
+    assert tree.looks == 0
+
+
+def test_with_the_room_full_listings_ahead_are_refilled_a_quarter_of_the_room_at_a_time() -> None:
+    # a find on loopback: listings ahead fill the room, and each one the
+    # walker used then planned a scan that found one folder to list
+    tree = CountedTree({"": [d("top")], "top": [d("s0"), d("s1"), d("s2")], "top/s0": []})
+    pf = walking_top()
+    while jobs := pf.plan(tree, never, now=0.0, file_budget=0, dir_room=16):
+        for job in jobs:
+            kids = (
+                [d(f"{job.path[-1]}{i:02d}") for i in range(15)]
+                if job.path
+                in (
+                    "top/s1",
+                    "top/s2",
+                )
+                else []
+            )
+            tree.held[job.path] = {k.name: k for k in kids}
+            pf.finished(job, True, 0.0, folders=bool(kids))
+    assert len(pf.ahead_dirs()) == 16  # s1, s2 and s1's folders up to 113
+    # the walker enters s1, where the room cut the scan: plan at once
+    pf.saw_listing_used("top/s1")
+    pf.saw_readdir("top/s1", 0.0)
+    assert paths(pf.plan(tree, never, now=0.0, file_budget=0, dir_room=16)) == ["top/s1/114"]
+    tree.looks = 0
+    # the room cut the scan in s2 now; the walker goes through s1's folders
+    for i in range(3):
+        pf.saw_listing_used(f"top/s1/1{i:02d}")
+        pf.saw_readdir(f"top/s1/1{i:02d}", 0.0)
+        assert pf.idle()
+        assert pf.plan(tree, never, now=0.0, file_budget=0, dir_room=16) == []
+    assert tree.looks == 0
+    pf.saw_listing_used("top/s1/103")
+    pf.saw_readdir("top/s1/103", 0.0)
+    got = pf.plan(tree, never, now=0.0, file_budget=0, dir_room=16)
+    assert paths(got) == [f"top/s2/2{i:02d}" for i in range(4)]
+    # a small room refills at once
+    pf = walking_top()
+    tree = Tree({"": [d("top")], "top": [d(f"s{i}") for i in range(40)], "top/s0": []})
+    while jobs := pf.plan(tree, never, now=0.0, file_budget=0, dir_room=2):
+        landed_ahead(pf, tree, jobs)
+    pf.saw_listing_used("top/s1")
+    pf.saw_readdir("top/s1", 0.0)
+    assert paths(pf.plan(tree, never, now=0.0, file_budget=0, dir_room=2)) == ["top/s3"]
+
+
+def test_the_walker_reading_a_folder_listed_ahead_the_last_scan_could_not_see_into_plans() -> None:
+    # the walk order climbs through the listings the dir cache holds: one of
+    # the walker's folders pushed out (a small cache, a bushy tree) ends it
+    # there, so a folder listed ahead before can lie past what the last scan
+    # saw; the walker reaching it is news
+    tree = Tree({"": [d("top")], "top": [d("a"), d("b")], "top/a": [d("x")]})
+    pf = Prefetch()
+    pf.saw_readdir("top", 0.0)
+    pf.saw_readdir("top/a", 0.0)
+    jobs = pf.plan(tree, never, now=0.0, file_budget=0, dir_room=16)
+    assert paths(jobs) == ["top/a/x", "top/b"]
+    tree.held["top/a/x"] = {}
+    pf.finished(jobs[0], True, 0.0, folders=False)
+    del tree.held["top"]  # pushed out of the dir cache
+    tree.held["top/b"] = {"c": d("c")}
+    pf.finished(jobs[1], True, 0.0, folders=True)
+    assert pf.plan(tree, never, now=0.0, file_budget=0, dir_room=16) == []  # stops at top/a
+    pf.saw_listing_used("top/a/x")
+    pf.saw_readdir("top/a/x", 0.0)
+    assert pf.plan(tree, never, now=0.0, file_budget=0, dir_room=16) == []
+    pf.saw_listing_used("top/b")
+    pf.saw_readdir("top/b", 0.0)
+    assert paths(pf.plan(tree, never, now=0.0, file_budget=0, dir_room=16)) == ["top/b/c"]
+
+
+def test_the_walker_entering_the_folder_where_the_room_cut_the_last_scan_plans_at_once() -> None:
+    # the room is full of folders further on, and the walker is heading for
+    # the first one the room left unlisted: waiting for a quarter of the room
+    # to free would leave the walker to list it itself
+    ys = [d(f"y{i:02d}") for i in range(20)]
+    tree = Tree({"": [d("top")], "top": [d("s0"), d("s1")], "top/s0": []})
+    pf = walking_top()
+    (job,) = pf.plan(tree, never, now=0.0, file_budget=0, dir_room=16)
+    assert job.path == "top/s1"
+    tree.held["top/s1"] = {y.name: y for y in ys}
+    pf.finished(job, True, 0.0, folders=True)
+    while jobs := pf.plan(tree, never, now=0.0, file_budget=0, dir_room=16):
+        landed_ahead(pf, tree, jobs)
+    assert sorted(pf.ahead_dirs()) == ["top/s1"] + [f"top/s1/y{i:02d}" for i in range(15)]
+    pf.saw_listing_used("top/s1")
+    pf.saw_readdir("top/s1", 0.0)
+    assert paths(pf.plan(tree, never, now=0.0, file_budget=0, dir_room=16)) == ["top/s1/y15"]
