@@ -253,16 +253,15 @@ class Prefetch:
             self._used_listing_ahead(path)
 
     def _used_listing_ahead(self, path: str) -> None:
+        """The walker reached ``path``, listed ahead: plan again only if the
+        last list scan could find more now (see ``saw_readdir``)."""
         self._room_freed += 1
         if (
             path not in self._lists_seen
             or self._lists_at_limit
             or (
                 self._lists_need_room
-                and (
-                    self._room_freed >= self._refill
-                    or (self._lists_cut_at or "").startswith(path.rpartition("/")[0] + "/")
-                )
+                and (self._room_freed >= self._refill or _beside(path, self._lists_cut_at))
             )
         ):
             self._lists_idle = False
@@ -636,6 +635,15 @@ class Prefetch:
             if now - when >= WALK_MEMORY:
                 del self._unread[path]
                 self._stir()
+
+
+def _beside(path: str, other: str | None) -> bool:
+    """Whether ``other`` is in ``path``'s folder (or below it): the walker at
+    ``path`` gets there before it leaves that folder."""
+    if other is None:
+        return False
+    folder = parent_of(path)
+    return not folder or other.startswith(folder + "/")
 
 
 def _remember(memo: OrderedDict[str, V], key: str, value: V) -> None:

@@ -679,3 +679,17 @@ def test_the_walker_entering_the_folder_where_the_room_cut_the_last_scan_plans_a
     pf.saw_listing_used("top/s1")
     pf.saw_readdir("top/s1", 0.0)
     assert paths(pf.plan(tree, never, now=0.0, file_budget=0, dir_room=16)) == ["top/s1/y15"]
+
+
+def test_the_walker_beside_the_folder_the_room_left_at_the_top_of_the_mount_plans_at_once() -> None:
+    # a walk of the whole mount: its top folders have no parent path
+    tree = Tree({"": [d(f"t{i}") for i in range(40)], "t0": []})
+    pf = Prefetch()
+    pf.saw_readdir("", 0.0)
+    pf.saw_readdir("t0", 0.0)
+    while jobs := pf.plan(tree, never, now=0.0, file_budget=0, dir_room=16):
+        landed_ahead(pf, tree, jobs)
+    assert len(pf.ahead_dirs()) == 16  # t1..t16; the room left t17
+    pf.saw_listing_used("t1")
+    pf.saw_readdir("t1", 0.0)
+    assert paths(pf.plan(tree, never, now=0.0, file_budget=0, dir_room=16)) == ["t17"]
