@@ -10,6 +10,9 @@ the same server process and the same tree:
 - ``upstream``: the partyfuse.py that ships inside the copyparty package
   (single-threaded, ``nothreads=True``).
 - ``partyfuse``: ``python -m partyfuse``.
+- ``ceiling`` (loopback only): partyfuse's own FUSE adapter over the server's
+  folder, no network and no cache core (bench_ceiling.py) -- how fast a Python
+  FUSE daemon can be on this machine at best, so what ratio a target may ask.
 
 The server is copyparty, Debian's nginx (``--server nginx``), or each in turn
 (``--server copyparty,nginx``), all serving the same generated tree.
@@ -67,6 +70,7 @@ def sha256_file(path: Path) -> str:
 
 
 REPO = Path(__file__).resolve().parent.parent
+CEILING = Path(__file__).resolve().parent / "bench_ceiling.py"
 
 
 def partyfuse_source(
@@ -132,9 +136,15 @@ def log(msg: str) -> None:
 
 
 def make_mounts(
-    cfg: Config, url: str, work: Path, cleanup: Cleanup, pf_env: dict[str, str] | None
+    cfg: Config,
+    url: str,
+    work: Path,
+    cleanup: Cleanup,
+    pf_env: dict[str, str] | None,
+    root: Path,
 ) -> dict[str, MountClient]:
-    """The FUSE clients of one profile, all pointed at ``url`` (the link's front)."""
+    """The FUSE clients of one profile, all pointed at ``url`` (the link's front),
+    but the no-network ceiling, which mounts the server's folder ``root`` itself."""
     full_args = list(cfg.upstream_full_args)
     if cfg.server == "nginx" and not any(a.startswith("--html") for a in full_args):
         # the full upstream cannot tell nginx's HTML from copyparty's; it must be told
@@ -164,6 +174,8 @@ def make_mounts(
             lambda u, m: [cfg.python, "-m", "partyfuse", u, m, *cfg.partyfuse_args],
             pf_env,
         ),
+        # this checkout's adapter (also with --partyfuse-rev): it has no core to compare
+        "ceiling": (lambda u, m: [cfg.python, str(CEILING), str(root), m], None),
     }
     (work / "rclone.conf").touch()
     return {
@@ -191,7 +203,7 @@ def run_profile(
     port = emu.port if emu is not None else server.port
     load_before = os.getloadavg()[0]
     try:
-        mounts = make_mounts(cfg, url, work, cleanup, pf_env)
+        mounts = make_mounts(cfg, url, work, cleanup, pf_env, tree.root)
         raw = RawClient(port, cfg.server)
 
         verify: dict[str, str] = {}
@@ -377,7 +389,9 @@ def run_bench(cfg: Config) -> dict[str, Any]:
             out["pids"]["server"] = out["pids"]["server"] or server.proc.pid
             try:
                 for p, pc in per_profile.items():
-                    sc = dataclasses.replace(pc, server=kind, clients=list(clients))
+                    # the ceiling has no link to go through: loopback tables only
+                    here = [c for c in clients if c != "ceiling" or p == "loopback"]
+                    sc = dataclasses.replace(pc, server=kind, clients=here)
                     rep = run_profile(sc, trees[p], server, work, cleanup, pf_env)
                     rep["config"]["partyfuse_source"] = pf_source
                     rep["config"]["machine"] = machine

@@ -270,8 +270,12 @@ def parse_args(argv: list[str] | None) -> tuple[Config, argparse.Namespace]:
         for c in clients:
             if all((c, s) in UNSUPPORTED for s in servers):
                 ap.error(f"--only {c} --server {servers[0]}: {UNSUPPORTED[c, servers[0]]}")
+        if "ceiling" in clients and "loopback" not in links:
+            ap.error("client ceiling: only on the loopback profile (it has no network)")
     else:
         clients = ["raw", "upstream", "partyfuse"]
+        if "loopback" in links:
+            clients.append("ceiling")
         if a.upstream_full is not None:
             clients.append("upstream_full")
         # rclone joins the link tables by default; the old loopback run stays as it was

@@ -15,7 +15,7 @@ from typing import Any
 from linkemu import LinkSpec
 
 # table order; upstream_full is copyparty's bin/partyfuse.py when --upstream-full names it
-CLIENTS = ("raw", "upstream", "upstream_full", "rclone", "partyfuse")
+CLIENTS = ("raw", "upstream", "upstream_full", "rclone", "partyfuse", "ceiling")
 UPSTREAMS = ("upstream", "upstream_full")
 MiB = 1 << 20
 KiB = 1 << 10

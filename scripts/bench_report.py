@@ -75,6 +75,7 @@ LABELS = {
     "upstream_full": "upstream full",
     "rclone": "rclone",
     "partyfuse": "partyfuse",
+    "ceiling": "no-network ceiling",
 }
 # the metric that gives CPU s/GiB: the whole-file sequential read
 SEQ_FOR_CPU = ("seq", "seq_1m")
@@ -137,6 +138,8 @@ def report(
         entry["partyfuse_over_upstream_rounds"] = _rounds(per)
         entry["partyfuse_over_raw"] = _ratio(med.get("partyfuse"), med.get("raw"))
         entry["upstream_over_raw"] = _ratio(med.get("upstream"), med.get("raw"))
+        # the most partyfuse/upstream could be on this machine without a network
+        entry["ceiling_over_upstream"] = _ratio(med.get("ceiling"), _best_upstream(med))
         cpu = {c: r.cpu_median for c, r in per.items()}
         entry["cpu_partyfuse_over_upstream"] = _ratio(
             cpu.get("partyfuse"), _best_upstream(cpu, lower_is_better=True)
@@ -394,6 +397,17 @@ def format_table(rep: dict[str, Any], markdown: bool = False) -> str:
     if rounds:
         notes.append(
             "pf/upstream round by round (the better upstream of each): " + "; ".join(rounds)
+        )
+    ceiling = [
+        f"{mname} {e['ceiling_over_upstream']:.2f}x"
+        for mname, e in rep["metrics"].items()
+        if e.get("ceiling_over_upstream")
+    ]
+    if ceiling:
+        notes.append(
+            "no-network ceiling (partyfuse's FUSE adapter over the server's folder, "
+            "scripts/bench_ceiling.py) over the better upstream, the most pf/upstream "
+            "could reach here: " + "; ".join(ceiling)
         )
     emu = rep.get("linkemu")
     if emu:
