@@ -140,6 +140,7 @@ def report(
         entry["upstream_over_raw"] = _ratio(med.get("upstream"), med.get("raw"))
         # the most partyfuse/upstream could be on this machine without a network
         entry["ceiling_over_upstream"] = _ratio(med.get("ceiling"), _best_upstream(med))
+        entry["partyfuse_over_ceiling"] = _ratio(med.get("partyfuse"), med.get("ceiling"))
         cpu = {c: r.cpu_median for c, r in per.items()}
         entry["cpu_partyfuse_over_upstream"] = _ratio(
             cpu.get("partyfuse"), _best_upstream(cpu, lower_is_better=True)
@@ -409,6 +410,13 @@ def format_table(rep: dict[str, Any], markdown: bool = False) -> str:
             "scripts/bench_ceiling.py) over the better upstream, the most pf/upstream "
             "could reach here: " + "; ".join(ceiling)
         )
+    reached = [
+        f"{mname} {e['partyfuse_over_ceiling']:.2f}x"
+        for mname, e in rep["metrics"].items()
+        if e.get("partyfuse_over_ceiling")
+    ]
+    if reached:
+        notes.append("partyfuse over the no-network ceiling: " + "; ".join(reached))
     emu = rep.get("linkemu")
     if emu:
         notes.append(

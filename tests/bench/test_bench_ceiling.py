@@ -23,12 +23,12 @@ from tests.support.bench import exited, mounts_under, quick_run, run_bench  # no
 
 
 def test_loopback_run_checks_the_ceilings_bytes_and_names_its_ratio(tmp_path: Path) -> None:
-    run = quick_run(tmp_path, "--link", "loopback", "--only", "raw,upstream,ceiling")
+    run = quick_run(tmp_path, "--link", "loopback", "--only", "raw,upstream,partyfuse,ceiling")
     r = run.proc
     assert r.returncode == 0, r.stderr[-3000:]
     full = run.report()
     rep = full["profiles"]["loopback"]
-    assert rep["config"]["clients"] == ["raw", "upstream", "ceiling"]
+    assert rep["config"]["clients"] == ["raw", "upstream", "partyfuse", "ceiling"]
     assert full["verify"]["loopback/ceiling"] == "ok"
     for name, entry in rep["metrics"].items():
         got = entry["clients"]["ceiling"]
@@ -39,7 +39,11 @@ def test_loopback_run_checks_the_ceilings_bytes_and_names_its_ratio(tmp_path: Pa
         assert entry["ceiling_over_upstream"] == pytest.approx(
             got["median"] / entry["clients"]["upstream"]["median"]
         )
+        assert entry["partyfuse_over_ceiling"] == pytest.approx(
+            entry["clients"]["partyfuse"]["median"] / got["median"]
+        )
     assert "no-network ceiling" in r.stdout and "most pf/upstream could reach" in r.stdout
+    assert "partyfuse over the no-network ceiling: seq " in r.stdout
     assert mounts_under(tmp_path) == []
     assert exited(full["pids"]["server"])
 
