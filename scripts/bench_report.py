@@ -141,6 +141,8 @@ def report(
         # the most partyfuse/upstream could be on this machine without a network
         entry["ceiling_over_upstream"] = _ratio(med.get("ceiling"), _best_upstream(med))
         entry["partyfuse_over_ceiling"] = _ratio(med.get("partyfuse"), med.get("ceiling"))
+        # a random read cannot be fetched ahead: one request each, as raw HTTP makes
+        entry["raw_over_upstream"] = _ratio(med.get("raw"), _best_upstream(med))
         cpu = {c: r.cpu_median for c, r in per.items()}
         entry["cpu_partyfuse_over_upstream"] = _ratio(
             cpu.get("partyfuse"), _best_upstream(cpu, lower_is_better=True)
@@ -417,6 +419,12 @@ def format_table(rep: dict[str, Any], markdown: bool = False) -> str:
     ]
     if reached:
         notes.append("partyfuse over the no-network ceiling: " + "; ".join(reached))
+    if "random_4k" in rep["metrics"] and rep["metrics"]["random_4k"].get("raw_over_upstream"):
+        notes.append(
+            "raw HTTP over the better upstream in random_4k (one request per read, none "
+            "fetched ahead: about the most pf/upstream can reach there): "
+            f"{rep['metrics']['random_4k']['raw_over_upstream']:.2f}x"
+        )
     emu = rep.get("linkemu")
     if emu:
         notes.append(

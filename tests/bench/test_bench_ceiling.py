@@ -44,6 +44,11 @@ def test_loopback_run_checks_the_ceilings_bytes_and_names_its_ratio(tmp_path: Pa
         )
     assert "no-network ceiling" in r.stdout and "most pf/upstream could reach" in r.stdout
     assert "partyfuse over the no-network ceiling: seq " in r.stdout
+    rnd = rep["metrics"]["random_4k"]
+    bound = rnd["clients"]["raw"]["median"] / rnd["clients"]["upstream"]["median"]
+    assert rnd["raw_over_upstream"] == pytest.approx(bound)
+    assert "raw HTTP over the better upstream in random_4k (one" in r.stdout
+    assert f"about the most pf/upstream can reach there): {bound:.2f}x" in r.stdout
     assert mounts_under(tmp_path) == []
     assert exited(full["pids"]["server"])
 
