@@ -200,7 +200,7 @@ def build_parser(platform: str | None = None) -> argparse.ArgumentParser:
         g,
         (
             ("-cdn", "dir_cache_max", "DIRS"),
-            (_nonneg_count, 24),
+            (_nonneg_count, 48),
             "directory cache: most folders kept; keep above the tree depth; 0=off",
         ),
         (

@@ -16,7 +16,7 @@ from .model import Entry
 
 @dataclass(frozen=True)
 class CacheConfig:
-    dir_max: int = 24
+    dir_max: int = 48
     """-cdn: most directory listings held (0 = no directory cache)."""
     dir_ttl: float = 1.0
     """-cds: seconds before a held listing is stale."""

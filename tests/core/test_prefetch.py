@@ -237,7 +237,7 @@ def test_a_walk_lists_folders_ahead_each_once_and_mostly_not_in_the_foreground()
     assert jobs.most <= CONCURRENCY
 
 
-@pytest.mark.parametrize("dir_max", [0, 1, 4, 9, 24, 64])
+@pytest.mark.parametrize("dir_max", [0, 1, 4, 9, 24, 48, 64, 200])
 def test_listing_ahead_leaves_the_walker_its_share_of_the_dir_cache(dir_max: int) -> None:
     files, dirs = tree(4, 2)
     jobs = Jobs()
@@ -267,6 +267,23 @@ def test_listing_ahead_leaves_the_walker_its_share_of_the_dir_cache(dir_max: int
     assert worst <= room
     if room == 0:
         assert fs.stats.prefetch_lists == 0
+    assert jobs.most <= CONCURRENCY
+
+
+def test_a_larger_dir_cache_lets_a_walk_list_further_ahead() -> None:
+    # -cdn is the knob for deep, bushy trees (the reference says to raise it):
+    # on a link each listing ahead waits a round trip, and those held for the
+    # walker stop new ones once the room is full, so the room must grow with
+    # -cdn (here 40 of 48) rather than stop at a fixed 16
+    files, _ = tree(6, 2)  # 42 folders below w
+    jobs = Jobs()
+    fs, t, _ = memory_fs(files, spawn=jobs, dir_max=48)
+    fs.readdir("/w")
+    fs.readdir("/w/d0")  # a walk under way: list ahead
+    for _ in range(10):  # every listing lands before the walker moves on
+        jobs.run()
+    listed = {r.path for r in t.requests("list")}
+    assert len(listed - {"", "w", "w/d0"}) == list_room(48) == 40
     assert jobs.most <= CONCURRENCY
 
 
@@ -454,7 +471,7 @@ def test_a_listing_still_queued_is_listed_by_the_walker_and_not_again_by_its_job
 
 
 def test_listings_fetched_ahead_are_not_pushed_out_by_the_walker_before_use() -> None:
-    # -cdn 24 (the default) and a wide tree: the walker's own listings must
+    # -cdn 24 (upstream's default) and a wide tree: the walker's own listings must
     # not push out the ones listed ahead of it, or they are listed again
     fs, _, seen = walk_tree(10, 2)  # 110 folders below w
     assert len(seen) == 111
