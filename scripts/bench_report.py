@@ -200,6 +200,11 @@ def _summary(metrics: dict[str, Any], tree: Tree) -> dict[str, Any]:
     }
 
 
+def _per_metric(rep: dict[str, Any], key: str) -> str:
+    """``metric 1.23x; ...`` for each metric that has the ratio ``key``."""
+    return "; ".join(f"{mname} {e[key]:.2f}x" for mname, e in rep["metrics"].items() if e.get(key))
+
+
 def _median_counts(runs: list[dict[str, int]]) -> dict[str, int] | None:
     """Per-counter median over the runs (runs differ when fetches race)."""
     if not runs:
@@ -401,24 +406,16 @@ def format_table(rep: dict[str, Any], markdown: bool = False) -> str:
         notes.append(
             "pf/upstream round by round (the better upstream of each): " + "; ".join(rounds)
         )
-    ceiling = [
-        f"{mname} {e['ceiling_over_upstream']:.2f}x"
-        for mname, e in rep["metrics"].items()
-        if e.get("ceiling_over_upstream")
-    ]
+    ceiling = _per_metric(rep, "ceiling_over_upstream")
     if ceiling:
         notes.append(
             "no-network ceiling (partyfuse's FUSE adapter over the server's folder, "
             "scripts/bench_ceiling.py) over the better upstream, the most pf/upstream "
-            "could reach here: " + "; ".join(ceiling)
+            "could reach here: " + ceiling
         )
-    reached = [
-        f"{mname} {e['partyfuse_over_ceiling']:.2f}x"
-        for mname, e in rep["metrics"].items()
-        if e.get("partyfuse_over_ceiling")
-    ]
+    reached = _per_metric(rep, "partyfuse_over_ceiling")
     if reached:
-        notes.append("partyfuse over the no-network ceiling: " + "; ".join(reached))
+        notes.append("partyfuse over the no-network ceiling: " + reached)
     if "random_4k" in rep["metrics"] and rep["metrics"]["random_4k"].get("raw_over_upstream"):
         notes.append(
             "raw HTTP over the better upstream in random_4k (one request per read, none "
