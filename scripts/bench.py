@@ -6,7 +6,7 @@ Why one run: absolute numbers depend on the machine, so the useful output is the
 the same server process and the same tree:
 
 - ``raw``: the orchestrator talks HTTP straight to the server (persistent stdlib
-  connection, no FUSE) -- the ceiling a filesystem client can approach.
+  connection, no FUSE) -- the pace of the same requests without FUSE.
 - ``upstream``: the partyfuse.py that ships inside the copyparty package
   (single-threaded, ``nothreads=True``).
 - ``partyfuse``: ``python -m partyfuse``.
