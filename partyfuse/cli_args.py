@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 from . import __version__
 from . import platform as plat
+from .core.attrs import CacheConfig
 from .core.listings import DIALECTS
 
 #: Values --html accepts: "auto" (detect from the first listing) and the listing parsers'.
@@ -24,6 +25,8 @@ HTML_CHOICES = ("auto", *DIALECTS)
 
 #: --timeout's default, seconds.
 DEFAULT_CALL_TIMEOUT = 60.0
+#: -cdn, -cds, -cf default to the core's own defaults: one place says them
+_CACHE = CacheConfig()
 
 
 # `--ls` given without a value: the URL is the positional (`partyfuse --ls -r URL`).
@@ -200,17 +203,17 @@ def build_parser(platform: str | None = None) -> argparse.ArgumentParser:
         g,
         (
             ("-cdn", "dir_cache_max", "DIRS"),
-            (_nonneg_count, 48),
+            (_nonneg_count, _CACHE.dir_max),
             "directory cache: most folders kept; keep above the tree depth; 0=off",
         ),
         (
             ("-cds", "dir_cache_ttl", "SECS"),
-            (_nonneg_float, 1.0),
+            (_nonneg_float, _CACHE.dir_ttl),
             "directory cache: seconds until a listing is stale, also the kernel's cache time",
         ),
         (
             ("-cf", "file_cache_blocks", "BLOCKS"),
-            (_nonneg_int, 12),
+            (_nonneg_int, _CACHE.file_blocks),
             "file cache: MiB of file data kept, in blocks of up to 1 MiB",
         ),
     )
